@@ -1,0 +1,43 @@
+# One verb per target. `make run` and `make test` are the only two commands a user needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test lint lock clean
+
+# durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
+# never a newer one pulled in by build isolation (dependencies.md 1.1).
+$(BIN)/.runtime: requirements.lock requirements-build.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else "forefoot-triage needs Python 3.11 or 3.12 (durable-rules does not import on 3.13)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-build.lock
+	$(BIN)/python -m pip install -q --require-hashes --no-build-isolation -r requirements.lock
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.lock
+	$(BIN)/python -m pip install -q --require-hashes --no-build-isolation -r requirements-dev.lock
+	touch $@
+
+run: $(BIN)/.runtime
+	$(BIN)/gunicorn -c gunicorn.conf.py service.wsgi:app
+
+test: $(BIN)/.dev
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check service tests
+	$(BIN)/ruff format --check service tests
+	$(BIN)/mypy service
+
+# Regenerate the hashed locks after a change to pyproject.toml (needs pip-tools).
+lock:
+	$(BIN)/python -m pip install -q pip-tools==7.6.2
+	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements-build.lock requirements-build.in
+
+clean:
+	rm -rf $(VENV)

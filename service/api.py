@@ -1,0 +1,70 @@
+"""Blueprint "api": POST /v1/triage, GET /v1/rules, GET /v1/questions, GET /openapi.yaml."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from service.body import read_json
+from service.config import ROOT
+from service.findings import FINDINGS
+from service.schemas import TriageRequestSchema
+from service.triage import Triage
+
+api = Blueprint("api", __name__)
+_REQUEST_SCHEMA = TriageRequestSchema()
+_CONTRACT = (ROOT / "openapi.yaml").read_bytes()
+
+
+def _triage() -> Triage:
+    triage: Triage = current_app.extensions["triage"]
+    return triage
+
+
+@api.post("/v1/triage", provide_automatic_options=False)
+def triage() -> Any:
+    """Evaluate one intake."""
+    intake = _REQUEST_SCHEMA.load(read_json(request))  # ValidationError -> 422 problem
+    return _triage().assess(intake, decision_id=str(uuid.uuid4()))
+
+
+@api.get("/v1/rules", provide_automatic_options=False)
+def rules() -> Any:
+    """The rule catalogue with the ruleset identity and the citations registry."""
+    ruleset = _triage().ruleset
+    return {
+        "ruleset": ruleset.identity,
+        "rules": [
+            {
+                "id": rule.id,
+                "version": rule.version,
+                "title": rule.title,
+                "family": rule.family,
+                "level": rule.level,
+                "urgency": rule.urgency,
+                "escalation": rule.escalation,
+                "destination": rule.destination,
+                "needs_clinician_review": rule.needs_clinician_review,
+                "statement": rule.statement,
+                "advice": list(rule.advice),
+                "citations": list(rule.citations),
+                "findings": sorted(rule.findings),
+            }
+            for rule in (*ruleset.rules, ruleset.default)
+        ],
+        "citations": list(ruleset.citations.values()),
+    }
+
+
+@api.get("/v1/questions", provide_automatic_options=False)
+def questions() -> Any:
+    """The question catalogue, in intake order."""
+    return {"questions": [finding.as_question() for finding in FINDINGS.values()]}
+
+
+@api.get("/openapi.yaml", provide_automatic_options=False)
+def contract() -> Response:
+    """The contract file itself."""
+    return Response(_CONTRACT, mimetype="application/yaml")

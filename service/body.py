@@ -1,0 +1,42 @@
+"""Read a request body as exactly one JSON object: strict about content type, encoding and form."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from service.errors import BadRequestBody
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # An intake answering the same question twice is ambiguous: refuse rather than pick one.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadRequestBody("The JSON body repeats a key.")
+        result[key] = value
+    return result
+
+
+def _no_constants(_name: str) -> Any:
+    raise BadRequestBody("The JSON body contains NaN or Infinity, which JSON does not allow.")
+
+
+def read_json(request: Request) -> Any:
+    """The parsed body; 415 unless the content type is JSON, 400 unless it is valid JSON."""
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the intake as application/json.")
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: werkzeug raises 413 here
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestBody("The body is not valid UTF-8.") from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except RecursionError:
+        raise BadRequestBody("The JSON body is nested too deeply.") from None
+    except ValueError:  # JSONDecodeError, and integers beyond Python's digit limit
+        raise BadRequestBody("The body is not valid JSON.") from None

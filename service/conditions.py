@@ -1,0 +1,218 @@
+"""The rule condition language: parse all/any/not trees, then compile for durable-rules or Python.
+
+A condition is a YAML tree of ``all``/``any``/``not`` over leaves written as in clinical.md:
+``Y(fever)``, ``YU(neuropathy)``, ``onset == injury``, ``pain_nrs >= 7``,
+``days_since_onset is null``, ``swelling in [localized, diffuse]``, or a helper name such as
+``INJURY`` defined once in the manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from service.findings import FINDINGS
+
+Facts = Mapping[str, Any]
+Predicate = Callable[[Facts], bool]
+
+
+class ConditionError(ValueError):
+    """A condition that does not parse or names something outside the vocabulary."""
+
+
+@dataclass(frozen=True)
+class Compare:
+    finding: str
+    op: str
+    value: str | int
+
+
+@dataclass(frozen=True)
+class IsNull:
+    finding: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class All:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Any_:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+Node = Compare | IsNull | All | Any_ | Not
+
+_NAME = r"[a-z][a-z0-9_]*"
+_COMPARE = re.compile(rf"^({_NAME})\s*(==|!=|<=|>=|<|>)\s*([A-Za-z0-9_]+)$")
+_NULL = re.compile(rf"^({_NAME})\s+is\s+(not\s+)?null$")
+_IN = re.compile(rf"^({_NAME})\s+in\s+\[([^\]]*)\]$")
+_TRI = re.compile(rf"^(Y|YU)\(({_NAME})\)$")
+_HELPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_INVERSE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+
+def _finding(name: str) -> None:
+    if name not in FINDINGS:
+        raise ConditionError(f"unknown finding '{name}'")
+
+
+def _compare(name: str, op: str, raw: str) -> Compare:
+    _finding(name)
+    finding = FINDINGS[name]
+    if finding.is_numeric:
+        if not re.fullmatch(r"\d+", raw):
+            raise ConditionError(f"'{name}' is a number; '{raw}' is not")
+        value = int(raw)
+        assert finding.minimum is not None and finding.maximum is not None  # noqa: S101
+        if not finding.minimum <= value <= finding.maximum:
+            raise ConditionError(f"value {value} is outside the range of '{name}'")
+        return Compare(name, op, value)
+    if op not in ("==", "!="):
+        raise ConditionError(f"operator '{op}' does not apply to '{name}', which is not a number")
+    if raw not in finding.values:
+        raise ConditionError(f"unknown value '{raw}' for '{name}'")
+    return Compare(name, op, raw)
+
+
+def _leaf(text: str, helpers: Mapping[str, Node]) -> Node:
+    text = text.strip()
+    if match := _TRI.match(text):
+        func, name = match.groups()
+        _finding(name)
+        if FINDINGS[name].kind != "tri_state":
+            raise ConditionError(f"{func}() needs a yes/no/unknown finding; '{name}' is not one")
+        return Compare(name, "==", "yes") if func == "Y" else Compare(name, "!=", "no")
+    if match := _NULL.match(text):
+        name, negation = match.groups()
+        _finding(name)
+        if not FINDINGS[name].is_numeric:
+            raise ConditionError(f"'{name}' is never null (absent answers are 'unknown')")
+        return IsNull(name, negated=bool(negation))
+    if match := _IN.match(text):
+        name, items = match.groups()
+        values = [item.strip() for item in items.split(",") if item.strip()]
+        if not values:
+            raise ConditionError(f"empty list in '{text}'")
+        return Any_(tuple(_compare(name, "==", value) for value in values))
+    if match := _COMPARE.match(text):
+        return _compare(*match.groups())
+    if _HELPER.match(text):
+        if text not in helpers:
+            raise ConditionError(f"unknown helper '{text}'")
+        return helpers[text]
+    raise ConditionError(f"cannot read the condition '{text}'")
+
+
+def parse(tree: Any, helpers: Mapping[str, Node] | None = None) -> Node:
+    """Parse a YAML condition tree; raise ConditionError naming what is wrong."""
+    helpers = helpers or {}
+    if isinstance(tree, str):
+        return _leaf(tree, helpers)
+    if isinstance(tree, dict) and len(tree) == 1:
+        ((operator, operand),) = tree.items()
+        if operator in ("all", "any"):
+            if not isinstance(operand, list) or not operand:
+                raise ConditionError(f"'{operator}' needs a non-empty list")
+            children = tuple(parse(child, helpers) for child in operand)
+            return All(children) if operator == "all" else Any_(children)
+        if operator == "not":
+            return Not(parse(operand, helpers))
+        raise ConditionError(f"unknown operator '{operator}' (use all, any or not)")
+    raise ConditionError(f"cannot read the condition {tree!r}: use a string, all, any or not")
+
+
+def findings_of(node: Node) -> frozenset[str]:
+    """Every finding the condition reads."""
+    if isinstance(node, Compare | IsNull):
+        return frozenset({node.finding})
+    if isinstance(node, Not):
+        return findings_of(node.child)
+    return frozenset().union(*(findings_of(child) for child in node.children))
+
+
+def _negate(node: Node) -> Node:
+    """Push a negation down to the leaves (durable-rules has no 'not')."""
+    if isinstance(node, Not):
+        return node.child
+    if isinstance(node, All):
+        return Any_(tuple(_negate(child) for child in node.children))
+    if isinstance(node, Any_):
+        return All(tuple(_negate(child) for child in node.children))
+    if isinstance(node, IsNull):
+        return IsNull(node.finding, not node.negated)
+    inverse = Compare(node.finding, _INVERSE[node.op], node.value)
+    if FINDINGS[node.finding].is_numeric:
+        # A comparison with an unknown number is false, so its negation holds when unknown.
+        return Any_((inverse, IsNull(node.finding)))
+    return inverse
+
+
+_DURABLE_OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+
+
+def to_durable(node: Node) -> dict[str, Any]:
+    """Compile to a durable-rules JSON condition (unknown numbers are absent from the fact)."""
+    if isinstance(node, Not):
+        return to_durable(_negate(node.child))
+    if isinstance(node, All):
+        return {"$and": [to_durable(child) for child in node.children]}
+    if isinstance(node, Any_):
+        return {"$or": [to_durable(child) for child in node.children]}
+    if isinstance(node, IsNull):
+        return {"$ex" if node.negated else "$nex": {node.finding: 1}}
+    if node.op == "==":
+        return {node.finding: node.value}
+    return {_DURABLE_OPS[node.op]: {node.finding: node.value}}
+
+
+_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def to_predicate(node: Node) -> Predicate:
+    """Compile to a Python predicate over facts (unknown numbers are None or absent)."""
+    if isinstance(node, Not):
+        inner = to_predicate(node.child)
+        return lambda facts: not inner(facts)
+    if isinstance(node, All):
+        parts = [to_predicate(child) for child in node.children]
+        return lambda facts: all(part(facts) for part in parts)
+    if isinstance(node, Any_):
+        parts = [to_predicate(child) for child in node.children]
+        return lambda facts: any(part(facts) for part in parts)
+    name = node.finding
+    if isinstance(node, IsNull):
+        negated = node.negated
+        return lambda facts: (facts.get(name) is not None) == negated
+    compare, value = _PY_OPS[node.op], node.value
+    return lambda facts: (got := facts.get(name)) is not None and compare(got, value)
+
+
+def matched(node: Node, facts: Facts) -> dict[str, Any]:
+    """The findings that make a true condition true, with their values."""
+    if isinstance(node, Compare | IsNull):
+        return {node.finding: facts.get(node.finding)} if to_predicate(node)(facts) else {}
+    if isinstance(node, Not):
+        return {name: facts.get(name) for name in sorted(findings_of(node.child))}
+    found: dict[str, Any] = {}
+    for child in node.children:
+        if to_predicate(child)(facts):
+            found.update(matched(child, facts))
+    return found

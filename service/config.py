@@ -1,0 +1,51 @@
+"""Settings: defaults, then TRIAGE_* environment variables, then test overrides; validated."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from service.errors import TriageError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(TriageError):
+    """A setting is invalid: the service must not start."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "RULES_DIR": str(ROOT / "rules"),
+    "MAX_BODY_BYTES": 64 * 1024,
+}
+
+_ENV = {"RULES_DIR": "TRIAGE_RULES_DIR", "MAX_BODY_BYTES": "TRIAGE_MAX_BODY_BYTES"}
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The effective settings; raise ConfigError naming the variable at fault."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for key, variable in _ENV.items():
+        if variable in environ:
+            config[key] = environ[variable]
+    config.update(overrides or {})
+    return _validated(config)
+
+
+def _validated(config: dict[str, Any]) -> dict[str, Any]:
+    raw = config["MAX_BODY_BYTES"]
+    try:
+        size = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"TRIAGE_MAX_BODY_BYTES must be a whole number of bytes, not {raw!r}")
+    if not 1024 <= size <= 16 * 1024 * 1024:
+        raise ConfigError("TRIAGE_MAX_BODY_BYTES must be between 1024 and 16777216")
+    rules_dir = Path(str(config["RULES_DIR"]))
+    if not rules_dir.is_dir():
+        raise ConfigError(f"TRIAGE_RULES_DIR: {rules_dir} is not a folder")
+    return {**config, "MAX_BODY_BYTES": size, "RULES_DIR": str(rules_dir)}

@@ -1,0 +1,95 @@
+"""The durable-rules adapter: the only module that imports durable (dependencies.md section 1.9).
+
+durable-rules 2.0.28 is unmaintained C code. It is safe only when wrapped exactly so:
+- no timer threads (``_run`` does nothing), which otherwise run actions on another thread;
+- a catch-all rule, so no fact is ever unhandled (an unhandled one then deleted can segfault);
+- a discriminator (``kind``) on every rule, so no rule can match the session-state object;
+- one live session per process (a lock), as sessions with colliding sid hashes merge;
+- the state deleted in ``finally`` (1,024 live sessions exhaust the engine);
+- the returned state checked for an exception an action raised.
+Exception texts from the engine quote the whole fact, i.e. patient data: they are never logged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from durable import engine as durable_engine
+
+from service.errors import EngineError
+
+_RULESET = "triage"
+_KIND = "intake"
+_CATCH_ALL = "zz_evaluated"
+# Module-wide: every engine in the process shares it, so at most one session is ever alive.
+_ONE_SESSION = threading.Lock()
+_FIRED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("fired")
+
+
+class _StatelessHost(durable_engine.Host):  # type: ignore[misc]
+    """A Host without the dispatcher threads, whose actions only record the rule name."""
+
+    def _run(self) -> None:
+        """Start no timer threads: they would run actions concurrently with requests."""
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        return _recorder(action_name)
+
+
+def _recorder(name: str) -> Callable[[Any], None]:
+    def record(_context: Any) -> None:
+        _FIRED.get().append(name)
+
+    return record
+
+
+class RuleEngine:
+    """Evaluates facts against compiled conditions and returns every rule that fires."""
+
+    def __init__(self, conditions: Mapping[str, Mapping[str, Any]]) -> None:
+        """conditions: rule id -> durable JSON condition over the fact's fields."""
+        definitions: dict[str, Any] = {
+            rule_id: {
+                "all": [{"m": {"$and": [{"kind": _KIND}, copy.deepcopy(dict(condition))]}}],
+                "run": rule_id,
+            }
+            for rule_id, condition in conditions.items()
+        }
+        if _CATCH_ALL in definitions:
+            raise EngineError(f"'{_CATCH_ALL}' is reserved")
+        definitions[_CATCH_ALL] = {"pri": 1000, "all": [{"m": {"kind": _KIND}}], "run": _CATCH_ALL}
+        self._host = _StatelessHost()
+        try:
+            self._host.set_rulesets({_RULESET: definitions})
+        except Exception as error:  # durable raises bare Exception or its own C error type
+            raise EngineError(f"the engine refused the rules: {type(error).__name__}") from None
+
+    def evaluate(self, facts: Mapping[str, str | int | None]) -> list[str]:
+        """Rule ids that fire for these facts, in engine order; raise EngineError on any fault.
+
+        Facts hold validated strings and integers only; None (unknown number) is left out of
+        the fact, so that 'is null' is the engine's 'field does not exist'.
+        """
+        fact: dict[str, Any] = {k: v for k, v in facts.items() if v is not None}
+        sid = uuid.uuid4().hex
+        fact["sid"], fact["kind"] = sid, _KIND
+        fired: list[str] = []
+        token = _FIRED.set(fired)
+        try:
+            with _ONE_SESSION:
+                try:
+                    state = self._host.assert_fact(_RULESET, fact)
+                finally:
+                    self._host.delete_state(_RULESET, sid)
+        except Exception:  # noqa: BLE001 (any engine fault fails closed; its text holds PHI)
+            raise EngineError("the rule engine raised during an evaluation") from None
+        finally:
+            _FIRED.reset(token)
+        if not isinstance(state, dict) or "exception" in state or _CATCH_ALL not in fired:
+            raise EngineError("the rule engine did not complete the evaluation")
+        return [name for name in fired if name != _CATCH_ALL]

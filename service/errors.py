@@ -1,0 +1,112 @@
+"""The exception hierarchy and the handlers that turn every error into application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, Response, json
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_JSON = "application/problem+json"
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_log = logging.getLogger("service.errors")
+
+
+class TriageError(Exception):
+    """Root of the service's own errors."""
+
+
+class RulesetError(TriageError):
+    """The rules folder is invalid: the service must not start."""
+
+
+class EngineError(TriageError):
+    """The rule engine failed during an evaluation: answer 500, never a guessed level."""
+
+
+class BadRequestBody(TriageError):
+    """The body is not one well-formed JSON document (400)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """A problem+json response (RFC 9457)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Flatten Marshmallow's nested messages into [{field, message}] with dotted paths.
+
+    Field names come from the request's keys: an unexpected key is named only when it looks like
+    an identifier, so nothing else the client sent is echoed back.
+    """
+    if isinstance(messages, dict):
+        found: list[dict[str, str]] = []
+        for key, value in messages.items():
+            if key == "_schema":
+                name = prefix.rstrip(".") or "(body)"
+                found.extend({"field": name, "message": str(m)} for m in _as_list(value))
+                continue
+            shown = str(key) if _SAFE_KEY.match(str(key)) else "(unnamed key)"
+            found.extend(field_errors(value, f"{prefix}{shown}."))
+        return found
+    return [{"field": prefix.rstrip("."), "message": str(m)} for m in _as_list(messages)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error leaves as problem+json; no HTML page, ever."""
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        # Start from werkzeug's own response so headers such as a 405's Allow are kept.
+        response = error.get_response()
+        status = error.code or 500
+        body = {
+            "type": "about:blank",
+            "title": error.name,
+            "status": status,
+            "detail": error.description or error.name,
+        }
+        response.set_data(json.dumps(body))
+        response.mimetype = PROBLEM_JSON
+        return response
+
+    @app.errorhandler(ValidationError)
+    def _invalid(error: ValidationError) -> Response:
+        return problem(
+            422,
+            "Unprocessable Content",
+            "The intake does not match the schema; see errors.",
+            errors=field_errors(error.messages),
+        )
+
+    @app.errorhandler(BadRequestBody)
+    def _bad_body(error: BadRequestBody) -> Response:
+        return problem(400, "Bad Request", error.detail)
+
+    @app.errorhandler(EngineError)
+    def _engine(error: EngineError) -> Response:
+        # Fail closed: no level is guessed. The engine's own text carries the payload: not logged.
+        _log.error("rule engine failure during an evaluation")
+        return problem(500, "Internal Server Error", "The rule engine failed; no triage result.")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):  # pragma: no cover (handled above)
+            return _http(error)
+        # The type name only: exception messages may quote the request.
+        _log.error("unhandled %s while answering", type(error).__name__)
+        return problem(
+            InternalServerError.code, "Internal Server Error", "The request could not be completed."
+        )

@@ -1,0 +1,70 @@
+"""The finding vocabulary (name, group, kind, allowed values, label, help), read off the schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from marshmallow import fields, validate
+
+from service.schemas import GROUPS, UNKNOWN
+
+Kind = Literal["tri_state", "enum", "integer"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One question of the intake, as the schemas define it."""
+
+    name: str
+    group: str
+    kind: Kind
+    values: tuple[str, ...]
+    minimum: int | None
+    maximum: int | None
+    label: str
+    help: str
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind == "integer"
+
+    def as_question(self) -> dict[str, Any]:
+        """The wire form of GET /v1/questions."""
+        question: dict[str, Any] = {
+            "finding": self.name,
+            "group": self.group,
+            "type": self.kind,
+            "label": self.label,
+            "help": self.help,
+        }
+        if self.is_numeric:
+            question.update(minimum=self.minimum, maximum=self.maximum)
+        else:
+            question["allowed_values"] = list(self.values)
+        return question
+
+
+def _finding(group: str, name: str, field: fields.Field[Any]) -> Finding:
+    label = str(field.metadata["title"])
+    help_text = str(field.metadata["description"])
+    if isinstance(field, fields.Integer):
+        (rng,) = (v for v in field.validators if isinstance(v, validate.Range))
+        low, high = rng.min, rng.max
+        assert isinstance(low, int) and isinstance(high, int)  # noqa: S101 (schema invariant)
+        return Finding(name, group, "integer", (), low, high, label, help_text)
+    (one_of,) = (v for v in field.validators if isinstance(v, validate.OneOf))
+    values = tuple(str(c) for c in one_of.choices)
+    kind: Kind = "tri_state" if values == ("yes", "no", UNKNOWN) else "enum"
+    return Finding(name, group, kind, values, None, None, label, help_text)
+
+
+def _catalogue() -> dict[str, Finding]:
+    catalogue: dict[str, Finding] = {}
+    for group, schema in GROUPS.items():
+        for name, field in schema().fields.items():
+            catalogue[name] = _finding(group, name, field)
+    return catalogue
+
+
+FINDINGS: dict[str, Finding] = _catalogue()

@@ -1,0 +1,105 @@
+"""Which unanswered findings, if answered, would raise the result, and through which rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from service.conditions import Compare, Node, Not
+from service.decision import order_rules
+from service.facts import Facts
+from service.findings import FINDINGS, Finding
+from service.ruleset import Rule, Ruleset
+from service.schemas import UNKNOWN
+
+
+@dataclass(frozen=True)
+class _Raise:
+    rank: tuple[int, int]
+    rules: tuple[Rule, ...]
+
+
+def _thresholds(node: Node, name: str) -> set[int]:
+    if isinstance(node, Compare):
+        if node.finding == name and isinstance(node.value, int):
+            return {node.value - 1, node.value, node.value + 1}
+        return set()
+    if isinstance(node, Not):
+        return _thresholds(node.child, name)
+    if hasattr(node, "children"):
+        return set().union(*(_thresholds(child, name) for child in node.children))
+    return set()
+
+
+def _probes(finding: Finding, rules: Iterable[Rule]) -> tuple[str | int, ...]:
+    """The answers worth trying for an unknown finding."""
+    if finding.kind == "tri_state":
+        return ("yes",)
+    if finding.kind == "enum":
+        return tuple(value for value in finding.values if value != UNKNOWN)
+    assert finding.minimum is not None and finding.maximum is not None  # noqa: S101
+    candidates = {finding.minimum, finding.maximum}
+    for rule in rules:
+        if rule.when is not None:
+            candidates |= _thresholds(rule.when, finding.name)
+    return tuple(sorted(v for v in candidates if finding.minimum <= v <= finding.maximum))
+
+
+class FollowUpPlanner:
+    """Built once per ruleset: for each finding, the rules that read it and the answers to try."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self._default_rank = ruleset.default.rank
+        self._readers: dict[str, tuple[Rule, ...]] = {
+            name: tuple(rule for rule in ruleset.rules if name in rule.findings)
+            for name in FINDINGS
+        }
+        self._probes = {
+            name: _probes(FINDINGS[name], readers) for name, readers in self._readers.items()
+        }
+
+    def follow_up(self, facts: Facts, fired: Iterable[Rule], rank: tuple[int, int]) -> list[Any]:
+        """Unknown findings whose answer could raise (urgency, level) above `rank`, most first."""
+        fired_set = frozenset(fired)
+        found: list[tuple[_Raise, Finding]] = []
+        for name, readers in self._readers.items():
+            if facts.get(name) not in (None, UNKNOWN) or not readers:
+                continue
+            best: _Raise | None = None
+            for answer in self._probes[name]:
+                outcome = self._try(facts, name, answer, readers, fired_set, rank)
+                if outcome and (best is None or outcome.rank > best.rank):
+                    best = outcome
+            if best is not None:
+                found.append((best, FINDINGS[name]))
+        found.sort(key=lambda item: (-item[0].rank[0], -item[0].rank[1]))
+        return [
+            {
+                "finding": finding.name,
+                "question": finding.label,
+                "could_raise_to": raise_.rules[0].urgency,
+                "could_raise_level": raise_.rules[0].level,
+                "rules": [rule.id for rule in raise_.rules],
+            }
+            for raise_, finding in found
+        ]
+
+    def _try(
+        self,
+        facts: Facts,
+        name: str,
+        answer: str | int,
+        readers: tuple[Rule, ...],
+        fired: frozenset[Rule],
+        rank: tuple[int, int],
+    ) -> _Raise | None:
+        probe = {**facts, name: answer}
+        # Only rules that read this finding can change: keep the others as the engine fired them.
+        after = {rule for rule in fired if name not in rule.findings}
+        after |= {rule for rule in readers if rule.predicate(probe)}
+        new_rank = max((rule.rank for rule in after), default=self._default_rank)
+        if new_rank <= rank:
+            return None
+        raising = [rule for rule in after - fired if rule.rank > rank]
+        return _Raise(new_rank, tuple(order_rules(raising)))

@@ -1,0 +1,26 @@
+"""Blueprint "health": GET /healthz (the process answers) and GET /readyz (a ruleset is loaded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app
+
+from service.errors import problem
+
+health = Blueprint("health", __name__)
+
+
+@health.get("/healthz", provide_automatic_options=False)
+def healthz() -> Any:
+    """Alive: the worker answers."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz", provide_automatic_options=False)
+def readyz() -> Any:
+    """Ready only once a validated ruleset is loaded and its engine passed the self-check."""
+    triage = current_app.extensions.get("triage")
+    if triage is None:
+        return problem(503, "Service Unavailable", "No validated ruleset is loaded yet.")
+    return {"status": "ready", "ruleset": triage.ruleset.identity}

@@ -1,0 +1,323 @@
+"""Load rules/, refuse anything invalid (naming the file and the rule), and compute its digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from service.conditions import ConditionError, Node, Predicate, findings_of, parse, to_predicate
+from service.errors import RulesetError
+
+MANIFEST = "ruleset.yaml"
+CITATIONS = "citations.yaml"
+CASES_SUFFIX = "_test.yaml"
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+_NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$")
+_TEXT = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class _ManifestSchema(_Strict):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_-]*$"))
+    version = fields.String(required=True, validate=validate.Regexp(r"^\d{4}\.\d{1,2}\.\d+$"))
+    title = _TEXT
+    levels = fields.List(fields.String(validate=_NAME), required=True, validate=validate.Length(2))
+    urgencies = fields.List(
+        fields.String(validate=_NAME), required=True, validate=validate.Length(2)
+    )
+    escalations = fields.List(fields.String(validate=_NAME), required=True)
+    destinations = fields.Dict(keys=fields.String(validate=_NAME), values=fields.String())
+    default_rule = fields.String(required=True)
+    helpers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Z][A-Z0-9_]*$")))
+    families = fields.List(
+        fields.String(validate=_NAME), required=True, validate=validate.Length(min=1)
+    )
+    disclaimer = _TEXT
+
+
+class _CitationSchema(_Strict):
+    title = _TEXT
+    authors = _TEXT
+    year = fields.Integer(strict=True, required=True, allow_none=True)
+    url = fields.Url(required=True, allow_none=True)
+    verification = _TEXT
+    references = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+class _RuleSchema(_Strict):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]+[0-9]*$"))
+    version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    title = _TEXT
+    when = fields.Raw()
+    level = _TEXT
+    urgency = _TEXT
+    escalation = fields.String(load_default=None)
+    destination = fields.String(load_default=None)
+    needs_clinician_review = fields.Boolean(load_default=False)
+    statement = _TEXT
+    advice = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    citations = fields.List(fields.String(), required=True)
+
+
+class _FamilySchema(_Strict):
+    family = fields.String(required=True, validate=_NAME)
+    title = _TEXT
+    rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule as loaded: its condition compiled, its metadata checked."""
+
+    id: str
+    version: int
+    title: str
+    family: str
+    when: Node | None
+    predicate: Predicate = field(repr=False, compare=False)
+    findings: frozenset[str]
+    level: str
+    urgency: str
+    escalation: str | None
+    destination: str | None
+    needs_clinician_review: bool
+    statement: str
+    advice: tuple[str, ...]
+    citations: tuple[str, ...]
+    rank: tuple[int, int]  # (urgency index, level index): the higher, the more acute
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """A validated ruleset: rules in file order, orders, citations and identity."""
+
+    id: str
+    version: str
+    sha256: str
+    levels: tuple[str, ...]
+    urgencies: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    default: Rule
+    citations: Mapping[str, Mapping[str, Any]]
+    destinations: Mapping[str, str]
+    disclaimer: str
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+
+    @property
+    def by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in (*self.rules, self.default)}
+
+
+def _read(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise RulesetError(f"{path}: file is missing") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise RulesetError(f"{path}: not valid YAML: {error}") from None
+
+
+def _check(schema: Schema, data: Any, where: str) -> Any:
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise RulesetError(f"{where}: {_flatten(error.messages)}") from None
+
+
+def _flatten(messages: Any, prefix: str = "") -> str:
+    if isinstance(messages, dict):
+        return "; ".join(_flatten(v, f"{prefix}{k}.") for k, v in messages.items())
+    if isinstance(messages, list):
+        return f"{prefix.rstrip('.')}: {' '.join(str(m) for m in messages)}"
+    return f"{prefix.rstrip('.')}: {messages}"
+
+
+class _Loader:
+    """One load of a rules folder; each check raises RulesetError naming file and rule."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.raw: dict[str, Any] = {}
+
+    def load(self) -> Ruleset:
+        manifest = self._manifest()
+        citations = self._citations()
+        helpers = self._helpers(manifest)
+        self._refuse_stray_files(manifest["families"])
+        rules: list[Rule] = []
+        for family in manifest["families"]:
+            rules.extend(self._family(family, manifest, citations, helpers))
+        seen: dict[str, str] = {}
+        for rule in rules:
+            if rule.id in seen:
+                raise RulesetError(
+                    f"{self.folder / (rule.family + '.yaml')}: rule {rule.id}: duplicate id "
+                    f"(also in {seen[rule.id]}.yaml)"
+                )
+            seen[rule.id] = rule.family
+        default_id = manifest["default_rule"]
+        defaults = [rule for rule in rules if rule.when is None]
+        if [rule.id for rule in defaults] != [default_id]:
+            raise RulesetError(
+                f"{self.folder / MANIFEST}: default_rule {default_id} must be the one rule "
+                f"without a condition (found: {[rule.id for rule in defaults] or 'none'})"
+            )
+        return Ruleset(
+            id=manifest["id"],
+            version=manifest["version"],
+            sha256=self._digest(),
+            levels=tuple(manifest["levels"]),
+            urgencies=tuple(manifest["urgencies"]),
+            rules=tuple(rule for rule in rules if rule.when is not None),
+            default=defaults[0],
+            citations=citations,
+            destinations=manifest["destinations"],
+            disclaimer=manifest["disclaimer"],
+        )
+
+    def _manifest(self) -> dict[str, Any]:
+        path = self.folder / MANIFEST
+        self.raw[MANIFEST] = data = _read(path)
+        manifest: dict[str, Any] = _check(_ManifestSchema(), data, str(path))
+        for name in ("levels", "urgencies", "families"):
+            if len(set(manifest[name])) != len(manifest[name]):
+                raise RulesetError(f"{path}: {name} lists a name twice")
+        return manifest
+
+    def _citations(self) -> dict[str, dict[str, Any]]:
+        path = self.folder / CITATIONS
+        self.raw[CITATIONS] = data = _read(path)
+        if not isinstance(data, dict) or not data:
+            raise RulesetError(f"{path}: expected a mapping of citation keys")
+        citations: dict[str, dict[str, Any]] = {}
+        for key, entry in data.items():
+            if not isinstance(key, str) or not _NAME.regex.match(key):
+                raise RulesetError(f"{path}: citation key {key!r} is not a lower_snake name")
+            citations[key] = {"key": key, **_check(_CitationSchema(), entry, f"{path}: {key}")}
+        return citations
+
+    def _helpers(self, manifest: dict[str, Any]) -> dict[str, Node]:
+        helpers: dict[str, Node] = {}
+        for name, tree in (manifest.get("helpers") or {}).items():
+            try:
+                helpers[name] = parse(tree, helpers)
+            except ConditionError as error:
+                raise RulesetError(f"{self.folder / MANIFEST}: helper {name}: {error}") from None
+        return helpers
+
+    def _refuse_stray_files(self, families: list[str]) -> None:
+        expected = {MANIFEST, CITATIONS} | {f"{family}.yaml" for family in families}
+        for path in sorted(self.folder.glob("*.y*ml")):
+            if path.name not in expected and not path.name.endswith(CASES_SUFFIX):
+                raise RulesetError(f"{path}: not a family listed in {MANIFEST}")
+
+    def _family(
+        self,
+        family: str,
+        manifest: dict[str, Any],
+        citations: Mapping[str, Any],
+        helpers: Mapping[str, Node],
+    ) -> list[Rule]:
+        path = self.folder / f"{family}.yaml"
+        self.raw[path.name] = data = _read(path)
+        content = _check(_FamilySchema(), data, str(path))
+        if content["family"] != family:
+            raise RulesetError(f"{path}: declares family '{content['family']}', not '{family}'")
+        return [
+            self._rule(path, family, index, raw, manifest, citations, helpers)
+            for index, raw in enumerate(content["rules"])
+        ]
+
+    def _rule(
+        self,
+        path: Path,
+        family: str,
+        index: int,
+        raw: Any,
+        manifest: dict[str, Any],
+        citations: Mapping[str, Any],
+        helpers: Mapping[str, Node],
+    ) -> Rule:
+        name = raw.get("id") if isinstance(raw, dict) else None
+        where = f"{path}: rule {name if isinstance(name, str) else f'#{index + 1}'}"
+        spec = _check(_RuleSchema(), raw, where)
+        if spec["level"] not in manifest["levels"]:
+            raise RulesetError(f"{where}: level '{spec['level']}' is not in the manifest")
+        if spec["urgency"] not in manifest["urgencies"]:
+            raise RulesetError(f"{where}: urgency '{spec['urgency']}' is not in the manifest")
+        escalation, destination = spec["escalation"], spec["destination"]
+        if escalation is not None and escalation not in manifest["escalations"]:
+            raise RulesetError(f"{where}: escalation '{escalation}' is not in the manifest")
+        if (spec["urgency"] == manifest["urgencies"][-1]) != (escalation is not None):
+            raise RulesetError(f"{where}: rules of the highest urgency, and only they, escalate")
+        if destination is not None and destination not in manifest["destinations"]:
+            raise RulesetError(f"{where}: destination '{destination}' is not in the manifest")
+        if not spec["citations"]:
+            raise RulesetError(f"{where}: a rule must carry at least one citation")
+        for key in spec["citations"]:
+            if key not in citations:
+                raise RulesetError(f"{where}: unknown citation key '{key}'")
+        node: Node | None = None
+        if "when" in spec:
+            try:
+                node = parse(spec["when"], helpers)
+            except ConditionError as error:
+                raise RulesetError(f"{where}: {error}") from None
+        return Rule(
+            id=spec["id"],
+            version=spec["version"],
+            title=spec["title"],
+            family=family,
+            when=node,
+            predicate=to_predicate(node) if node is not None else (lambda _facts: False),
+            findings=findings_of(node) if node is not None else frozenset(),
+            level=spec["level"],
+            urgency=spec["urgency"],
+            escalation=escalation,
+            destination=destination,
+            needs_clinician_review=spec["needs_clinician_review"],
+            statement=spec["statement"],
+            advice=tuple(spec["advice"]),
+            citations=tuple(spec["citations"]),
+            rank=(
+                manifest["urgencies"].index(spec["urgency"]),
+                manifest["levels"].index(spec["level"]),
+            ),
+        )
+
+    def _digest(self) -> str:
+        # The parsed content, not the bytes: comments and layout do not change an answer.
+        canonical = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_ruleset(folder: str | Path) -> Ruleset:
+    """Load and validate a rules folder; raise RulesetError naming the file and rule at fault."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise RulesetError(f"{path}: rules folder not found")
+    return _Loader(path).load()

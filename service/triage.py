@@ -1,0 +1,82 @@
+"""One triage: facts from the intake, firings from the engine, the decision and its wire answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.conditions import matched, to_durable
+from service.decision import Decision, decide
+from service.engine import RuleEngine
+from service.errors import RulesetError
+from service.facts import Facts, build_facts
+from service.followup import FollowUpPlanner
+from service.ruleset import Ruleset
+
+# Intakes checked at start-up: the engine must fire exactly what the conditions say.
+_SELF_CHECK_INTAKES: tuple[Mapping[str, Mapping[str, Any]], ...] = (
+    {},
+    {"symptoms": {"onset": "injury", "pain_nrs": 7, "steps_now": 3, "tender_5th_mt_base": "yes"}},
+    {"history": {"diabetes": "yes", "conservative_care_weeks": 12}, "symptoms": {"fever": "no"}},
+)
+
+
+class Triage:
+    """The ruleset and its engine, built once per worker."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.engine = RuleEngine(
+            {rule.id: to_durable(rule.when) for rule in ruleset.rules if rule.when is not None}
+        )
+        self.planner = FollowUpPlanner(ruleset)
+        self._citations = ruleset.citations
+
+    def self_check(self) -> None:
+        """Refuse to start if the compiled engine and the rule conditions disagree."""
+        for intake in _SELF_CHECK_INTAKES:
+            facts = build_facts(intake)
+            engine = set(self.engine.evaluate(facts))
+            expected = {rule.id for rule in self.ruleset.rules if rule.predicate(facts)}
+            if engine != expected:
+                raise RulesetError(
+                    "start-up self-check: the engine fired "
+                    f"{sorted(engine)} where the rules say {sorted(expected)}"
+                )
+
+    def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> dict[str, Any]:
+        """The full answer for a validated intake; raises EngineError if the engine fails."""
+        facts = build_facts(intake)
+        decision = decide(self.engine.evaluate(facts), self.ruleset)
+        return self._answer(decision_id, facts, decision)
+
+    def _answer(self, decision_id: str, facts: Facts, decision: Decision) -> dict[str, Any]:
+        fired = [rule for rule in decision.rationale if rule.when is not None]
+        citation_keys = list(dict.fromkeys(k for rule in decision.rationale for k in rule.citations))
+        return {
+            "decision_id": decision_id,
+            "level": decision.level,
+            "urgency": decision.urgency,
+            "escalation": decision.escalation,
+            "destination": decision.destination,
+            "needs_clinician_review": decision.needs_clinician_review,
+            "rationale": [
+                {
+                    "rule_id": rule.id,
+                    "rule_version": rule.version,
+                    "title": rule.title,
+                    "family": rule.family,
+                    "level": rule.level,
+                    "urgency": rule.urgency,
+                    "statement": rule.statement,
+                    "matched": matched(rule.when, facts) if rule.when is not None else {},
+                    "citations": list(rule.citations),
+                }
+                for rule in decision.rationale
+            ],
+            "advice": list(dict.fromkeys(a for rule in decision.rationale for a in rule.advice)),
+            "follow_up": self.planner.follow_up(facts, fired, decision.rank),
+            "citations": [self._citations[key] for key in citation_keys],
+            "ruleset": self.ruleset.identity,
+            "disclaimer": self.ruleset.disclaimer,
+        }
