@@ -1,0 +1,22 @@
+"""gunicorn settings for forefoot-triage; HOST, PORT and WEB_CONCURRENCY come from the environment."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# Processes are how this service scales: the engine is CPU-bound, never releases the GIL and is
+# not thread-safe, so each sync worker evaluates one request at a time (dependencies.md 1.6).
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+# The app is built once in the master, so a broken rules folder stops the server before any
+# worker answers. Safe with durable-rules only because the adapter starts no timer threads.
+preload_app = True
+timeout = 30
+graceful_timeout = 30
+keepalive = 2
+# Recycle workers now and then, a safety valve against slow growth in the C engine.
+max_requests = 10000
+max_requests_jitter = 1000
+# The access log is off: the service writes its own request lines without patient data.
+accesslog = None
+errorlog = "-"
+loglevel = "info"

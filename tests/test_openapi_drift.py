@@ -1,0 +1,53 @@
+"""openapi.yaml and the Marshmallow schemas describe the same intake, field for field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
+
+from service.schemas import HistorySchema, PatientSchema, SymptomsSchema, TriageRequestSchema
+from tests.conftest import ROOT
+
+CONTRACT: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+SCHEMAS: dict[str, type[Schema]] = {
+    "Patient": PatientSchema,
+    "History": HistorySchema,
+    "Symptoms": SymptomsSchema,
+    "TriageRequest": TriageRequestSchema,
+}
+
+
+def _generated() -> dict[str, Any]:
+    spec = APISpec(
+        title="drift",
+        version="0",
+        openapi_version=CONTRACT["openapi"],
+        plugins=[MarshmallowPlugin()],
+    )
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    generated: dict[str, Any] = spec.to_dict()["components"]["schemas"]
+    return generated
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_contract_schema_equals_marshmallow(name: str) -> None:
+    """The YAML component is exactly what apispec derives from the Marshmallow schema."""
+    assert CONTRACT["components"]["schemas"][name] == _generated()[name]
+
+
+def test_drift_is_detected() -> None:
+    """A changed maximum in the YAML would fail the comparison (the test can fail)."""
+    tampered = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    tampered["components"]["schemas"]["Symptoms"]["properties"]["pain_nrs"]["maximum"] = 11
+    assert tampered["components"]["schemas"]["Symptoms"] != _generated()["Symptoms"]
+
+
+def test_contract_is_openapi_3_0_3() -> None:
+    """3.0.3, so generated integers are never 63.0 (dependencies.md 2.4)."""
+    assert CONTRACT["openapi"] == "3.0.3"
