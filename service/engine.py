@@ -51,6 +51,8 @@ def _recorder(name: str) -> Callable[[Any], None]:
 class RuleEngine:
     """Evaluates facts against compiled conditions and returns every rule that fires."""
 
+    host_class: type[_StatelessHost] = _StatelessHost
+
     def __init__(self, conditions: Mapping[str, Mapping[str, Any]]) -> None:
         """conditions: rule id -> durable JSON condition over the fact's fields."""
         definitions: dict[str, Any] = {
@@ -63,7 +65,7 @@ class RuleEngine:
         if _CATCH_ALL in definitions:
             raise EngineError(f"'{_CATCH_ALL}' is reserved")
         definitions[_CATCH_ALL] = {"pri": 1000, "all": [{"m": {"kind": _KIND}}], "run": _CATCH_ALL}
-        self._host = _StatelessHost()
+        self._host = self.host_class()
         try:
             self._host.set_rulesets({_RULESET: definitions})
         except Exception as error:  # durable raises bare Exception or its own C error type
@@ -92,4 +94,6 @@ class RuleEngine:
             _FIRED.reset(token)
         if not isinstance(state, dict) or "exception" in state or _CATCH_ALL not in fired:
             raise EngineError("the rule engine did not complete the evaluation")
-        return [name for name in fired if name != _CATCH_ALL]
+        # durable expands $or into separate matches: a rule whose several branches hold fires
+        # once per branch. Each rule counts once.
+        return [name for name in dict.fromkeys(fired) if name != _CATCH_ALL]

@@ -179,12 +179,10 @@ class _Loader:
                     f"(also in {seen[rule.id]}.yaml)"
                 )
             seen[rule.id] = rule.family
-        default_id = manifest["default_rule"]
         defaults = [rule for rule in rules if rule.when is None]
-        if [rule.id for rule in defaults] != [default_id]:
+        if not defaults:
             raise RulesetError(
-                f"{self.folder / MANIFEST}: default_rule {default_id} must be the one rule "
-                f"without a condition (found: {[rule.id for rule in defaults] or 'none'})"
+                f"{self.folder / MANIFEST}: default_rule {manifest['default_rule']} is not defined"
             )
         return Ruleset(
             id=manifest["id"],
@@ -281,6 +279,12 @@ class _Loader:
         for key in spec["citations"]:
             if key not in citations:
                 raise RulesetError(f"{where}: unknown citation key '{key}'")
+        is_default = spec["id"] == manifest["default_rule"]
+        if ("when" in spec) == is_default:
+            raise RulesetError(
+                f"{where}: only the default rule ({manifest['default_rule']}) has no condition, "
+                "and it must have none"
+            )
         node: Node | None = None
         if "when" in spec:
             try:

@@ -1,0 +1,126 @@
+"""The durable-rules adapter: state deleted, inputs untouched, every firing returned, fail closed."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.conditions import to_durable
+from service.engine import RuleEngine, _StatelessHost
+from service.errors import EngineError
+from service.facts import build_facts
+from service.findings import FINDINGS
+from service.ruleset import Ruleset
+from service.triage import Triage
+
+
+@pytest.fixture(scope="module")
+def engine(ruleset: Ruleset) -> RuleEngine:
+    """A real engine over the real rules."""
+    return Triage(ruleset).engine
+
+
+def _answer(name: str) -> st.SearchStrategy[object]:
+    finding = FINDINGS[name]
+    if finding.is_numeric:
+        return st.one_of(st.none(), st.integers(finding.minimum, finding.maximum))
+    return st.sampled_from(finding.values)
+
+
+FACTS = st.fixed_dictionaries({name: _answer(name) for name in FINDINGS})
+
+
+def test_state_is_deleted_after_every_evaluation(engine: RuleEngine) -> None:
+    """3,000 evaluations in one process: without delete_state the 1,025th session fails."""
+    facts = build_facts({"symptoms": {"pain_nrs": 3}})
+    first = engine.evaluate(facts)
+    for _ in range(3000):
+        assert engine.evaluate(facts) == first
+
+
+def test_inputs_are_not_mutated(engine: RuleEngine) -> None:
+    """The facts passed in come back unchanged (no sid or kind written into them)."""
+    facts = build_facts({"symptoms": {"onset": "injury", "pain_nrs": 8}})
+    before = copy.deepcopy(facts)
+    engine.evaluate(facts)
+    assert facts == before
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(facts=FACTS)
+def test_engine_returns_every_rule_whose_condition_holds(
+    engine: RuleEngine, ruleset: Ruleset, facts: dict[str, object]
+) -> None:
+    """All firings: the engine fires exactly the rules whose conditions are true."""
+    expected = {rule.id for rule in ruleset.rules if rule.predicate(facts)}
+    assert set(engine.evaluate(facts)) == expected  # type: ignore[arg-type]
+
+
+def test_each_rule_fires_once(engine: RuleEngine) -> None:
+    """A rule is returned once even when several of its any-branches hold (durable fires each)."""
+    facts = build_facts({"symptoms": {"onset": "injury", "fever": "yes", "redness": "yes"}})
+    assert facts["tender_navicular"] == facts["tender_5th_mt_base"] == "unknown"  # SN4 twice over
+    fired = engine.evaluate(facts)
+    assert len(fired) == len(set(fired))
+
+
+def test_an_action_exception_fails_closed() -> None:
+    """durable stores an action's exception in the state: the adapter must raise EngineError."""
+
+    class RaisingHost(_StatelessHost):
+        def get_action(self, action_name: str) -> Callable[[Any], None]:
+            if action_name != "R1":
+                return super().get_action(action_name)
+
+            def boom(_context: Any) -> None:
+                raise RuntimeError("canary-patient-data")
+
+            return boom
+
+    class RaisingEngine(RuleEngine):
+        host_class = RaisingHost
+
+    engine = RaisingEngine({"R1": {"pain_nrs": 5}})
+    with pytest.raises(EngineError) as caught:
+        engine.evaluate({"pain_nrs": 5})
+    assert "canary" not in str(caught.value)
+    assert engine.evaluate({"pain_nrs": 4}) == []  # the engine stays usable afterwards
+
+
+def test_engine_refuses_unknown_operators() -> None:
+    """durable's own refusal of a bad condition becomes EngineError at build time."""
+    with pytest.raises(EngineError):
+        RuleEngine({"R1": {"$nope": {"pain_nrs": 5}}})
+
+
+def test_threads_get_their_own_answers(engine: RuleEngine, ruleset: Ruleset) -> None:
+    """8 threads evaluating at once each get the answer of their own facts (one live session)."""
+    intakes = [build_facts({"symptoms": {"pain_nrs": pain, "onset": "gradual"}}) for pain in range(11)]
+    expected = [set(engine.evaluate(facts)) for facts in intakes]
+    wrong: list[int] = []
+
+    def work() -> None:
+        for _ in range(100):
+            for index, facts in enumerate(intakes):
+                if set(engine.evaluate(facts)) != expected[index]:
+                    wrong.append(index)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_compiled_conditions_carry_no_not(ruleset: Ruleset) -> None:
+    """durable has no 'not': negations are pushed to the leaves before the engine sees them."""
+    for rule in ruleset.rules:
+        assert rule.when is not None
+        assert "not" not in repr(to_durable(rule.when))

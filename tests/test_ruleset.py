@@ -1,0 +1,178 @@
+"""The loader refuses every broken rules folder, naming the file and the rule at fault."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from service.errors import RulesetError
+from service.ruleset import load_ruleset
+from tests.conftest import RULES
+
+
+def _copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    return folder
+
+
+def _edit(folder: Path, name: str, change: Callable[[Any], None]) -> None:
+    path = folder / name
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def _rule(data: Any, rule_id: str) -> dict[str, Any]:
+    rule: dict[str, Any] = next(r for r in data["rules"] if r["id"] == rule_id)
+    return rule
+
+
+def _set(rule_id: str, key: str, value: Any) -> Callable[[Any], None]:
+    def change(data: Any) -> None:
+        _rule(data, rule_id)[key] = value
+
+    return change
+
+
+REFUSALS = [
+    ("unknown finding", "fracture.yaml", _set("UR3", "when", "Y(plantar_bruises)"),
+     "rule UR3: unknown finding 'plantar_bruises'"),
+    ("unknown value", "fracture.yaml", _set("UR3", "when", "onset == trauma"),
+     "rule UR3: unknown value 'trauma' for 'onset'"),
+    ("unknown operator", "pain.yaml", _set("SN8", "when", {"xor": ["Y(fever)"]}),
+     "rule SN8: unknown operator 'xor'"),
+    ("unreadable leaf", "pain.yaml", _set("SN8", "when", "pain_nrs ~ 7"),
+     "rule SN8: cannot read the condition 'pain_nrs ~ 7'"),
+    ("number out of range", "pain.yaml", _set("SN8", "when", "pain_nrs >= 11"),
+     "rule SN8: value 11 is outside the range of 'pain_nrs'"),
+    ("ordering a word", "pain.yaml", _set("SN8", "when", "onset > injury"),
+     "rule SN8: operator '>' does not apply to 'onset'"),
+    ("Y() of a number", "pain.yaml", _set("SN8", "when", "Y(pain_nrs)"),
+     "rule SN8: Y() needs a yes/no/unknown finding"),
+    ("unknown helper", "pain.yaml", _set("SN8", "when", "SEVERE"),
+     "rule SN8: unknown helper 'SEVERE'"),
+    ("empty any", "pain.yaml", _set("SN8", "when", {"any": []}),
+     "rule SN8: 'any' needs a non-empty list"),
+    ("unknown citation", "pain.yaml", _set("SN8", "citations", ["pain_vas"]),
+     "rule SN8: unknown citation key 'pain_vas'"),
+    ("no citation", "pain.yaml", _set("SN8", "citations", []),
+     "rule SN8: a rule must carry at least one citation"),
+    ("missing citations key", "pain.yaml", lambda d: _rule(d, "SN8").pop("citations"),
+     "rule SN8: citations: Missing data for required field."),
+    ("level outside manifest", "pain.yaml", _set("SN8", "level", "podiatrist"),
+     "rule SN8: level 'podiatrist' is not in the manifest"),
+    ("urgency outside manifest", "pain.yaml", _set("SN8", "urgency", "asap"),
+     "rule SN8: urgency 'asap' is not in the manifest"),
+    ("destination outside manifest", "pain.yaml", _set("SN8", "destination", "gym"),
+     "rule SN8: destination 'gym' is not in the manifest"),
+    ("emergency without escalation", "emergency.yaml", lambda d: _rule(d, "EM2").pop("escalation"),
+     "rule EM2: rules of the highest urgency, and only they, escalate"),
+    ("unknown rule key", "pain.yaml", _set("SN8", "severity", "high"),
+     "rule SN8: severity: Unknown field."),
+    ("non-integer version", "pain.yaml", _set("SN8", "version", "1"),
+     "rule SN8: version: Not a valid integer."),
+    ("second rule without condition", "pain.yaml", lambda d: _rule(d, "SN8").pop("when"),
+     "rule SN8: only the default rule (DEF) has no condition"),
+    ("default rule removed", "self_care.yaml",
+     lambda d: d.update(rules=[r for r in d["rules"] if r["id"] != "DEF"]),
+     "ruleset.yaml: default_rule DEF is not defined"),
+    ("duplicate id", "pain.yaml", _set("SN8", "id", "SN7"),
+     "pain.yaml: rule SN7: duplicate id"),
+    ("duplicate id across files", "pain.yaml", _set("SN8", "id", "UR1"),
+     "rule UR1: duplicate id (also in fracture.yaml)"),
+    ("wrong family name", "pain.yaml", lambda d: d.update(family="ache"),
+     "pain.yaml: declares family 'ache', not 'pain'"),
+    ("citation without references", "citations.yaml", lambda d: d["ottawa"].pop("references"),
+     "citations.yaml: ottawa: references: Missing data for required field."),
+    ("helper error", "ruleset.yaml", lambda d: d["helpers"].update(INJURY="onset == trauma"),
+     "ruleset.yaml: helper INJURY: unknown value 'trauma'"),
+    ("level listed twice", "ruleset.yaml", lambda d: d["levels"].append("self_care"),
+     "ruleset.yaml: levels lists a name twice"),
+]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "change", "message"),
+    [pytest.param(f, c, m, id=label) for label, f, c, m in REFUSALS],
+)
+def test_loader_refuses(
+    tmp_path: Path, file_name: str, change: Callable[[Any], None], message: str
+) -> None:
+    """Each broken folder raises RulesetError whose message names the file and the rule."""
+    folder = _copy(tmp_path)
+    _edit(folder, file_name, change)
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(folder)
+    assert message in str(caught.value)
+    # The manifest is named when it declares what is missing; otherwise the edited file.
+    named = "ruleset.yaml" if message.startswith("ruleset.yaml") else file_name
+    assert named in str(caught.value)
+
+
+def test_loader_refuses_invalid_yaml(tmp_path: Path) -> None:
+    """A YAML syntax error names the file."""
+    folder = _copy(tmp_path)
+    (folder / "fracture.yaml").write_text("rules: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RulesetError, match=r"fracture\.yaml: not valid YAML"):
+        load_ruleset(folder)
+
+
+def test_loader_refuses_a_missing_family_file(tmp_path: Path) -> None:
+    """A family listed in the manifest must exist."""
+    folder = _copy(tmp_path)
+    (folder / "pain.yaml").unlink()
+    with pytest.raises(RulesetError, match=r"pain\.yaml: file is missing"):
+        load_ruleset(folder)
+
+
+def test_loader_refuses_a_stray_rule_file(tmp_path: Path) -> None:
+    """A rule file the manifest does not list is an error, not silently skipped."""
+    folder = _copy(tmp_path)
+    shutil.copy(folder / "pain.yaml", folder / "extra.yaml")
+    with pytest.raises(RulesetError, match=r"extra\.yaml: not a family listed in ruleset\.yaml"):
+        load_ruleset(folder)
+
+
+def test_loader_refuses_a_missing_folder(tmp_path: Path) -> None:
+    """No folder, no service."""
+    with pytest.raises(RulesetError, match="rules folder not found"):
+        load_ruleset(tmp_path / "nowhere")
+
+
+def test_digest_ignores_comments_but_not_content(tmp_path: Path) -> None:
+    """sha256 covers what is loaded: a comment leaves it, a changed threshold moves it."""
+    original = load_ruleset(RULES).sha256
+    folder = _copy(tmp_path)
+    pain = folder / "pain.yaml"
+    pain.write_text("# a reviewer's comment\n" + pain.read_text(encoding="utf-8"), "utf-8")
+    assert load_ruleset(folder).sha256 == original
+    _edit(folder, "pain.yaml", _set("SN8", "when", "pain_nrs >= 8"))
+    assert load_ruleset(folder).sha256 != original
+
+
+def test_case_files_do_not_change_the_digest(tmp_path: Path) -> None:
+    """Case files are tests, not rules: editing one keeps the digest."""
+    folder = _copy(tmp_path)
+    (folder / "pain_test.yaml").write_text("cases: []\n", encoding="utf-8")
+    assert load_ruleset(folder).sha256 == load_ruleset(RULES).sha256
+
+
+def test_every_rule_of_clinical_md_is_loaded() -> None:
+    """The full rule index of clinical.md 7.6, and nothing else."""
+    ruleset = load_ruleset(RULES)
+    expected = (
+        [f"EM{i}" for i in range(1, 6)]
+        + [f"UR{i}" for i in (1, 2, 3, 4, 5, 6, 7, 9, 10)]
+        + [f"SN{i}" for i in range(1, 9)]
+        + [f"RT{i}" for i in range(1, 5)]
+        + ["G1", "G2"]
+        + [f"SC{i}" for i in range(1, 6)]
+        + ["DEF"]
+    )
+    assert sorted(ruleset.by_id) == sorted(expected)
