@@ -74,8 +74,8 @@ def _compare(name: str, op: str, raw: str) -> Compare:
         if not re.fullmatch(r"\d+", raw):
             raise ConditionError(f"'{name}' is a number; '{raw}' is not")
         value = int(raw)
-        assert finding.minimum is not None and finding.maximum is not None  # noqa: S101
-        if not finding.minimum <= value <= finding.maximum:
+        low, high = finding.bounds
+        if not low <= value <= high:
             raise ConditionError(f"value {value} is outside the range of '{name}'")
         return Compare(name, op, value)
     if op not in ("==", "!="):

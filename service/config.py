@@ -42,7 +42,9 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
     try:
         size = int(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"TRIAGE_MAX_BODY_BYTES must be a whole number of bytes, not {raw!r}")
+        raise ConfigError(
+            f"TRIAGE_MAX_BODY_BYTES must be a whole number of bytes, not {raw!r}"
+        ) from None
     if not 1024 <= size <= 16 * 1024 * 1024:
         raise ConfigError("TRIAGE_MAX_BODY_BYTES must be between 1024 and 16777216")
     rules_dir = Path(str(config["RULES_DIR"]))

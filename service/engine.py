@@ -88,7 +88,7 @@ class RuleEngine:
                     state = self._host.assert_fact(_RULESET, fact)
                 finally:
                     self._host.delete_state(_RULESET, sid)
-        except Exception:  # noqa: BLE001 (any engine fault fails closed; its text holds PHI)
+        except Exception:
             raise EngineError("the rule engine raised during an evaluation") from None
         finally:
             _FIRED.reset(token)

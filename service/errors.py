@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response as ResponseBase
 
 PROBLEM_JSON = "application/problem+json"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -68,7 +69,7 @@ def register_error_handlers(app: Flask) -> None:
     """Every error leaves as problem+json; no HTML page, ever."""
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> Response:
+    def _http(error: HTTPException) -> ResponseBase:
         # Start from werkzeug's own response so headers such as a 405's Allow are kept.
         response = error.get_response()
         status = error.code or 500
@@ -102,7 +103,7 @@ def register_error_handlers(app: Flask) -> None:
         return problem(500, "Internal Server Error", "The rule engine failed; no triage result.")
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> ResponseBase:
         if isinstance(error, HTTPException):  # pragma: no cover (handled above)
             return _http(error)
         # The type name only: exception messages may quote the request.

@@ -29,6 +29,13 @@ class Finding:
     def is_numeric(self) -> bool:
         return self.kind == "integer"
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """(minimum, maximum) of a numeric finding."""
+        if self.minimum is None or self.maximum is None:
+            raise TypeError(f"'{self.name}' is not a number")
+        return self.minimum, self.maximum
+
     def as_question(self) -> dict[str, Any]:
         """The wire form of GET /v1/questions."""
         question: dict[str, Any] = {
@@ -50,9 +57,7 @@ def _finding(group: str, name: str, field: fields.Field[Any]) -> Finding:
     help_text = str(field.metadata["description"])
     if isinstance(field, fields.Integer):
         (rng,) = (v for v in field.validators if isinstance(v, validate.Range))
-        low, high = rng.min, rng.max
-        assert isinstance(low, int) and isinstance(high, int)  # noqa: S101 (schema invariant)
-        return Finding(name, group, "integer", (), low, high, label, help_text)
+        return Finding(name, group, "integer", (), int(rng.min), int(rng.max), label, help_text)
     (one_of,) = (v for v in field.validators if isinstance(v, validate.OneOf))
     values = tuple(str(c) for c in one_of.choices)
     kind: Kind = "tri_state" if values == ("yes", "no", UNKNOWN) else "enum"

@@ -38,12 +38,12 @@ def _probes(finding: Finding, rules: Iterable[Rule]) -> tuple[str | int, ...]:
         return ("yes",)
     if finding.kind == "enum":
         return tuple(value for value in finding.values if value != UNKNOWN)
-    assert finding.minimum is not None and finding.maximum is not None  # noqa: S101
-    candidates = {finding.minimum, finding.maximum}
+    low, high = finding.bounds
+    candidates = {low, high}
     for rule in rules:
         if rule.when is not None:
             candidates |= _thresholds(rule.when, finding.name)
-    return tuple(sorted(v for v in candidates if finding.minimum <= v <= finding.maximum))
+    return tuple(sorted(v for v in candidates if low <= v <= high))
 
 
 class FollowUpPlanner:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,7 +214,7 @@ class _Loader:
             raise RulesetError(f"{path}: expected a mapping of citation keys")
         citations: dict[str, dict[str, Any]] = {}
         for key, entry in data.items():
-            if not isinstance(key, str) or not _NAME.regex.match(key):
+            if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
                 raise RulesetError(f"{path}: citation key {key!r} is not a lower_snake name")
             citations[key] = {"key": key, **_check(_CitationSchema(), entry, f"{path}: {key}")}
         return citations

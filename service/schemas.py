@@ -70,9 +70,7 @@ class HistorySchema(_Strict):
     prior_stress_fracture = _tri(
         "Stress fracture before", "Previous stress fracture anywhere in the legs or feet."
     )
-    high_impact_activity = _tri(
-        "High-impact activity", "Regular running, jumping or dance."
-    )
+    high_impact_activity = _tri("High-impact activity", "Regular running, jumping or dance.")
     recent_activity_increase = _tri(
         "Recent increase in activity",
         "Recent increase in running or walking distance or intensity, or a new hard surface "

@@ -52,7 +52,9 @@ class Triage:
 
     def _answer(self, decision_id: str, facts: Facts, decision: Decision) -> dict[str, Any]:
         fired = [rule for rule in decision.rationale if rule.when is not None]
-        citation_keys = list(dict.fromkeys(k for rule in decision.rationale for k in rule.citations))
+        citation_keys = list(
+            dict.fromkeys(k for rule in decision.rationale for k in rule.citations)
+        )
         return {
             "decision_id": decision_id,
             "level": decision.level,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ RULES = ROOT / "rules"
 
 
 @pytest.fixture(scope="session")
-def app() -> Iterator[Flask]:
+def app() -> Flask:
     """The real application on the real rules folder."""
-    yield create_app()
+    return create_app()
 
 
 @pytest.fixture

@@ -195,9 +195,7 @@ INVALID = [
 @pytest.mark.parametrize(("body", "field"), [pytest.param(b, f, id=i) for i, b, f in INVALID])
 def test_invalid_intake_is_422_naming_the_field(client: FlaskClient, body: Any, field: str) -> None:
     """Wrong types, ranges, enums and unknown keys: 422 with the field path."""
-    response = client.post(
-        "/v1/triage", data=json.dumps(body), content_type="application/json"
-    )
+    response = client.post("/v1/triage", data=json.dumps(body), content_type="application/json")
     problem = _problem(response, 422)
     assert field in [error["field"] for error in problem["errors"]]
 
@@ -255,9 +253,7 @@ def test_non_json_content_type_is_415(client: FlaskClient, content_type: str) ->
 
 def test_json_with_charset_is_accepted(client: FlaskClient) -> None:
     """application/json; charset=utf-8 is JSON."""
-    response = client.post(
-        "/v1/triage", data=b"{}", content_type="application/json; charset=utf-8"
-    )
+    response = client.post("/v1/triage", data=b"{}", content_type="application/json; charset=utf-8")
     assert response.status_code == 200
 
 

@@ -20,10 +20,20 @@ TABLE = [
     (["SN6", "RT1"], "orthopedic_surgeon", "soon", None, "rheumatology"),
     (["UR1", "SN8", "SC2"], "orthopedic_surgeon", "urgent", None, "fracture_clinic"),
     (["UR7", "UR5"], "orthopedic_surgeon", "urgent", None, "diabetic_foot_service"),
-    (["EM5", "UR5", "G2"], "orthopedic_surgeon", "emergency", "emergency_department",
-     "diabetic_foot_service"),
-    (["EM1", "EM5"], "orthopedic_surgeon", "emergency", "emergency_department",
-     "vascular_surgery_on_call"),
+    (
+        ["EM5", "UR5", "G2"],
+        "orthopedic_surgeon",
+        "emergency",
+        "emergency_department",
+        "diabetic_foot_service",
+    ),
+    (
+        ["EM1", "EM5"],
+        "orthopedic_surgeon",
+        "emergency",
+        "emergency_department",
+        "vascular_surgery_on_call",
+    ),
 ]
 
 
@@ -52,7 +62,13 @@ def test_rationale_is_most_urgent_first_and_keeps_every_rule(ruleset: Ruleset) -
     """Every fired rule is listed, ordered by urgency then level, ties in ruleset order."""
     decision = decide(["SC2", "RT2", "SN8", "UR6", "EM3", "G2", "SN7"], ruleset)
     assert [rule.id for rule in decision.rationale] == [
-        "EM3", "UR6", "SN7", "SN8", "G2", "RT2", "SC2",
+        "EM3",
+        "UR6",
+        "SN7",
+        "SN8",
+        "G2",
+        "RT2",
+        "SC2",
     ]
 
 

@@ -1,4 +1,4 @@
-"""The durable-rules adapter: state deleted, inputs untouched, every firing returned, fail closed."""
+"""The durable-rules adapter: state deleted, inputs untouched, all firings back, fails closed."""
 
 from __future__ import annotations
 
@@ -101,7 +101,9 @@ def test_engine_refuses_unknown_operators() -> None:
 
 def test_threads_get_their_own_answers(engine: RuleEngine, ruleset: Ruleset) -> None:
     """8 threads evaluating at once each get the answer of their own facts (one live session)."""
-    intakes = [build_facts({"symptoms": {"pain_nrs": pain, "onset": "gradual"}}) for pain in range(11)]
+    intakes = [
+        build_facts({"symptoms": {"pain_nrs": pain, "onset": "gradual"}}) for pain in range(11)
+    ]
     expected = [set(engine.evaluate(facts)) for facts in intakes]
     wrong: list[int] = []
 

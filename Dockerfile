@@ -1,0 +1,35 @@
+# forefoot-triage container: a builder compiles the durable-rules wheel with gcc; the runtime
+# stage has no compiler, runs as a non-root user and serves gunicorn on $PORT (8000).
+# Keep the Python minor equal to the Makefile's (3.11; durable-rules does not import on 3.13).
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY requirements.lock requirements-build.lock ./
+# The same hashed locks as `make`: pinned setuptools first, then every wheel (durable-rules built here).
+RUN python -m pip install --no-cache-dir --require-hashes -r requirements-build.lock \
+ && python -m pip wheel --no-cache-dir --require-hashes --no-build-isolation \
+      --wheel-dir /wheels -r requirements.lock
+
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
+    PORT=8000
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin triage
+WORKDIR /app
+# The wheels were checked against the lock's hashes in the builder; install exactly those.
+COPY --from=builder /wheels /wheels
+RUN python -m pip install --no-cache-dir --no-index --no-deps /wheels/*.whl \
+ && rm -rf /wheels
+COPY gunicorn.conf.py openapi.yaml ./
+COPY rules/ rules/
+COPY service/ service/
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/readyz', timeout=2)"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "service.wsgi:app"]

@@ -1,0 +1,116 @@
+"""The real gunicorn server on 127.0.0.1: it answers, and it refuses to start on broken rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, RULES
+from tests.test_api import EXAMPLE
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start(env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    env.update(env_extra)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "service.wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("gunicorn exited before it was ready")
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    raise AssertionError("gunicorn was not ready in time")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """gunicorn with 2 sync workers, as `make run` starts it, stopped with SIGTERM."""
+    process, base = _start({})
+    try:
+        _wait_ready(base, process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)  # drains and closes the output pipe
+
+
+def _post(base: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(  # noqa: S310
+        f"{base}/v1/triage", data=body, headers={"Content-Type": content_type}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_server_answers_the_readme_example(server: str) -> None:
+    """The README's example through gunicorn: Ottawa positive, urgent."""
+    status, body = _post(server, json.dumps(EXAMPLE).encode())
+    assert status == 200
+    assert (body["level"], body["urgency"]) == ("orthopedic_surgeon", "urgent")
+
+
+def test_server_answers_problems_not_html(server: str) -> None:
+    """Through the real server too, errors are problem+json."""
+    status, body = _post(server, b"{not json")
+    assert status == 400
+    assert body["status"] == 400
+
+
+def test_server_refuses_to_start_on_broken_rules(tmp_path: Path) -> None:
+    """A broken rules folder never starts a service that answers: gunicorn exits, naming it."""
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    pain = folder / "pain.yaml"
+    pain.write_text(pain.read_text().replace("Y(pain_at_rest_or_night)", "Y(night_pain)"))
+    process, base = _start({"TRIAGE_RULES_DIR": str(folder)})
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    text = output.decode()
+    assert "pain.yaml: rule SN7: unknown finding 'night_pain'" in text
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
+
+
+def test_server_refuses_to_start_on_bad_settings() -> None:
+    """A bad TRIAGE_* value stops the server with a clear message."""
+    process, _ = _start({"TRIAGE_MAX_BODY_BYTES": "lots"})
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert "TRIAGE_MAX_BODY_BYTES must be a whole number of bytes" in output.decode()
