@@ -1,0 +1,78 @@
+"""The condition language: parsing, the vocabulary checks, and unknown-number semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.conditions import All, Any_, Compare, ConditionError, IsNull, matched, parse
+from service.conditions import to_durable, to_predicate
+from service.facts import build_facts
+
+
+def test_leaves_parse_as_written_in_clinical_md() -> None:
+    """Y, YU, comparisons, null tests and lists."""
+    assert parse("Y(fever)") == Compare("fever", "==", "yes")
+    assert parse("YU(neuropathy)") == Compare("neuropathy", "!=", "no")
+    assert parse("pain_nrs >= 7") == Compare("pain_nrs", ">=", 7)
+    assert parse("steps_now is not null") == IsNull("steps_now", negated=True)
+    assert parse("swelling in [localized, diffuse]") == Any_(
+        (Compare("swelling", "==", "localized"), Compare("swelling", "==", "diffuse"))
+    )
+    assert parse({"all": ["Y(fever)", "Y(redness)"]}) == All(
+        (Compare("fever", "==", "yes"), Compare("redness", "==", "yes"))
+    )
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        "fever is null",  # words are never null: they are 'unknown'
+        "pain_nrs == high",
+        "pain_nrs >= -1",
+        {"all": "Y(fever)"},
+        {"all": ["Y(fever)"], "any": ["Y(redness)"]},
+        ["Y(fever)"],
+        "Y(fever",
+        "YU(onset)",
+    ],
+)
+def test_malformed_conditions_are_refused(tree: object) -> None:
+    """Anything outside the grammar or the vocabulary is a ConditionError."""
+    with pytest.raises(ConditionError):
+        parse(tree)
+
+
+@pytest.mark.parametrize(
+    ("tree", "pain", "expected"),
+    [
+        ("pain_nrs >= 7", None, False),
+        ("pain_nrs < 7", None, False),
+        ("pain_nrs != 7", None, False),
+        ({"not": "pain_nrs >= 7"}, None, True),
+        ({"not": "pain_nrs >= 7"}, 7, False),
+        ({"not": "pain_nrs >= 7"}, 6, True),
+        ({"not": {"any": ["pain_nrs is null", "pain_nrs < 4"]}}, None, False),
+        ({"not": {"any": ["pain_nrs is null", "pain_nrs < 4"]}}, 4, True),
+    ],
+)
+def test_unknown_numbers_compare_false_and_negate_true(
+    tree: object, pain: int | None, expected: bool
+) -> None:
+    """clinical.md 1.4.2: a comparison with an unknown number is false; its negation is true."""
+    facts = build_facts({"symptoms": {"pain_nrs": pain}})
+    assert to_predicate(parse(tree))(facts) is expected
+
+
+def test_negation_is_pushed_to_the_leaves_for_durable() -> None:
+    """not(pain >= 7) becomes (pain < 7 or pain unknown) in durable's dialect."""
+    assert to_durable(parse({"not": "pain_nrs >= 7"})) == {
+        "$or": [{"$lt": {"pain_nrs": 7}}, {"$nex": {"pain_nrs": 1}}]
+    }
+    assert to_durable(parse({"not": "Y(fever)"})) == {"$neq": {"fever": "yes"}}
+
+
+def test_matched_names_the_findings_that_made_it_true() -> None:
+    """Only the true branches of an any are reported."""
+    node = parse({"any": ["Y(fever)", "Y(redness)", "pain_nrs >= 7"]})
+    facts = build_facts({"symptoms": {"fever": "yes", "redness": "no", "pain_nrs": 8}})
+    assert matched(node, facts) == {"fever": "yes", "pain_nrs": 8}
