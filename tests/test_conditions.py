@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from service.conditions import All, Any_, Compare, ConditionError, IsNull, matched, parse
-from service.conditions import to_durable, to_predicate
+from service.conditions import (
+    All,
+    Any_,
+    Compare,
+    ConditionError,
+    IsNull,
+    matched,
+    parse,
+    to_durable,
+    to_predicate,
+)
 from service.facts import build_facts
 
 
