@@ -16,6 +16,9 @@ keepalive = 2
 # Recycle workers now and then, a safety valve against slow growth in the C engine.
 max_requests = 10000
 max_requests_jitter = 1000
+# No runtime control socket: nothing here is managed at run time, and it would be written under
+# $HOME, which a read-only container root forbids.
+control_socket_disable = True
 # The access log is off: the service writes its own request lines without patient data.
 accesslog = None
 errorlog = "-"

@@ -1,0 +1,29 @@
+"""The README's example is the real answer the service gives today."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask.testing import FlaskClient
+
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_example_response_is_current(client: FlaskClient) -> None:
+    """The curl body, posted now, gives the JSON shown (apart from the fresh decision_id)."""
+    (body,) = re.findall(r"curl -s -X POST \S+/v1/triage .* -d '(.+)'", README)
+    (shown,) = re.findall(r"```json\n(.+?)\n```", README, flags=re.DOTALL)
+    expected = json.loads(shown)
+    actual = client.post("/v1/triage", json=json.loads(body)).get_json()
+    expected.pop("decision_id")
+    actual.pop("decision_id")
+    assert actual == expected
+
+
+def test_readme_shows_the_two_commands() -> None:
+    """make run and make test, as the developers' guide requires."""
+    assert "make run" in README
+    assert "make test" in README
