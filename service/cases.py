@@ -1,4 +1,4 @@
-"""Read the rule case files (rules/<family>_test.yaml): named intakes with expected outcomes."""
+"""Read named intakes with expected outcomes: rule cases (rules/*_test.yaml) and vignettes."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class Case:
     fired: tuple[str, ...]
     not_fired: tuple[str, ...]
     needs_clinician_review: bool | None
+    reasoning: str = ""
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -54,4 +55,27 @@ def load_cases(folder: str | Path) -> list[Case]:
                     needs_clinician_review=expect.get("needs_clinician_review"),
                 )
             )
+    return cases
+
+
+def load_vignettes(path: str | Path) -> list[Case]:
+    """The clinical vignettes of one file: full intakes, each with its clinical reasoning."""
+    with Path(path).open(encoding="utf-8") as handle:
+        content = yaml.safe_load(handle)
+    cases: list[Case] = []
+    for raw in content["vignettes"]:
+        expect = raw["expect"]
+        cases.append(
+            Case(
+                family="vignette",
+                name=f"{raw['id']} {raw['title']}",
+                intake=raw["intake"],
+                level=expect["level"],
+                urgency=expect["urgency"],
+                fired=tuple(expect.get("fired") or ()),
+                not_fired=tuple(expect.get("not_fired") or ()),
+                needs_clinician_review=expect.get("needs_clinician_review"),
+                reasoning=raw["reasoning"],
+            )
+        )
     return cases

@@ -1,0 +1,33 @@
+"""The clinical vignette suite: realistic patients, each through POST /v1/triage."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.cases import Case, load_vignettes
+from tests.conftest import ROOT
+
+VIGNETTE_FILE = ROOT / "tests" / "vignettes" / "vignettes.yaml"
+VIGNETTES = load_vignettes(VIGNETTE_FILE)
+
+
+@pytest.mark.parametrize("vignette", VIGNETTES, ids=[v.name for v in VIGNETTES])
+def test_vignette(vignette: Case, client: FlaskClient) -> None:
+    """The vignette's level, urgency and expected rules."""
+    response = client.post("/v1/triage", json=vignette.intake)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    fired = [entry["rule_id"] for entry in body["rationale"]]
+    assert (body["level"], body["urgency"]) == (vignette.level, vignette.urgency), fired
+    assert set(vignette.fired) <= set(fired), fired
+    assert not set(vignette.not_fired) & set(fired), fired
+    if vignette.needs_clinician_review is not None:
+        assert body["needs_clinician_review"] is vignette.needs_clinician_review
+
+
+def test_at_least_sixty_vignettes_with_unique_ids() -> None:
+    """Sixty or more, each named once, each with a line of reasoning citing clinical.md."""
+    assert len(VIGNETTES) >= 60
+    assert len({v.name.split()[0] for v in VIGNETTES}) == len(VIGNETTES)
+    assert all("clinical.md" in v.reasoning for v in VIGNETTES)
