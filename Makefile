@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint lock clean
+.PHONY: run test lint check catalogue safety-report lock clean
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -26,6 +26,16 @@ run: $(BIN)/.runtime
 
 test: $(BIN)/.dev
 	$(BIN)/python -m pytest
+
+# Rule review (rules/README.md): cases and coverage, the catalogue, the safety report.
+check: $(BIN)/.runtime
+	$(BIN)/python -m service.rules check
+
+catalogue: $(BIN)/.runtime
+	$(BIN)/python -m service.rules catalogue --out docs/rules.md
+
+safety-report: $(BIN)/.runtime
+	$(BIN)/python -m service.rules report --out docs/safety-report.md
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check service tests

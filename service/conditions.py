@@ -216,3 +216,54 @@ def matched(node: Node, facts: Facts) -> dict[str, Any]:
         if to_predicate(child)(facts):
             found.update(matched(child, facts))
     return found
+
+
+_WORD_OPS = {"==": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+def _leaf_words(text: str) -> str:
+    text = text.strip()
+    if match := _TRI.match(text):
+        func, name = match.groups()
+        return f"`{name}` is yes" if func == "Y" else f"(`{name}` is yes or unknown)"
+    if match := _NULL.match(text):
+        name, negation = match.groups()
+        return f"`{name}` is " + ("known" if negation else "unknown")
+    if match := _IN.match(text):
+        name, items = match.groups()
+        return f"(`{name}` is " + " or ".join(item.strip() for item in items.split(",")) + ")"
+    if match := _COMPARE.match(text):
+        name, op, value = match.groups()
+        return f"`{name}` {_WORD_OPS[op]} {value}"
+    return f"**{text}**"  # a helper
+
+
+def _words(tree: Any) -> str:
+    if isinstance(tree, str):
+        return _leaf_words(tree)
+    ((operator, operand),) = tree.items()
+    if operator == "not":
+        inner = _words(operand)
+        return f"not {inner}" if inner.startswith(("(", "**")) else f"not ({inner})"
+    joiner = " and " if operator == "all" else " or "
+    parts = [_words(child) for child in operand]
+    return f"({joiner.join(parts)})" if len(parts) > 1 else parts[0]
+
+
+def describe(tree: Any) -> str:
+    """A parsed-valid condition as written in the rule file, in words (Markdown) for reviewers."""
+    text = _words(tree)
+    return (
+        text[1:-1]
+        if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1])
+        else text
+    )
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0

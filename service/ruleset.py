@@ -95,6 +95,7 @@ class Rule:
     title: str
     family: str
     when: Node | None
+    source: Any = field(repr=False, compare=False)  # the condition as written in the YAML
     predicate: Predicate = field(repr=False, compare=False)
     findings: frozenset[str]
     level: str
@@ -108,7 +109,7 @@ class Rule:
     rank: tuple[int, int]  # (urgency index, level index): the higher, the more acute
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Ruleset:
     """A validated ruleset: rules in file order, orders, citations and identity."""
 
@@ -121,7 +122,11 @@ class Ruleset:
     default: Rule
     citations: Mapping[str, Mapping[str, Any]]
     destinations: Mapping[str, str]
+    helpers: Mapping[str, Any]  # helper name -> its condition as written in the manifest
     disclaimer: str
+
+    def __repr__(self) -> str:
+        return f"<Ruleset {self.id} {self.version} sha256={self.sha256[:12]}>"
 
     @property
     def identity(self) -> dict[str, str]:
@@ -195,6 +200,7 @@ class _Loader:
             default=defaults[0],
             citations=citations,
             destinations=manifest["destinations"],
+            helpers=manifest.get("helpers") or {},
             disclaimer=manifest["disclaimer"],
         )
 
@@ -298,6 +304,7 @@ class _Loader:
             title=spec["title"],
             family=family,
             when=node,
+            source=spec.get("when"),
             predicate=to_predicate(node) if node is not None else (lambda _facts: False),
             findings=findings_of(node) if node is not None else frozenset(),
             level=spec["level"],

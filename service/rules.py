@@ -1,0 +1,149 @@
+"""Command line for rule review: check, catalogue, report, diff (python -m service.rules)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from service.cases import Case, load_cases, load_vignettes
+from service.catalogue import render_catalogue
+from service.config import ROOT
+from service.errors import TriageError
+from service.ruleset import load_ruleset
+from service.safety import Replay, render_safety_report, replay
+from service.triage import Triage
+
+RULES = ROOT / "rules"
+VIGNETTES = ROOT / "tests" / "vignettes" / "vignettes.yaml"
+
+
+def _triage(folder: Path) -> Triage:
+    triage = Triage(load_ruleset(folder))
+    triage.self_check()
+    return triage
+
+
+def _check(args: argparse.Namespace) -> int:
+    triage = _triage(args.rules)
+    cases = load_cases(args.rules)
+    failures = [result for result in replay(triage, cases) if result.expectation_errors()]
+    for result in failures:
+        print(
+            f"FAIL {result.case.family}: {result.case.name}: "
+            f"{'; '.join(result.expectation_errors())}"
+        )
+    gaps = 0
+    print(f"{'rule':6} {'fires in':>8} {'silent in':>9}  family")
+    for rule in triage.ruleset.rules:
+        own = [case for case in cases if case.family == rule.family]
+        fired = sum(rule.id in case.fired for case in own)
+        silent = sum(rule.id in case.not_fired for case in own)
+        gaps += not (fired and silent)
+        flag = "" if fired and silent else "  <- needs a firing and a silent case"
+        print(f"{rule.id:6} {fired:>8} {silent:>9}  {rule.family}{flag}")
+    ruleset = triage.ruleset
+    print(f"{ruleset.id} {ruleset.version} sha256 {ruleset.sha256}")
+    print(
+        f"{len(cases) - len(failures)} passed, {len(failures)} failed; "
+        f"{len(ruleset.rules) - gaps}/{len(ruleset.rules)} rules covered"
+    )
+    return 1 if failures or gaps else 0
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    ruleset = load_ruleset(args.rules)
+    _write(render_catalogue(ruleset, load_cases(args.rules)), args.out)
+    return 0
+
+
+def suites(triage: Triage, rules: Path, vignettes: Path) -> dict[str, list[Replay]]:
+    """The rule cases and the vignettes, replayed."""
+    return {
+        "rule cases": replay(triage, load_cases(rules)),
+        "vignettes": replay(triage, load_vignettes(vignettes)),
+    }
+
+
+def _report(args: argparse.Namespace) -> int:
+    triage = _triage(args.rules)
+    _write(
+        render_safety_report(triage.ruleset, suites(triage, args.rules, args.vignettes)), args.out
+    )
+    return 0
+
+
+def _union(old: Sequence[Case], new: Sequence[Case]) -> list[Case]:
+    by_key = {(case.family, case.name): case for case in old}
+    by_key.update({(case.family, case.name): case for case in new})
+    return list(by_key.values())
+
+
+def _diff(args: argparse.Namespace) -> int:
+    old, new = _triage(args.old), _triage(args.new)
+    cases = _union(load_cases(args.old), load_cases(args.new)) + load_vignettes(args.vignettes)
+    changed = 0
+    for before, after in zip(replay(old, cases), replay(new, cases), strict=True):
+        if (before.level, before.urgency, set(before.fired)) == (
+            after.level,
+            after.urgency,
+            set(after.fired),
+        ):
+            continue
+        changed += 1
+        print(f"{before.case.family}: {before.case.name}")
+        print(f"  {before.level}/{before.urgency} -> {after.level}/{after.urgency}")
+        if gone := sorted(set(before.fired) - set(after.fired)):
+            print(f"  no longer fires: {', '.join(gone)}")
+        if added := sorted(set(after.fired) - set(before.fired)):
+            print(f"  now fires: {', '.join(added)}")
+    print(
+        f"{changed} of {len(cases)} cases change "
+        f"({old.ruleset.version} {old.ruleset.sha256[:12]} -> "
+        f"{new.ruleset.version} {new.ruleset.sha256[:12]})"
+    )
+    return 1 if changed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run one command; exit 2 on an invalid rules folder."""
+    parser = argparse.ArgumentParser(prog="python -m service.rules", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="load the rules, run every case, print coverage")
+    check.add_argument("--rules", type=Path, default=RULES)
+    check.set_defaults(run=_check)
+    catalogue = commands.add_parser("catalogue", help="write the rule catalogue (Markdown)")
+    catalogue.add_argument("--rules", type=Path, default=RULES)
+    catalogue.add_argument("--out", type=Path, default=None)
+    catalogue.set_defaults(run=_catalogue)
+    report = commands.add_parser("report", help="write the safety report (Markdown)")
+    report.add_argument("--rules", type=Path, default=RULES)
+    report.add_argument("--vignettes", type=Path, default=VIGNETTES)
+    report.add_argument("--out", type=Path, default=None)
+    report.set_defaults(run=_report)
+    diff = commands.add_parser("diff", help="replay cases and vignettes against two rule sets")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    diff.add_argument("--vignettes", type=Path, default=VIGNETTES)
+    diff.set_defaults(run=_diff)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except TriageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""python -m service.rules: check, catalogue (kept current), diff between two rule folders."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.cases import load_cases
+from service.catalogue import render_catalogue
+from service.rules import main
+from service.ruleset import load_ruleset
+from tests.conftest import ROOT, RULES
+
+
+def test_check_passes_on_the_real_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every case passes and every rule is covered: exit 0 and a coverage table."""
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "0 failed" in out
+    assert "33/33 rules covered" in out
+
+
+def test_check_fails_on_a_wrong_expectation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A case whose expectation no longer holds makes check exit 1 and name it."""
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    path = folder / "pain_test.yaml"
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    content["cases"][0]["expect"]["urgency"] = "emergency"
+    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    assert main(["check", "--rules", str(folder)]) == 1
+    assert f"FAIL pain: {content['cases'][0]['name']}" in capsys.readouterr().out
+
+
+def test_check_refuses_a_broken_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid rules folder: exit 2 with the loader's message."""
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    (folder / "pain.yaml").write_text("family: [\n", encoding="utf-8")
+    assert main(["check", "--rules", str(folder)]) == 2
+    assert "pain.yaml: not valid YAML" in capsys.readouterr().err
+
+
+def test_catalogue_is_up_to_date() -> None:
+    """docs/rules.md is what `catalogue` writes today (run `make catalogue` after a change)."""
+    expected = render_catalogue(load_ruleset(RULES), load_cases(RULES))
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == expected
+
+
+def test_catalogue_lists_every_rule_in_words() -> None:
+    """Each rule has its condition in words, level, urgency and citation titles."""
+    text = render_catalogue(load_ruleset(RULES), load_cases(RULES))
+    assert "### UR1 v1: Ottawa foot rule positive" in text
+    assert "`pain_nrs` ≥ 7" in text
+    assert "`orthopedic_surgeon` / `urgent`" in text
+    assert "`ottawa` Ottawa ankle and foot (midfoot) rules" in text
+
+
+def test_diff_of_identical_folders_is_empty(capsys: pytest.CaptureFixture[str]) -> None:
+    """Same rules on both sides: nothing changes, exit 0."""
+    assert main(["diff", str(RULES), str(RULES)]) == 0
+    assert "0 of" in capsys.readouterr().out
+
+
+def test_diff_lists_cases_whose_answer_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Raising the severe-pain threshold to 8 changes the pain-7 cases: exit 1, each listed."""
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    path = folder / "pain.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("pain_nrs >= 7", "pain_nrs >= 8"),
+        encoding="utf-8",
+    )
+    assert main(["diff", str(RULES), str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "no longer fires: SN8" in out
+    assert "physical_therapist/soon -> self_care/routine" in out

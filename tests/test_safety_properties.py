@@ -1,0 +1,165 @@
+"""Safety properties over the whole input space (hypothesis), through the real engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.findings import FINDINGS, Finding
+from service.ruleset import Ruleset, load_ruleset
+from service.schemas import TriageRequestSchema
+from service.triage import Triage
+from tests.conftest import RULES
+
+EXAMPLES = 400
+SCHEMA = TriageRequestSchema()
+RED_FLAGS = (
+    "fever",
+    "systemically_unwell",
+    "foot_cold_pale_or_blue",
+    "sudden_numbness_or_weakness",
+    "redness_spreading_rapidly",
+    "black_or_dead_tissue",
+    "hot_swollen_joint",
+    "open_wound_at_injury",
+    "wound_pus_or_odour",
+)
+# The answers that mean "no" for each word finding: tri-states' no, and none for enums.
+NO = {
+    name: "no" if finding.kind == "tri_state" else "none"
+    for name, finding in FINDINGS.items()
+    if finding.kind == "tri_state" or "none" in finding.values
+}
+_ABSENT = object()
+
+
+def _answer(finding: Finding) -> st.SearchStrategy[Any]:
+    if finding.is_numeric:
+        low, high = finding.bounds
+        values: st.SearchStrategy[Any] = st.integers(low, high)
+    else:
+        values = st.sampled_from(finding.values)
+    return st.one_of(st.just(_ABSENT), st.none(), values)
+
+
+@st.composite
+def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
+    """Any valid intake: each finding absent, null or any allowed value.
+
+    Half the intakes have every red flag but one answered no: the nearly calm patient around
+    whom a single changed answer matters most. The other half are unconstrained.
+    """
+    intake: dict[str, dict[str, Any]] = {}
+    screen_clear = draw(st.booleans())
+    open_flag = draw(st.sampled_from(RED_FLAGS))
+    for name, finding in FINDINGS.items():
+        calm = screen_clear and name in RED_FLAGS and name != open_flag
+        value = "no" if calm else draw(_answer(finding))
+        if value is not _ABSENT:
+            intake.setdefault(finding.group, {})[name] = value
+    return intake
+
+
+# Module-level, not fixtures: hypothesis would print a fixture's whole dataclass on failure.
+TRIAGE = Triage(load_ruleset(RULES))
+RULESET = TRIAGE.ruleset
+
+
+def _assess(triage: Triage, intake: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return triage.assess(SCHEMA.load(intake), decision_id="property")
+
+
+def _rank(ruleset: Ruleset, answer: dict[str, Any]) -> tuple[int, int]:
+    return ruleset.urgencies.index(answer["urgency"]), ruleset.levels.index(answer["level"])
+
+
+def _rank_of(triage: Triage, intake: dict[str, dict[str, Any]]) -> tuple[int, int]:
+    return _rank(triage.ruleset, _assess(TRIAGE, intake))
+
+
+def _with(intake: dict[str, dict[str, Any]], name: str, value: Any) -> dict[str, dict[str, Any]]:
+    changed = {group: dict(answers) for group, answers in intake.items()}
+    group = changed.setdefault(FINDINGS[name].group, {})
+    if value is _ABSENT:
+        group.pop(name, None)
+    else:
+        group[name] = value
+    return changed
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    intake=intakes(),
+    names=st.lists(st.sampled_from(sorted(NO)), min_size=1, max_size=6, unique=True),
+    replacement=st.sampled_from(["unknown", None, _ABSENT]),
+)
+def test_unknown_instead_of_no_never_lowers(
+    intake: dict[str, dict[str, Any]],
+    names: list[str],
+    replacement: Any,
+) -> None:
+    """Answers of no replaced by unknown, null or nothing never lower (urgency, level)."""
+    answered_no = intake
+    for name in names:
+        answered_no = _with(answered_no, name, NO[name])
+    unknown = answered_no
+    for name in names:
+        unknown = _with(unknown, name, replacement)
+    lowered_to, answered = _rank_of(TRIAGE, unknown), _rank_of(TRIAGE, answered_no)
+    assert lowered_to >= answered
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(intake=intakes(), flag=st.sampled_from(RED_FLAGS))
+def test_adding_a_red_flag_never_lowers(intake: dict[str, dict[str, Any]], flag: str) -> None:
+    """A red flag answered yes, in place of whatever it was, never lowers the result."""
+    before = _rank_of(TRIAGE, intake)
+    after = _rank_of(TRIAGE, _with(intake, flag, "yes"))
+    assert after >= before
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(intake=intakes())
+def test_same_input_same_answer(intake: dict[str, dict[str, Any]]) -> None:
+    """Deterministic: the same intake gives the same answer, rationale and digest."""
+    first, second = _assess(TRIAGE, intake), _assess(TRIAGE, intake)
+    same = first == second
+    assert same
+    assert first["ruleset"]["sha256"] == RULESET.sha256
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(intake=intakes())
+def test_every_answer_has_a_cited_reason(intake: dict[str, dict[str, Any]]) -> None:
+    """At least one rationale entry, each with citations that resolve in the registry."""
+    answer = _assess(TRIAGE, intake)
+    assert answer["rationale"]
+    for entry in answer["rationale"]:
+        assert entry["citations"]
+        assert set(entry["citations"]) <= set(RULESET.citations)
+    assert {c["key"] for c in answer["citations"]} == {
+        key for entry in answer["rationale"] for key in entry["citations"]
+    }
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(intake=intakes())
+def test_follow_up_never_names_an_answered_finding(intake: dict[str, dict[str, Any]]) -> None:
+    """follow_up asks only what is unknown, and only what would raise the result."""
+    answer = _assess(TRIAGE, intake)
+    answered = {
+        name
+        for answers in intake.values()
+        for name, value in answers.items()
+        if value is not None and value != "unknown"
+    }
+    current = _rank(RULESET, answer)
+    for item in answer["follow_up"]:
+        assert item["finding"] not in answered
+        raised = (
+            RULESET.urgencies.index(item["could_raise_to"]),
+            RULESET.levels.index(item["could_raise_level"]),
+        )
+        assert raised > current
