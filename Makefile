@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint check catalogue safety-report lock clean
+.PHONY: run test lint check catalogue safety-report docs lock clean
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -36,6 +36,10 @@ catalogue: $(BIN)/.runtime
 
 safety-report: $(BIN)/.runtime
 	$(BIN)/python -m service.rules report --out docs/safety-report.md
+
+# After a rule change: every generated document, then commit them with the change.
+docs: catalogue safety-report $(BIN)/.dev
+	$(BIN)/python -m tests.test_readme
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check service tests

@@ -11,8 +11,10 @@ from flask import Flask, Response
 from service.api import api
 from service.config import load_config
 from service.errors import register_error_handlers
+from service.findings import FINDINGS
 from service.health import health
 from service.ruleset import load_ruleset
+from service.schemas import GROUPS
 from service.triage import Triage
 
 
@@ -36,7 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api)
     app.register_blueprint(health)
-    register_error_handlers(app)
+    register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS))
 
     @app.after_request
     def _no_store(response: Response) -> Response:

@@ -6,9 +6,54 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from service.ruleset import CASES_SUFFIX
+from service.errors import TriageError
+from service.ruleset import CASES_SUFFIX, read_yaml
+
+_IDS = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]+[0-9]*$")))
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE  # a misspelled `not_fired:` would otherwise be a silently empty check
+
+
+class _ExpectSchema(_Strict):
+    level = fields.String(required=True)
+    urgency = fields.String(required=True)
+    fired = _IDS
+    not_fired = _IDS
+    needs_clinician_review = fields.Boolean(truthy={True}, falsy={False})
+
+
+class _CaseSchema(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    input = fields.Dict(keys=fields.String(), values=fields.Dict(allow_none=True))
+    expect = fields.Nested(_ExpectSchema, required=True)
+
+
+class _CaseFileSchema(_Strict):
+    family = fields.String(required=True)
+    base = fields.Dict(keys=fields.String(), values=fields.Dict())
+    cases = fields.List(fields.Nested(_CaseSchema), required=True)
+
+
+class _VignetteSchema(_Strict):
+    id = fields.String(required=True, validate=validate.Regexp(r"^V\d{3}$"))
+    title = fields.String(required=True, validate=validate.Length(min=1))
+    story = fields.String(required=True, validate=validate.Length(min=1))
+    reasoning = fields.String(required=True, validate=validate.Length(min=1))
+    intake = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    expect = fields.Nested(_ExpectSchema, required=True)
+
+
+class _VignetteFileSchema(_Strict):
+    vignettes = fields.List(fields.Nested(_VignetteSchema), required=True)
+
+
+class CaseFileError(TriageError):
+    """A case or vignette file does not have the documented shape."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +71,13 @@ class Case:
     reasoning: str = ""
 
 
+def _load(path: Path, schema: Schema) -> Any:
+    try:
+        return schema.load(read_yaml(path))
+    except ValidationError as error:
+        raise CaseFileError(f"{path}: {error.messages}") from None
+
+
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = {group: dict(answers) for group, answers in base.items()}
     for group, answers in extra.items():
@@ -33,49 +85,40 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _case(family: str, name: str, intake: dict[str, Any], raw: Any, reasoning: str = "") -> Case:
+    expect = raw["expect"]
+    return Case(
+        family=family,
+        name=name,
+        intake=intake,
+        level=expect["level"],
+        urgency=expect["urgency"],
+        fired=tuple(expect.get("fired", ())),
+        not_fired=tuple(expect.get("not_fired", ())),
+        needs_clinician_review=expect.get("needs_clinician_review"),
+        reasoning=reasoning,
+    )
+
+
 def load_cases(folder: str | Path) -> list[Case]:
     """Every case of every case file, in file then case order; the base input is merged in."""
     cases: list[Case] = []
     for path in sorted(Path(folder).glob(f"*{CASES_SUFFIX}")):
-        with path.open(encoding="utf-8") as handle:
-            content = yaml.safe_load(handle)
+        content = _load(path, _CaseFileSchema())
         family = path.name.removesuffix(CASES_SUFFIX)
-        base = content.get("base") or {}
+        if content["family"] != family:
+            raise CaseFileError(f"{path}: declares family '{content['family']}'")
+        base = content.get("base", {})
         for raw in content["cases"]:
-            expect = raw["expect"]
-            cases.append(
-                Case(
-                    family=family,
-                    name=raw["name"],
-                    intake=_merge(base, raw.get("input") or {}),
-                    level=expect["level"],
-                    urgency=expect["urgency"],
-                    fired=tuple(expect.get("fired") or ()),
-                    not_fired=tuple(expect.get("not_fired") or ()),
-                    needs_clinician_review=expect.get("needs_clinician_review"),
-                )
-            )
+            intake = _merge(base, raw.get("input", {}))
+            cases.append(_case(family, raw["name"], intake, raw))
     return cases
 
 
 def load_vignettes(path: str | Path) -> list[Case]:
     """The clinical vignettes of one file: full intakes, each with its clinical reasoning."""
-    with Path(path).open(encoding="utf-8") as handle:
-        content = yaml.safe_load(handle)
-    cases: list[Case] = []
-    for raw in content["vignettes"]:
-        expect = raw["expect"]
-        cases.append(
-            Case(
-                family="vignette",
-                name=f"{raw['id']} {raw['title']}",
-                intake=raw["intake"],
-                level=expect["level"],
-                urgency=expect["urgency"],
-                fired=tuple(expect.get("fired") or ()),
-                not_fired=tuple(expect.get("not_fired") or ()),
-                needs_clinician_review=expect.get("needs_clinician_review"),
-                reasoning=raw["reasoning"],
-            )
-        )
-    return cases
+    content = _load(Path(path), _VignetteFileSchema())
+    return [
+        _case("vignette", f"{raw['id']} {raw['title']}", raw["intake"], raw, raw["reasoning"])
+        for raw in content["vignettes"]
+    ]

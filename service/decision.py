@@ -32,8 +32,9 @@ def order_rules(rules: Iterable[Rule]) -> list[Rule]:
 def decide(fired_ids: Iterable[str], ruleset: Ruleset) -> Decision:
     """Urgency = highest among fired rules; level = highest among those at that urgency.
 
-    No fired rule means the default rule. Destination and escalation come from the first
-    rule, in rationale order, of the deciding rank that names one.
+    No fired rule means the default rule. Among the deciding rules (those of the result's
+    urgency and level), escalation is the first named; destination is the one listed first in
+    the manifest, which orders destinations from the most specific service.
     """
     by_id = ruleset.by_id
     fired = {rule_id for rule_id in fired_ids}
@@ -48,7 +49,11 @@ def decide(fired_ids: Iterable[str], ruleset: Ruleset) -> Decision:
         level=rationale[0].level,
         urgency=rationale[0].urgency,
         escalation=next((r.escalation for r in deciding if r.escalation), None),
-        destination=next((r.destination for r in deciding if r.destination), None),
+        destination=min(
+            (r.destination for r in deciding if r.destination),
+            key=list(ruleset.destinations).index,
+            default=None,
+        ),
         needs_clinician_review=any(rule.needs_clinician_review for rule in rationale),
         rationale=tuple(rationale),
     )

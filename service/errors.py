@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
-import re
 from typing import Any
 
 from flask import Flask, Response, json
@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response as ResponseBase
 
 PROBLEM_JSON = "application/problem+json"
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _log = logging.getLogger("service.errors")
 
 
@@ -42,31 +41,39 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
-def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+def field_errors(
+    messages: Any, vocabulary: frozenset[str], prefix: str = ""
+) -> list[dict[str, str]]:
     """Flatten Marshmallow's nested messages into [{field, message}] with dotted paths.
 
-    Field names come from the request's keys: an unexpected key is named only when it looks like
-    an identifier, so nothing else the client sent is echoed back.
+    Only names from our own vocabulary are echoed. A key the client made up could be patient
+    data, so it is reported as '(unknown key)', with the closest known name as a hint.
     """
-    if isinstance(messages, dict):
-        found: list[dict[str, str]] = []
-        for key, value in messages.items():
-            if key == "_schema":
-                name = prefix.rstrip(".") or "(body)"
-                found.extend({"field": name, "message": str(m)} for m in _as_list(value))
-                continue
-            shown = str(key) if _SAFE_KEY.match(str(key)) else "(unnamed key)"
-            found.extend(field_errors(value, f"{prefix}{shown}."))
-        return found
-    return [{"field": prefix.rstrip("."), "message": str(m)} for m in _as_list(messages)]
+    if not isinstance(messages, dict):
+        return [{"field": prefix.rstrip("."), "message": str(m)} for m in _as_list(messages)]
+    found: list[dict[str, str]] = []
+    for key, value in messages.items():
+        if key == "_schema":
+            name = prefix.rstrip(".") or "(body)"
+            found.extend({"field": name, "message": str(m)} for m in _as_list(value))
+        elif key in vocabulary:
+            found.extend(field_errors(value, vocabulary, f"{prefix}{key}."))
+        else:
+            hint = difflib.get_close_matches(str(key), vocabulary, n=1)
+            message = "Unknown field." + (f" Did you mean '{hint[0]}'?" if hint else "")
+            found.append({"field": f"{prefix}(unknown key)", "message": message})
+    return found
 
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Every error leaves as problem+json; no HTML page, ever."""
+def register_error_handlers(app: Flask, vocabulary: frozenset[str]) -> None:
+    """Every error leaves as problem+json; no HTML page, ever.
+
+    vocabulary: the field names a 422 may name (the request's groups and findings).
+    """
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseBase:
@@ -89,7 +96,7 @@ def register_error_handlers(app: Flask) -> None:
             422,
             "Unprocessable Content",
             "The intake does not match the schema; see errors.",
-            errors=field_errors(error.messages),
+            errors=field_errors(error.messages, vocabulary),
         )
 
     @app.errorhandler(BadRequestBody)

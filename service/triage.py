@@ -8,7 +8,7 @@ from typing import Any
 from service.conditions import matched, to_durable
 from service.decision import Decision, decide
 from service.engine import RuleEngine
-from service.errors import RulesetError
+from service.errors import EngineError, RulesetError
 from service.facts import Facts, build_facts
 from service.followup import FollowUpPlanner
 from service.ruleset import Ruleset
@@ -47,8 +47,24 @@ class Triage:
     def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> dict[str, Any]:
         """The full answer for a validated intake; raises EngineError if the engine fails."""
         facts = build_facts(intake)
-        decision = decide(self.engine.evaluate(facts), self.ruleset)
+        fired = self.engine.evaluate(facts)
+        # The engine is unmaintained C code known to merge sessions and mis-coerce types: its
+        # firings must equal the conditions evaluated in Python, or no answer is given.
+        if set(fired) != {rule.id for rule in self.ruleset.rules if rule.predicate(facts)}:
+            raise EngineError("the engine's firings disagree with the rule conditions")
+        decision = decide(fired, self.ruleset)
         return self._answer(decision_id, facts, decision)
+
+    def _advice(self, decision: Decision) -> list[str]:
+        """Advice of every fired rule, most urgent first; self-care advice only for self-care.
+
+        An answer sending someone to a clinician must not also tell them to carry on at home.
+        """
+        lowest = self.ruleset.levels[0]
+        rules = [
+            rule for rule in decision.rationale if rule.level != lowest or decision.level == lowest
+        ]
+        return list(dict.fromkeys(advice for rule in rules for advice in rule.advice))
 
     def _answer(self, decision_id: str, facts: Facts, decision: Decision) -> dict[str, Any]:
         fired = [rule for rule in decision.rationale if rule.when is not None]
@@ -76,7 +92,7 @@ class Triage:
                 }
                 for rule in decision.rationale
             ],
-            "advice": list(dict.fromkeys(a for rule in decision.rationale for a in rule.advice)),
+            "advice": self._advice(decision),
             "follow_up": self.planner.follow_up(facts, fired, decision.rank),
             "citations": [self._citations[key] for key in citation_keys],
             "ruleset": self.ruleset.identity,

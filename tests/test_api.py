@@ -181,9 +181,9 @@ INVALID = [
     ("boolean for yes", {"symptoms": {"fever": True}}, "symptoms.fever"),
     ("enum typo", {"symptoms": {"fever": "Yes"}}, "symptoms.fever"),
     ("unknown enum", {"symptoms": {"onset": "fall"}}, "symptoms.onset"),
-    ("misspelled red flag", {"symptoms": {"fevr": "yes"}}, "symptoms.fevr"),
+    ("misspelled red flag", {"symptoms": {"fevr": "yes"}}, "symptoms.(unknown key)"),
     ("finding in the wrong group", {"history": {"fever": "yes"}}, "history.fever"),
-    ("unknown group", {"vitals": {}}, "vitals"),
+    ("unknown group", {"vitals": {}}, "(unknown key)"),
     ("null group", {"symptoms": None}, "symptoms"),
     ("group not an object", {"symptoms": ["fever"]}, "symptoms"),
     ("array body", [], "(body)"),
@@ -209,11 +209,22 @@ def test_errors_never_echo_input_values(client: FlaskClient) -> None:
     _problem(response, 422)
 
 
-def test_unsafe_unknown_key_is_not_echoed(client: FlaskClient) -> None:
-    """An unknown key that is not an identifier is reported without its text."""
-    response = client.post("/v1/triage", json={"symptoms": {"Jane Doe, 1970": "yes"}})
-    assert "Jane" not in response.get_data(as_text=True)
-    assert _problem(response, 422)["errors"][0]["field"] == "symptoms.(unnamed key)"
+@pytest.mark.parametrize("key", ["Jane Doe, 1970", "John_Smith_DOB_19700101"])
+def test_unknown_keys_are_not_echoed(client: FlaskClient, key: str) -> None:
+    """A key the client made up may be patient data: it is reported without its text."""
+    response = client.post("/v1/triage", json={"symptoms": {key: "yes"}})
+    assert key not in response.get_data(as_text=True)
+    assert _problem(response, 422)["errors"][0]["field"] == "symptoms.(unknown key)"
+
+
+def test_misspelled_finding_gets_a_hint(client: FlaskClient) -> None:
+    """A near miss of a known finding names the finding it probably meant."""
+    response = client.post("/v1/triage", json={"symptoms": {"fevr": "yes"}})
+    (error,) = _problem(response, 422)["errors"]
+    assert error == {
+        "field": "symptoms.(unknown key)",
+        "message": "Unknown field. Did you mean 'fever'?",
+    }
 
 
 BAD_BODIES = [
@@ -319,3 +330,37 @@ def test_engine_failure_is_a_500_not_a_level(app: Flask) -> None:
     response = broken.test_client().post("/v1/triage", json={})
     body = _problem(response, 500)
     assert "level" not in body
+
+
+def test_engine_disagreeing_with_the_conditions_is_a_500(app: Flask) -> None:
+    """A firing the conditions do not support (an engine fault) gives no answer."""
+    broken = create_app()
+    triage = broken.extensions["triage"]
+    real = triage.engine.evaluate
+    triage.engine.evaluate = lambda facts: [*real(facts), "EM1"]
+    _problem(broken.test_client().post("/v1/triage", json={"symptoms": {"pain_nrs": 3}}), 500)
+
+
+def test_emergency_answer_carries_no_self_care_advice(
+    client: FlaskClient, ruleset: Ruleset
+) -> None:
+    """Sent to the ED, the patient is not also told to carry on at home (SC rules still listed)."""
+    intake = {
+        "history": {"conservative_care_weeks": 2},
+        "symptoms": {**SCREEN_CLEAR, "foot_cold_pale_or_blue": "yes", "pain_nrs": 3},
+    }
+    body = client.post("/v1/triage", json=intake).get_json()
+    assert body["urgency"] == "emergency"
+    fired = {entry["rule_id"] for entry in body["rationale"]}
+    assert {"EM1", "SC2", "SC4"} <= fired
+    self_care = {a for r in ("SC2", "SC4") for a in ruleset.by_id[r].advice}
+    assert not self_care & set(body["advice"])
+    assert body["advice"][0].startswith("Go to the emergency department now")
+
+
+def test_self_care_answer_keeps_its_advice(client: FlaskClient, ruleset: Ruleset) -> None:
+    """A self-care result gives the self-care advice."""
+    intake = {"symptoms": {**SCREEN_CLEAR, "pain_nrs": 3}}
+    body = client.post("/v1/triage", json=intake).get_json()
+    assert body["level"] == "self_care"
+    assert body["advice"] == list(ruleset.by_id["SC2"].advice)

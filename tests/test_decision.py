@@ -34,6 +34,15 @@ TABLE = [
         "emergency_department",
         "vascular_surgery_on_call",
     ),
+    # The diabetic foot team is named over the plain ED (NG19: inform the MDFS).
+    (
+        ["EM4", "EM5"],
+        "orthopedic_surgeon",
+        "emergency",
+        "emergency_department",
+        "diabetic_foot_service",
+    ),
+    (["UR1", "UR5"], "orthopedic_surgeon", "urgent", None, "diabetic_foot_service"),
 ]
 
 

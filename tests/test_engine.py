@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -126,3 +127,49 @@ def test_compiled_conditions_carry_no_not(ruleset: Ruleset) -> None:
     for rule in ruleset.rules:
         assert rule.when is not None
         assert "not" not in repr(to_durable(rule.when))
+
+
+def test_missing_catch_all_fails_closed() -> None:
+    """If the catch-all did not fire, the evaluation is incomplete: EngineError, not an answer."""
+
+    class SilentCatchAllHost(_StatelessHost):
+        def get_action(self, action_name: str) -> Callable[[Any], None]:
+            if action_name == "zz_evaluated":
+                return lambda _context: None
+            return super().get_action(action_name)
+
+    class IncompleteEngine(RuleEngine):
+        host_class = SilentCatchAllHost
+
+    with pytest.raises(EngineError):
+        IncompleteEngine({"R1": {"pain_nrs": 5}}).evaluate({"pain_nrs": 5})
+
+
+def test_one_live_session_per_process() -> None:
+    """Concurrent evaluations never overlap: at most one session is alive at any moment."""
+    live = [0]
+    peak = [0]
+
+    class CountingHost(_StatelessHost):
+        def assert_fact(self, ruleset_name: str, fact: Any) -> Any:
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+            time.sleep(0.002)  # hand the GIL to the other threads mid-session
+            try:
+                return super().assert_fact(ruleset_name, fact)
+            finally:
+                live[0] -= 1
+
+    class CountingEngine(RuleEngine):
+        host_class = CountingHost
+
+    engine = CountingEngine({"R1": {"pain_nrs": 5}})
+    threads = [
+        threading.Thread(target=lambda: [engine.evaluate({"pain_nrs": 5}) for _ in range(20)])
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak[0] == 1

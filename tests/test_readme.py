@@ -27,3 +27,18 @@ def test_readme_shows_the_two_commands() -> None:
     """make run and make test, as the developers' guide requires."""
     assert "make run" in README
     assert "make test" in README
+
+
+def regenerate() -> None:
+    """Rewrite the README's example response from the service as it answers now (`make docs`)."""
+    from service import create_app
+
+    (body,) = re.findall(r"curl -s -X POST \S+/v1/triage .* -d '(.+)'", README)
+    answer = create_app().test_client().post("/v1/triage", json=json.loads(body)).get_json()
+    shown = "```json\n" + json.dumps(answer, indent=4, ensure_ascii=False) + "\n```"
+    text = re.sub(r"```json\n(.+?)\n```", lambda _match: shown, README, count=1, flags=re.DOTALL)
+    (ROOT / "README.md").write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    regenerate()

@@ -274,3 +274,22 @@ def test_every_rule_of_clinical_md_is_loaded() -> None:
         + ["DEF"]
     )
     assert sorted(ruleset.by_id) == sorted(expected)
+
+
+def test_loader_refuses_a_key_written_twice(tmp_path: Path) -> None:
+    """A second `when:` in one rule would silently replace the first: refused, with its line."""
+    folder = _copy(tmp_path)
+    path = folder / "emergency.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "    level: orthopedic_surgeon\n",
+            "    when: Y(fever)\n    level: orthopedic_surgeon\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        RulesetError, match=r"emergency\.yaml: not valid YAML: .*duplicate key 'when'"
+    ):
+        load_ruleset(folder)

@@ -114,3 +114,65 @@ def test_server_refuses_to_start_on_bad_settings() -> None:
     output, _ = process.communicate(timeout=30)
     assert process.returncode != 0
     assert "TRIAGE_MAX_BODY_BYTES must be a whole number of bytes" in output.decode()
+
+
+def _raw(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes and read the whole answer (the server closes the connection)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def _chunked(body: bytes) -> bytes:
+    return (
+        b"POST /v1/triage HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + f"{len(body):x}".encode()
+        + b"\r\n"
+        + body
+        + b"\r\n0\r\n\r\n"
+    )
+
+
+def test_chunked_body_over_the_limit_is_413_not_truncated(server: str) -> None:
+    """Without Content-Length, a body past 64 KiB is refused, never cut short and answered."""
+    body = b'{"symptoms": {"pain_nrs": 3}}' + b" " * 70000 + b"garbage"
+    status, headers, _ = _raw(server, _chunked(body))
+    assert status == 413
+    assert headers["content-type"] == "application/problem+json"
+
+
+def test_chunked_body_within_the_limit_is_answered(server: str) -> None:
+    """A chunked intake under the limit is read whole."""
+    status, _, body = _raw(server, _chunked(json.dumps(EXAMPLE).encode()))
+    assert status == 200
+    assert json.loads(body)["urgency"] == "urgent"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"G@T /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
+    ],
+    ids=["request line too long", "invalid method", "header too large"],
+)
+def test_server_level_errors_are_problem_json(
+    server: str, request_bytes: bytes, status: int
+) -> None:
+    """Requests gunicorn rejects itself get problem+json, never its HTML page or an echo."""
+    got, headers, body = _raw(server, request_bytes)
+    assert got == status
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == status
+    assert b"G@T" not in body
+    assert b"<html" not in body.lower()
