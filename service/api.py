@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from service.body import read_json
 from service.config import ROOT
 from service.findings import FINDINGS
+from service.metrics import observe_decision
 from service.schemas import TriageRequestSchema
 from service.triage import Triage
 
@@ -27,7 +27,17 @@ def _triage() -> Triage:
 def triage() -> Any:
     """Evaluate one intake."""
     intake = _REQUEST_SCHEMA.load(read_json(request))  # ValidationError -> 422 problem
-    return _triage().assess(intake, decision_id=str(uuid.uuid4()))
+    triage = _triage()
+    answer = triage.assess(intake, decision_id=g.decision_id)
+    rules = [entry["rule_id"] for entry in answer["rationale"]]
+    g.outcome = {
+        "level": answer["level"],
+        "urgency": answer["urgency"],
+        "rules": rules,
+        "ruleset_version": triage.ruleset.version,
+    }
+    observe_decision(answer["level"], answer["urgency"], rules, answer["needs_clinician_review"])
+    return answer
 
 
 @api.get("/v1/rules", provide_automatic_options=False)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from flask import Flask, Response
 
 from service.api import api
+from service.auth import install_api_keys
 from service.config import load_config
 from service.errors import register_error_handlers
 from service.findings import FINDINGS
 from service.health import health
+from service.log import configure_logging, install_request_logging
+from service.metrics import metrics
 from service.ruleset import load_ruleset
 from service.schemas import GROUPS
 from service.triage import Triage
@@ -22,22 +25,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; raise (so the server refuses to start) on bad settings or rules."""
     app = Flask(__name__)
     settings = load_config(overrides=test_config)
+    configure_logging(settings["LOG_LEVEL"])
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
+    # Never debug: no interactive debugger, no traceback in an answer, whatever FLASK_DEBUG says.
+    app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False)
+    app.debug = False
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
 
     triage = Triage(load_ruleset(settings["RULES_DIR"]))
     triage.self_check()
     app.extensions["triage"] = triage
-    logging.getLogger("service").info(
-        "ruleset %s %s loaded (sha256 %s)",
-        triage.ruleset.id,
-        triage.ruleset.version,
-        triage.ruleset.sha256,
-    )
+    structlog.get_logger("service").info("ruleset loaded", **triage.ruleset.identity)
 
+    install_request_logging(app)  # first: every later hook and error has a decision id
+    install_api_keys(app, settings["API_KEYS"])
     app.register_blueprint(api)
     app.register_blueprint(health)
+    app.register_blueprint(metrics)
     register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS))
 
     @app.after_request

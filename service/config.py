@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,13 @@ class ConfigError(TriageError):
 DEFAULTS: dict[str, Any] = {
     "RULES_DIR": str(ROOT / "rules"),
     "MAX_BODY_BYTES": 64 * 1024,
+    "API_KEYS": "",
+    "LOG_LEVEL": "INFO",
 }
 
-_ENV = {"RULES_DIR": "TRIAGE_RULES_DIR", "MAX_BODY_BYTES": "TRIAGE_MAX_BODY_BYTES"}
+_ENV = {key: f"TRIAGE_{key}" for key in DEFAULTS}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_KEY = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 
 
 def load_config(
@@ -50,4 +55,29 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
     rules_dir = Path(str(config["RULES_DIR"]))
     if not rules_dir.is_dir():
         raise ConfigError(f"TRIAGE_RULES_DIR: {rules_dir} is not a folder")
-    return {**config, "MAX_BODY_BYTES": size, "RULES_DIR": str(rules_dir)}
+    level = str(config["LOG_LEVEL"]).upper()
+    if level not in _LOG_LEVELS:
+        raise ConfigError(f"TRIAGE_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    return {
+        **config,
+        "MAX_BODY_BYTES": size,
+        "RULES_DIR": str(rules_dir),
+        "API_KEYS": _api_keys(config["API_KEYS"]),
+        "LOG_LEVEL": level,
+    }
+
+
+def _api_keys(raw: Any) -> tuple[str, ...]:
+    """Comma-separated keys; each 16 to 256 URL-safe characters. The keys are never echoed."""
+    keys = (
+        tuple(raw)
+        if isinstance(raw, list | tuple)
+        else tuple(part.strip() for part in str(raw).split(",") if part.strip())
+    )
+    for position, key in enumerate(keys, start=1):
+        if not _KEY.match(key):
+            raise ConfigError(
+                f"TRIAGE_API_KEYS: key {position} must be 16 to 256 characters of "
+                "A-Z a-z 0-9 . _ ~ + / = -"
+            )
+    return keys

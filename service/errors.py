@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import logging
 from typing import Any
 
+import structlog
 from flask import Flask, Response, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response as ResponseBase
 
 PROBLEM_JSON = "application/problem+json"
-_log = logging.getLogger("service.errors")
+_log = structlog.get_logger("service.errors")
 
 
 class TriageError(Exception):
@@ -114,7 +114,7 @@ def register_error_handlers(app: Flask, vocabulary: frozenset[str]) -> None:
         if isinstance(error, HTTPException):  # pragma: no cover (handled above)
             return _http(error)
         # The type name only: exception messages may quote the request.
-        _log.error("unhandled %s while answering", type(error).__name__)
+        _log.error("unhandled exception while answering", exception_type=type(error).__name__)
         return problem(
             InternalServerError.code, "Internal Server Error", "The request could not be completed."
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gunicorn import util
+from gunicorn import glogging, util
 
 _DETAIL = {
     400: "The HTTP request could not be parsed.",
@@ -42,3 +42,12 @@ def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
 def install() -> None:
     """Replace gunicorn's HTML error page writer for this process (called by gunicorn.conf.py)."""
     util.write_error = write_problem
+
+
+class RedactingLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's error log, without the request text it quotes when it rejects a request."""
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        if str(msg).startswith("Invalid request from ip="):
+            msg, args = "Invalid request rejected by the HTTP parser", ()
+        super().warning(msg, *args, **kwargs)

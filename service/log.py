@@ -1,0 +1,72 @@
+"""JSON logging: one canonical line per request, with ids and outcomes only, never patient data."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, request
+
+from service.metrics import observe_request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def configure_logging(level: str) -> None:
+    """structlog to stdout as JSON lines (containers collect stdout)."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+
+
+def request_id() -> str:
+    """The inbound X-Request-ID when it is a plain token, else a new uuid."""
+    inbound = request.headers.get(REQUEST_ID_HEADER, "")
+    return inbound if _REQUEST_ID.match(inbound) else str(uuid.uuid4())
+
+
+def install_request_logging(app: Flask) -> None:
+    """Bind a decision id to each request, echo it, and log one line when the answer leaves."""
+    log = structlog.get_logger("service.request")
+
+    @app.before_request
+    def _start() -> None:
+        g.decision_id = request_id()
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        decision_id = g.get("decision_id") or request_id()
+        response.headers[REQUEST_ID_HEADER] = decision_id
+        outcome: dict[str, Any] = g.get("outcome") or {}
+        # The route template, not the raw path: a client could put anything in a URL.
+        route = request.url_rule.rule if request.url_rule else "(unmatched)"
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        observe_request(route, response.status_code, seconds)
+        log.info(
+            "request",
+            decision_id=decision_id,
+            method=request.method if request.method.isalpha() else "(other)",
+            route=route,
+            status=response.status_code,
+            duration_ms=round(seconds * 1000, 3),
+            level=outcome.get("level"),
+            urgency=outcome.get("urgency"),
+            rules=outcome.get("rules"),
+            ruleset_version=outcome.get("ruleset_version"),
+        )
+        return response
