@@ -15,10 +15,13 @@ RUN python -m pip install --no-cache-dir --require-hashes -r requirements-build.
       --wheel-dir /wheels -r requirements.lock
 
 FROM ${PYTHON_IMAGE} AS runtime
+# Read-only-root friendly: the only writable path is /tmp (mount a tmpfs there): gunicorn's
+# worker heartbeat files and the Prometheus multiprocess folder live in it.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin triage
 WORKDIR /app
 # The wheels were checked against the lock's hashes in the builder; install exactly those.
@@ -28,6 +31,8 @@ RUN python -m pip install --no-cache-dir --no-index --no-deps /wheels/*.whl \
 COPY gunicorn.conf.py openapi.yaml ./
 COPY rules/ rules/
 COPY service/ service/
+# Bytecode compiled now, as root: at run time nothing under /app is writable.
+RUN python -m compileall -q service
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint check catalogue safety-report docs lock clean
+.PHONY: run test lint check catalogue safety-report docs soak lock clean
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -40,6 +40,10 @@ safety-report: $(BIN)/.runtime
 # After a rule change: every generated document, then commit them with the change.
 docs: catalogue safety-report $(BIN)/.dev
 	$(BIN)/python -m tests.test_readme
+
+# 100,000 requests against the real server on 127.0.0.1; worker RSS must grow less than 5 MB.
+soak: $(BIN)/.dev
+	$(BIN)/python scripts/soak.py
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check service tests

@@ -18,12 +18,18 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def _log_level(_logger: Any, method_name: str, event: dict[str, Any]) -> dict[str, Any]:
+    # Not structlog's add_log_level: its "level" key would overwrite the triage level.
+    event["log_level"] = method_name
+    return event
+
+
 def configure_logging(level: str) -> None:
     """structlog to stdout as JSON lines (containers collect stdout)."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
+            _log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(),
         ],

@@ -47,3 +47,27 @@ def test_body_limit_is_applied() -> None:
     raw = b'{"symptoms": {}, "pad": "' + b"a" * 2048 + b'"}'
     response = app.test_client().post("/v1/triage", data=raw, content_type="application/json")
     assert response.status_code == 413
+
+
+def test_log_level_is_validated() -> None:
+    """TRIAGE_LOG_LEVEL takes the usual names, case-insensitively."""
+    assert load_config(environ={"TRIAGE_LOG_LEVEL": "warning"})["LOG_LEVEL"] == "WARNING"
+    with pytest.raises(ConfigError, match="TRIAGE_LOG_LEVEL"):
+        load_config(environ={"TRIAGE_LOG_LEVEL": "chatty"})
+
+
+def test_debug_mode_is_impossible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FLASK_DEBUG=1 changes nothing: no debugger, no traceback in any answer."""
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    assert app.debug is False
+    assert app.config["PROPAGATE_EXCEPTIONS"] is False
+
+    def explode() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/explode", "explode", explode)
+    response = app.test_client().get("/explode")
+    assert response.status_code == 500
+    assert b"Traceback" not in response.data
+    assert b"secret internals" not in response.data

@@ -176,3 +176,25 @@ def test_server_level_errors_are_problem_json(
     assert problem["status"] == status
     assert b"G@T" not in body
     assert b"<html" not in body.lower()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("PORT", "80a"), ("PORT", "70000"), ("WEB_CONCURRENCY", "0")]
+)
+def test_server_refuses_bad_server_settings(variable: str, value: str) -> None:
+    """HOST, PORT and WEB_CONCURRENCY are checked before gunicorn starts."""
+    process, _ = _start({variable: value})
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert f"forefoot-triage: {variable}=" in output.decode()
+
+
+def test_no_server_version_banner(server: str) -> None:
+    """The Server header names no version; security headers are on every answer."""
+    status, headers, _ = _raw(
+        server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert status == 200
+    assert not any(char.isdigit() for char in headers.get("server", ""))
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
