@@ -7,6 +7,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -18,7 +19,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def _log_level(_logger: Any, method_name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _log_level(
+    _logger: Any, method_name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     # Not structlog's add_log_level: its "level" key would overwrite the triage level.
     event["log_level"] = method_name
     return event
