@@ -186,6 +186,25 @@ INVALID = [
     ("unknown group", {"vitals": {}}, "(unknown key)"),
     ("null group", {"symptoms": None}, "symptoms"),
     ("group not an object", {"symptoms": ["fever"]}, "symptoms"),
+    ("huge float", {"patient": {"age_years": 1e300}}, "patient.age_years"),
+    (
+        "negative huge integer",
+        {"symptoms": {"days_since_onset": -(10**40)}},
+        "symptoms.days_since_onset",
+    ),
+    ("tiny float", {"symptoms": {"pain_nrs": 1e-300}}, "symptoms.pain_nrs"),
+    ("object for an integer", {"symptoms": {"pain_nrs": {"value": 5}}}, "symptoms.pain_nrs"),
+    ("list for an integer", {"symptoms": {"steps_now": [4]}}, "symptoms.steps_now"),
+    ("empty string for an integer", {"symptoms": {"pain_nrs": ""}}, "symptoms.pain_nrs"),
+    ("number for an enum", {"symptoms": {"fever": 1}}, "symptoms.fever"),
+    ("list for an enum", {"symptoms": {"swelling": ["diffuse"]}}, "symptoms.swelling"),
+    ("padded enum", {"symptoms": {"fever": "yes "}}, "symptoms.fever"),
+    ("empty enum", {"symptoms": {"onset": ""}}, "symptoms.onset"),
+    (
+        "misspelled red flag, nested deep",
+        {"symptoms": {"foot_cold_pale_or_blu": "yes"}},
+        "symptoms.(unknown key)",
+    ),
     ("array body", [], "(body)"),
     ("string body", "fever", "(body)"),
     ("null body", None, "(body)"),
@@ -237,6 +256,10 @@ BAD_BODIES = [
     ("non-UTF-8 bytes", b'{"symptoms": {"fever": "\xff\xfe"}}'),
     ("integer past the digit limit", b'{"patient": {"age_years": ' + b"9" * 5000 + b"}}"),
     ("trailing garbage", b"{} {}"),
+    ("negative infinity", b'{"patient": {"age_years": -Infinity}}'),
+    ("single quotes", b"{'symptoms': {}}"),
+    ("byte order mark", b"\xef\xbb\xbf{}"),
+    ("control character in a string", b'{"symptoms": {"fever": "no\x01"}}'),
 ]
 
 
@@ -245,6 +268,32 @@ def test_malformed_body_is_400(client: FlaskClient, raw: bytes) -> None:
     """Bodies that are not exactly one valid JSON document: 400 problem+json."""
     response = client.post("/v1/triage", data=raw, content_type="application/json")
     _problem(response, 400)
+
+
+@pytest.mark.parametrize(
+    ("limit", "status"), [(None, 413), (200_000, 400)], ids=["default limit", "raised limit"]
+)
+def test_fifty_thousand_deep_nesting(limit: int | None, status: int) -> None:
+    """50,000-deep nesting: over 64 KiB it is 413; under a raised limit, 400 (never a crash)."""
+    app = create_app({"MAX_BODY_BYTES": limit} if limit else None)
+    raw = b'{"symptoms": ' + b"[" * 50000 + b"]" * 50000 + b"}"
+    response = app.test_client().post("/v1/triage", data=raw, content_type="application/json")
+    _problem(response, status)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b'{"patient": {"age_years": 1e400}}', id="huge exponent"),
+        pytest.param(b'{"symptoms": {"fever": "\\ud800"}}', id="lone surrogate"),
+        pytest.param(b'{"symptoms": {"fever": "no\\u0000"}}', id="escaped NUL"),
+    ],
+)
+def test_valid_json_with_impossible_values_is_422(client: FlaskClient, raw: bytes) -> None:
+    """Well-formed JSON whose values no finding allows: 422, the value not echoed."""
+    response = client.post("/v1/triage", data=raw, content_type="application/json")
+    body = _problem(response, 422)
+    assert "ud800" not in json.dumps(body)
 
 
 def test_nul_in_a_string_is_422(client: FlaskClient) -> None:
