@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
+NPM := $(shell command -v npm)
 
-.PHONY: run test lint check catalogue safety-report docs soak lock clean
+.PHONY: run test lint tools check catalogue safety-report docs soak lock clean
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -21,10 +22,19 @@ $(BIN)/.dev: $(BIN)/.runtime requirements-dev.lock
 	$(BIN)/python -m pip install -q --require-hashes --no-build-isolation -r requirements-dev.lock
 	touch $@
 
+# Spectral (npm) lints openapi.yaml; without npm it is skipped here and its test is skipped.
+# --ignore-scripts: no install script runs (one dependency's postinstall only sends telemetry).
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+tools: $(if $(NPM),node_modules/.installed)
+	@$(if $(NPM),:,echo "npm not found: Spectral not installed, its contract lint is skipped")
+
 run: $(BIN)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py service.wsgi:app
 
-test: $(BIN)/.dev
+test: $(BIN)/.dev tools
 	$(BIN)/python -m pytest
 
 # Rule review (rules/README.md): cases and coverage, the catalogue, the safety report.
@@ -45,10 +55,12 @@ docs: catalogue safety-report $(BIN)/.dev
 soak: $(BIN)/.dev
 	$(BIN)/python scripts/soak.py
 
-lint: $(BIN)/.dev
+lint: $(BIN)/.dev tools
 	$(BIN)/ruff check service tests
 	$(BIN)/ruff format --check service tests
 	$(BIN)/mypy service
+	$(BIN)/openapi-spec-validator openapi.yaml
+	node_modules/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 
 # Regenerate the hashed locks after a change to pyproject.toml (needs pip-tools).
 lock:

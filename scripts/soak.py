@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.cases import load_vignettes  # noqa: E402
-from tests.live_server import start  # noqa: E402
+from service.cases import load_vignettes
+from tests.live_server import start
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,9 @@ def _rss_kib(pid: int) -> int:
 
 
 def _workers(master: int) -> list[int]:
-    return sorted(int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split())
+    return sorted(
+        int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    )
 
 
 def _client(host: str, port: int, bodies: list[bytes], count: int, errors: list[int]) -> None:
@@ -61,8 +63,10 @@ def main() -> int:
         live.wait_ready()
         host, port = live.base.removeprefix("http://").split(":")
         errors: list[int] = []
-        warm = [threading.Thread(target=_client, args=(host, int(port), bodies, 500, errors))
-                for _ in range(args.clients)]
+        warm = [
+            threading.Thread(target=_client, args=(host, int(port), bodies, 500, errors))
+            for _ in range(args.clients)
+        ]
         for thread in warm:
             thread.start()
         for thread in warm:
@@ -71,8 +75,10 @@ def main() -> int:
         before = {pid: _rss_kib(pid) for pid in workers}
         per_client = args.requests // args.clients
         started = time.monotonic()
-        threads = [threading.Thread(target=_client, args=(host, int(port), bodies, per_client, errors))
-                   for _ in range(args.clients)]
+        threads = [
+            threading.Thread(target=_client, args=(host, int(port), bodies, per_client, errors))
+            for _ in range(args.clients)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -90,8 +96,10 @@ def main() -> int:
             continue
         growth = (after[pid] - rss) / 1024
         worst = max(worst, growth)
-        print(f"worker {pid}: RSS {rss / 1024:.1f} MB before, {after[pid] / 1024:.1f} MB after "
-              f"({growth:+.2f} MB)")
+        print(
+            f"worker {pid}: RSS {rss / 1024:.1f} MB before, {after[pid] / 1024:.1f} MB after "
+            f"({growth:+.2f} MB)"
+        )
     ok = not errors and worst <= args.limit_mb and set(before) == set(after)
     print("PASS" if ok else "FAIL", f"(limit {args.limit_mb} MB per worker)")
     return 0 if ok else 1

@@ -205,17 +205,32 @@ def to_predicate(node: Node) -> Predicate:
     return lambda facts: (got := facts.get(name)) is not None and compare(got, value)
 
 
+Explainer = Callable[[Facts], dict[str, Any]]
+
+
+def to_explainer(node: Node) -> Explainer:
+    """Compile, once, a function giving the findings that make a true condition true."""
+    if isinstance(node, Compare | IsNull):
+        name, holds = node.finding, to_predicate(node)
+        return lambda facts: {name: facts.get(name)} if holds(facts) else {}
+    if isinstance(node, Not):
+        names = sorted(findings_of(node.child))
+        return lambda facts: {name: facts.get(name) for name in names}
+    parts = [(to_predicate(child), to_explainer(child)) for child in node.children]
+
+    def explain(facts: Facts) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for holds, explain_child in parts:
+            if holds(facts):
+                found.update(explain_child(facts))
+        return found
+
+    return explain
+
+
 def matched(node: Node, facts: Facts) -> dict[str, Any]:
     """The findings that make a true condition true, with their values."""
-    if isinstance(node, Compare | IsNull):
-        return {node.finding: facts.get(node.finding)} if to_predicate(node)(facts) else {}
-    if isinstance(node, Not):
-        return {name: facts.get(name) for name in sorted(findings_of(node.child))}
-    found: dict[str, Any] = {}
-    for child in node.children:
-        if to_predicate(child)(facts):
-            found.update(matched(child, facts))
-    return found
+    return to_explainer(node)(facts)
 
 
 _WORD_OPS = {"==": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}

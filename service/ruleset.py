@@ -13,7 +13,16 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from service.conditions import ConditionError, Node, Predicate, findings_of, parse, to_predicate
+from service.conditions import (
+    ConditionError,
+    Explainer,
+    Node,
+    Predicate,
+    findings_of,
+    parse,
+    to_explainer,
+    to_predicate,
+)
 from service.errors import RulesetError
 
 MANIFEST = "ruleset.yaml"
@@ -86,7 +95,7 @@ class _FamilySchema(_Strict):
     rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: one object per rule per load, hashed fast
 class Rule:
     """One rule as loaded: its condition compiled, its metadata checked."""
 
@@ -95,8 +104,9 @@ class Rule:
     title: str
     family: str
     when: Node | None
-    source: Any = field(repr=False, compare=False)  # the condition as written in the YAML
-    predicate: Predicate = field(repr=False, compare=False)
+    source: Any = field(repr=False)  # the condition as written in the YAML
+    predicate: Predicate = field(repr=False)
+    explain: Explainer = field(repr=False)
     findings: frozenset[str]
     level: str
     urgency: str
@@ -326,6 +336,7 @@ class _Loader:
             when=node,
             source=spec.get("when"),
             predicate=to_predicate(node) if node is not None else (lambda _facts: False),
+            explain=to_explainer(node) if node is not None else (lambda _facts: {}),
             findings=findings_of(node) if node is not None else frozenset(),
             level=spec["level"],
             urgency=spec["urgency"],

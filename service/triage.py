@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.conditions import matched, to_durable
+from service.conditions import to_durable
 from service.decision import Decision, decide
 from service.engine import RuleEngine
 from service.errors import EngineError, RulesetError
@@ -53,7 +53,7 @@ class Triage:
         if set(fired) != {rule.id for rule in self.ruleset.rules if rule.predicate(facts)}:
             raise EngineError("the engine's firings disagree with the rule conditions")
         decision = decide(fired, self.ruleset)
-        return self._answer(decision_id, facts, decision)
+        return self.answer(decision_id, facts, decision)
 
     def _advice(self, decision: Decision) -> list[str]:
         """Advice of every fired rule, most urgent first; self-care advice only for self-care.
@@ -66,7 +66,8 @@ class Triage:
         ]
         return list(dict.fromkeys(advice for rule in rules for advice in rule.advice))
 
-    def _answer(self, decision_id: str, facts: Facts, decision: Decision) -> dict[str, Any]:
+    def answer(self, decision_id: str, facts: Facts, decision: Decision) -> dict[str, Any]:
+        """The wire answer for a decision (design.md): rationale, advice, follow-up, sources."""
         fired = [rule for rule in decision.rationale if rule.when is not None]
         citation_keys = list(
             dict.fromkeys(k for rule in decision.rationale for k in rule.citations)
@@ -87,7 +88,7 @@ class Triage:
                     "level": rule.level,
                     "urgency": rule.urgency,
                     "statement": rule.statement,
-                    "matched": matched(rule.when, facts) if rule.when is not None else {},
+                    "matched": rule.explain(facts),
                     "citations": list(rule.citations),
                 }
                 for rule in decision.rationale
