@@ -7,7 +7,7 @@ PORT ?= 8000
 export HOST PORT
 NPM := $(shell command -v npm)
 
-.PHONY: run test lint tools check catalogue safety-report docs soak lock clean
+.PHONY: run test lint tools check catalogue safety-report docs soak lock clean bench
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -50,6 +50,12 @@ safety-report: $(BIN)/.runtime
 # After a rule change: every generated document, then commit them with the change.
 docs: catalogue safety-report $(BIN)/.dev
 	$(BIN)/python -m tests.test_readme
+
+# The service against a bare Flask endpoint under the same gunicorn settings, driven by wrk
+# (Debian package, installed here when missing); writes docs/benchmarks.md.
+bench: $(BIN)/.dev
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py
 
 # 100,000 requests against the real server on 127.0.0.1; worker RSS must grow less than 5 MB.
 soak: $(BIN)/.dev

@@ -52,7 +52,6 @@ def _start(app: str, port: int) -> tuple[subprocess.Popen[bytes], float]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
-        "TRIAGE_LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
     }
     started = time.monotonic()

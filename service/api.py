@@ -10,11 +10,11 @@ from service.body import read_json
 from service.config import ROOT
 from service.findings import FINDINGS
 from service.metrics import observe_decision
-from service.schemas import TriageRequestSchema
 from service.triage import Triage
+from service.validation import IntakeValidator
 
 api = Blueprint("api", __name__)
-_REQUEST_SCHEMA = TriageRequestSchema()
+_VALIDATOR = IntakeValidator()
 _CONTRACT = (ROOT / "openapi.yaml").read_bytes()
 
 
@@ -26,7 +26,7 @@ def _triage() -> Triage:
 @api.post("/v1/triage", provide_automatic_options=False)
 def triage() -> Any:
     """Evaluate one intake."""
-    intake = _REQUEST_SCHEMA.load(read_json(request))  # ValidationError -> 422 problem
+    intake = _VALIDATOR.load(read_json(request))  # ValidationError -> 422 problem
     triage = _triage()
     answer = triage.assess(intake, decision_id=g.decision_id)
     rules = [entry["rule_id"] for entry in answer["rationale"]]

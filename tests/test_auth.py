@@ -66,6 +66,6 @@ def test_keys_never_reach_the_logs(keyed: Flask, capsys: pytest.CaptureFixture[s
     client.post("/v1/triage", json={}, headers={"X-API-Key": "wrong-key-dddddddddddddd"})
     out = capsys.readouterr()
     logged = out.out + out.err
-    assert '"status": 401' in logged
+    assert '"status":401' in logged
     assert KEY_A not in logged
     assert "dddddddddddddd" not in logged
