@@ -219,6 +219,7 @@ def _report(
         "vignette intakes with a random age per request",
         f"- rounds: {args.rounds} × {args.seconds} s per app, alternating service and bare Flask",
         "- both apps: the same `gunicorn.conf.py` (2 sync workers, preloaded)",
+        "- what the profile showed and what was changed: [performance.md](performance.md)",
         "",
         "## Targets",
         "",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import statistics
-
-import orjson
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from service.cases import load_vignettes
 from service.decision import decide
