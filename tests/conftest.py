@@ -13,6 +13,16 @@ from service.ruleset import Ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
+# The seven danger signs of rule G2's screen (clinical.md 7.3).
+RED_FLAG_SCREEN = (
+    "fever",
+    "systemically_unwell",
+    "foot_cold_pale_or_blue",
+    "sudden_numbness_or_weakness",
+    "redness_spreading_rapidly",
+    "black_or_dead_tissue",
+    "hot_swollen_joint",
+)
 
 
 @pytest.fixture(scope="session")

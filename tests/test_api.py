@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.findings import FINDINGS
 from service.ruleset import Ruleset
+from tests.conftest import RED_FLAG_SCREEN
 
 EXAMPLE = {
     "patient": {"age_years": 34},
@@ -25,18 +26,7 @@ EXAMPLE = {
         "tender_5th_mt_base": "yes",
     },
 }
-SCREEN_CLEAR = {
-    flag: "no"
-    for flag in (
-        "fever",
-        "systemically_unwell",
-        "foot_cold_pale_or_blue",
-        "sudden_numbness_or_weakness",
-        "redness_spreading_rapidly",
-        "black_or_dead_tissue",
-        "hot_swollen_joint",
-    )
-}
+SCREEN_CLEAR = dict.fromkeys(RED_FLAG_SCREEN, "no")
 
 
 def _problem(response: Any, status: int) -> dict[str, Any]:

@@ -11,21 +11,11 @@ from service.findings import FINDINGS, Finding
 from service.ruleset import Ruleset, load_ruleset
 from service.schemas import TriageRequestSchema
 from service.triage import Triage
-from tests.conftest import RULES
+from tests.conftest import RED_FLAG_SCREEN, RULES
 
 EXAMPLES = 400
 SCHEMA = TriageRequestSchema()
-RED_FLAGS = (
-    "fever",
-    "systemically_unwell",
-    "foot_cold_pale_or_blue",
-    "sudden_numbness_or_weakness",
-    "redness_spreading_rapidly",
-    "black_or_dead_tissue",
-    "hot_swollen_joint",
-    "open_wound_at_injury",
-    "wound_pus_or_odour",
-)
+RED_FLAGS = (*RED_FLAG_SCREEN, "open_wound_at_injury", "wound_pus_or_odour")
 # The answers that mean "no" for each word finding: tri-states' no, and none for enums.
 NO = {
     name: "no" if finding.kind == "tri_state" else "none"
