@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
@@ -23,21 +24,29 @@ def _triage() -> Triage:
     return triage
 
 
+def evaluate(intake: Mapping[str, Mapping[str, Any]], decision_id: str | None = None) -> Any:
+    """Triage a validated intake, count it, and (for the request's own decision) log its outcome.
+
+    The one path from every endpoint (/v1, FHIR, CDS Hooks, batch) to Triage.assess.
+    """
+    triage = _triage()
+    answer = triage.assess(intake, decision_id=decision_id or g.decision_id)
+    rules = [entry["rule_id"] for entry in answer["rationale"]]
+    if decision_id is None:
+        g.outcome = {
+            "level": answer["level"],
+            "urgency": answer["urgency"],
+            "rules": rules,
+            "ruleset_version": triage.ruleset.version,
+        }
+    observe_decision(answer["level"], answer["urgency"], rules, answer["needs_clinician_review"])
+    return answer
+
+
 @api.post("/v1/triage", provide_automatic_options=False)
 def triage() -> Any:
     """Evaluate one intake."""
-    intake = _VALIDATOR.load(read_json(request))  # ValidationError -> 422 problem
-    triage = _triage()
-    answer = triage.assess(intake, decision_id=g.decision_id)
-    rules = [entry["rule_id"] for entry in answer["rationale"]]
-    g.outcome = {
-        "level": answer["level"],
-        "urgency": answer["urgency"],
-        "rules": rules,
-        "ruleset_version": triage.ruleset.version,
-    }
-    observe_decision(answer["level"], answer["urgency"], rules, answer["needs_clinician_review"])
-    return answer
+    return evaluate(_VALIDATOR.load(read_json(request)))  # ValidationError -> 422 problem
 
 
 @api.get("/v1/rules", provide_automatic_options=False)

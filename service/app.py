@@ -10,8 +10,12 @@ from flask import Flask, Response
 
 from service.api import api
 from service.auth import install_api_keys
+from service.batch import batch
+from service.cds_hooks import cds_hooks
 from service.config import load_config
 from service.errors import register_error_handlers
+from service.fhir_api import fhir
+from service.fhir_errors import install_fhir_errors
 from service.findings import FINDINGS
 from service.health import health
 from service.jsonio import OrjsonProvider
@@ -42,9 +46,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     install_request_logging(app)  # first: every later hook and error has a decision id
     install_api_keys(app, settings["API_KEYS"])
     app.register_blueprint(api)
+    app.register_blueprint(batch)
+    app.register_blueprint(fhir)
+    app.register_blueprint(cds_hooks)
     app.register_blueprint(health)
     app.register_blueprint(metrics)
     register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS))
+    install_fhir_errors(app)  # after the problem+json handlers: /fhir errors become FHIR
 
     @app.after_request
     def _no_store(response: Response) -> Response:

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 64 * 1024,
     "API_KEYS": "",
     "LOG_LEVEL": "INFO",
+    "MAX_BATCH": 100,
 }
 
 _ENV = {key: f"TRIAGE_{key}" for key in DEFAULTS}
@@ -58,8 +59,18 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
     level = str(config["LOG_LEVEL"]).upper()
     if level not in _LOG_LEVELS:
         raise ConfigError(f"TRIAGE_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    raw_batch = config["MAX_BATCH"]
+    try:
+        batch = int(raw_batch)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"TRIAGE_MAX_BATCH must be a whole number of intakes, not {raw_batch!r}"
+        ) from None
+    if not 1 <= batch <= 1000:
+        raise ConfigError("TRIAGE_MAX_BATCH must be between 1 and 1000")
     return {
         **config,
+        "MAX_BATCH": batch,
         "MAX_BODY_BYTES": size,
         "RULES_DIR": str(rules_dir),
         "API_KEYS": _api_keys(config["API_KEYS"]),

@@ -56,7 +56,7 @@ def field_errors(
         if key == "_schema":
             name = prefix.rstrip(".") or "(body)"
             found.extend({"field": name, "message": str(m)} for m in _as_list(value))
-        elif key in vocabulary:
+        elif key in vocabulary or isinstance(key, int):  # an int is a list index
             found.extend(field_errors(value, vocabulary, f"{prefix}{key}."))
         else:
             hint = difflib.get_close_matches(str(key), vocabulary, n=1)

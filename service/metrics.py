@@ -29,6 +29,9 @@ FIRES = Counter("triage_rule_fires_total", "Rules fired, by rule id.", ["rule_id
 CLINICIAN_REVIEWS = Counter(
     "triage_clinician_review_total", "Answers that asked for a clinician's review."
 )
+CDS_FEEDBACK = Counter(
+    "triage_cds_feedback_total", "CDS Hooks card feedback, by outcome.", ["outcome"]
+)
 
 
 def _registry() -> CollectorRegistry:
@@ -59,3 +62,8 @@ def observe_decision(level: str, urgency: str, rules: list[str], review: bool) -
         FIRES.labels(rule_id).inc()
     if review:
         CLINICIAN_REVIEWS.inc()
+
+
+def observe_feedback(outcome: str) -> None:
+    """Count one CDS Hooks feedback outcome (accepted or overridden)."""
+    CDS_FEEDBACK.labels(outcome).inc()

@@ -75,10 +75,10 @@ def test_fast_path_takes_the_valid_intakes() -> None:
     """A complete valid intake does not go through Marshmallow at all."""
     body = {"symptoms": {name: None for name in NAMES if FINDINGS[name].group == "symptoms"}}
     body["patient"] = {"age_years": 40}
-    assert VALIDATOR._fast(body) == body  # noqa: SLF001
+    assert VALIDATOR._fast(body) == body
 
 
 def test_booleans_are_not_numbers_on_either_path() -> None:
     """true for a number is invalid, as Marshmallow's strict Integer says."""
-    assert VALIDATOR._fast({"symptoms": {"pain_nrs": True}}) is None  # noqa: SLF001
+    assert VALIDATOR._fast({"symptoms": {"pain_nrs": True}}) is None
     assert _outcome(VALIDATOR.load, {"symptoms": {"pain_nrs": True}})[0] == "invalid"

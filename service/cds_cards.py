@@ -1,0 +1,66 @@
+"""A triage answer as one CDS Hooks 2.0 card (summary, indicator, source, detail, links)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from service.fhir_common import display
+
+# Brief/issue 6: emergency and urgent are critical, soon a warning, routine information.
+INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}
+SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
+_SERVICE_LABEL = "forefoot-triage"
+
+
+def _summary(answer: Mapping[str, Any]) -> str:
+    lead = answer["rationale"][0]["title"]
+    text = f"Forefoot triage: {display(answer['level'])}, {answer['urgency']}. {lead}"
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
+
+
+def _detail(answer: Mapping[str, Any]) -> str:
+    lines = [
+        f"**Level:** {display(answer['level'])}  ",
+        f"**Urgency:** {display(answer['urgency'])}",
+    ]
+    if answer["escalation"]:
+        lines.append(f"**Escalation:** {display(answer['escalation'])}")
+    if answer["needs_clinician_review"]:
+        lines.append("**A clinician should review these answers and call the patient back.**")
+    lines += ["", "### Why"]
+    lines += [f"- **{e['rule_id']} {e['title']}**: {e['statement']}" for e in answer["rationale"]]
+    if answer["advice"]:
+        lines += ["", "### Advice"] + [f"- {text}" for text in answer["advice"]]
+    if answer["follow_up"]:
+        lines += ["", "### Still worth asking"]
+        lines += [f"- {entry['question']}" for entry in answer["follow_up"]]
+    lines += ["", f"_{answer['disclaimer']}_", "", f"Decision id: `{answer['decision_id']}`"]
+    return "\n".join(lines)
+
+
+def _source(citation: Mapping[str, Any] | None) -> dict[str, Any]:
+    if citation is None:  # pragma: no cover (every answer has at least one citation)
+        return {"label": _SERVICE_LABEL}
+    source: dict[str, Any] = {"label": citation["title"]}
+    if citation.get("url"):
+        source["url"] = citation["url"]
+    return source
+
+
+def build_card(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The card for one answer: the leading citation is the source, the others are links."""
+    citations = list(answer["citations"])
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": _summary(answer),
+        "indicator": INDICATOR[answer["urgency"]],
+        "detail": _detail(answer),
+        "source": _source(citations[0] if citations else None),
+        "links": [
+            {"label": citation["title"], "url": citation["url"], "type": "absolute"}
+            for citation in citations[1:]
+            if citation.get("url")
+        ],
+    }

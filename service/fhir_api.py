@@ -1,0 +1,43 @@
+"""Blueprint "fhir": GET the Questionnaire, POST /fhir/QuestionnaireResponse/$triage."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from service.api import evaluate
+from service.body import read_json
+from service.fhir_common import fhir_response
+from service.fhir_guidance import build_guidance
+from service.fhir_intake import intake_from_response
+from service.fhir_questionnaire import build_questionnaire
+from service.validation import IntakeValidator
+
+fhir = Blueprint("fhir", __name__)
+_VALIDATOR = IntakeValidator()
+
+
+@cache
+def _questionnaire(version: str) -> dict[str, Any]:
+    return build_questionnaire(version)
+
+
+@fhir.get("/fhir/Questionnaire/forefoot-triage", provide_automatic_options=False)
+def questionnaire() -> Response:
+    """The intake as an R4 Questionnaire; its version is the ruleset version."""
+    return fhir_response(_questionnaire(current_app.extensions["triage"].ruleset.version))
+
+
+# "$" is an ordinary character in a werkzeug rule (it is regex-escaped, not an anchor).
+@fhir.post("/fhir/QuestionnaireResponse/$triage", provide_automatic_options=False)
+def triage_response() -> Response:
+    """Triage a QuestionnaireResponse exactly as /v1/triage would; answer a GuidanceResponse."""
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the QuestionnaireResponse as application/fhir+json.")
+    resource = read_json(request)  # 400/413 -> OperationOutcome (service.fhir_errors)
+    intake = _VALIDATOR.load(intake_from_response(resource))  # ResponseError, ValidationError
+    answer = evaluate(intake)
+    return fhir_response(build_guidance(answer, resource.get("subject")))

@@ -1,0 +1,124 @@
+"""A QuestionnaireResponse to our Questionnaire, read into the intake /v1/triage validates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.fhir_common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
+from service.findings import FINDINGS
+from service.schemas import GROUPS
+
+STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
+_HELP_ITEMS = frozenset(f"{name}.help" for name in FINDINGS)
+# The answer types each kind of question takes; valueBoolean is yes/no on a yes/no question.
+_VALUE_TYPES = {
+    "integer": ("valueInteger",),
+    "enum": ("valueCoding",),
+    "tri_state": ("valueCoding", "valueBoolean"),
+}
+
+
+class ResponseError(Exception):
+    """The resource cannot be read as an intake.
+
+    kind: 'structure' (not a usable QuestionnaireResponse), 'foreign' (not an answer to our
+    Questionnaire) or 'answer' (an answer that cannot be an intake value; link_id names it).
+    link_id is only ever one of our own linkIds: a made-up one could be patient data.
+    """
+
+    def __init__(self, kind: str, detail: str, link_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.link_id = link_id
+
+
+def is_ours(canonical: Any) -> bool:
+    """Our Questionnaire's canonical, with or without a |version."""
+    return isinstance(canonical, str) and canonical.split("|", 1)[0] == QUESTIONNAIRE_URL
+
+
+def _absent(answer: dict[str, Any]) -> bool:
+    extensions = answer.get("extension")
+    return isinstance(extensions, list) and any(
+        isinstance(ext, dict) and ext.get("url") == DATA_ABSENT_REASON for ext in extensions
+    )
+
+
+def _value(name: str, answers: Any) -> Any:
+    """The intake value of one item's answers: None is unknown; other values are validated later."""
+    if answers is None or answers == []:
+        return None
+    if not isinstance(answers, list) or len(answers) != 1 or not isinstance(answers[0], dict):
+        raise ResponseError("answer", f"'{name}' takes at most one answer.", name)
+    answer: dict[str, Any] = answers[0]
+    if _absent(answer):
+        return None
+    values = [key for key in answer if key.startswith("value")]
+    if len(values) != 1:
+        raise ResponseError("answer", f"The answer to '{name}' has no value.", name)
+    key = values[0]
+    value = answer[key]
+    if key not in _VALUE_TYPES[FINDINGS[name].kind]:
+        allowed = " or ".join(_VALUE_TYPES[FINDINGS[name].kind])
+        raise ResponseError("answer", f"The answer to '{name}' must be a {allowed}.", name)
+    if key == "valueCoding":
+        if not isinstance(value, dict) or value.get("system", ANSWERS_SYSTEM) != ANSWERS_SYSTEM:
+            raise ResponseError(
+                "answer", f"The answer to '{name}' must be a code of {ANSWERS_SYSTEM}.", name
+            )
+        if value.get("code") is None:
+            raise ResponseError("answer", f"The answer to '{name}' has no code.", name)
+        return value["code"]
+    if key == "valueBoolean":
+        if not isinstance(value, bool):
+            raise ResponseError("answer", f"The answer to '{name}' must be true or false.", name)
+        return "yes" if value else "no"
+    return value  # a valueInteger: the intake schema checks its type and range
+
+
+def _walk(items: Any, group: str | None, intake: dict[str, dict[str, Any]]) -> None:
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise ResponseError("structure", "'item' must be an array.")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("linkId"), str):
+            raise ResponseError("structure", "Every item needs a linkId.")
+        link_id: str = item["linkId"]
+        if link_id in GROUPS and group is None:
+            if item.get("answer"):
+                raise ResponseError("answer", f"The group '{link_id}' takes no answer.", link_id)
+            _walk(item.get("item"), link_id, intake)
+        elif link_id in FINDINGS:
+            finding = FINDINGS[link_id]
+            if group is not None and group != finding.group:
+                raise ResponseError(
+                    "answer", f"'{link_id}' belongs to the group '{finding.group}'.", link_id
+                )
+            answers = intake.setdefault(finding.group, {})
+            if link_id in answers:
+                raise ResponseError("answer", f"'{link_id}' is answered more than once.", link_id)
+            answers[link_id] = _value(link_id, item.get("answer"))
+        elif link_id in _HELP_ITEMS and not item.get("answer"):
+            continue
+        else:
+            # Not echoed: a made-up linkId could carry patient data.
+            raise ResponseError("answer", "An item's linkId is not a question of ours.")
+
+
+def intake_from_response(resource: Any) -> dict[str, dict[str, Any]]:
+    """The intake (not yet validated) of a QuestionnaireResponse; raises ResponseError."""
+    if not isinstance(resource, dict):
+        raise ResponseError("structure", "The body must be a FHIR resource (a JSON object).")
+    if resource.get("resourceType") != "QuestionnaireResponse":
+        raise ResponseError("structure", "The resource must be a QuestionnaireResponse.")
+    if resource.get("status") not in STATUSES:
+        raise ResponseError("structure", f"status must be one of {', '.join(STATUSES)}.")
+    if not is_ours(resource.get("questionnaire")):
+        raise ResponseError("foreign", f"questionnaire must be {QUESTIONNAIRE_URL}.")
+    if resource["status"] == "entered-in-error":
+        raise ResponseError("foreign", "A response entered in error cannot be triaged.")
+    intake: dict[str, dict[str, Any]] = {}
+    _walk(resource.get("item"), None, intake)
+    return intake

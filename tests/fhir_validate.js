@@ -1,0 +1,19 @@
+// Validates FHIR resources with FHIR.js (npm "fhir" 4.12.0): reads a JSON array of resources on
+// stdin, writes a JSON array of {valid, messages} (errors and warnings) to stdout.
+"use strict";
+const { Fhir } = require("fhir");
+
+let input = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => { input += chunk; });
+process.stdin.on("end", () => {
+  const fhir = new Fhir();
+  const results = JSON.parse(input).map((resource) => {
+    const result = fhir.validate(resource);
+    return {
+      valid: result.valid,
+      messages: result.messages.filter((m) => m.severity !== "information"),
+    };
+  });
+  process.stdout.write(JSON.stringify(results));
+});

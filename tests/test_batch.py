@@ -1,0 +1,110 @@
+"""POST /v1/triage/batch: each intake answered exactly as /v1/triage would, in order, on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import create_app
+from service.cases import load_vignettes
+from service.config import ConfigError, load_config
+from tests.conftest import ROOT
+
+BATCH = "/v1/triage/batch"
+VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
+
+
+@pytest.fixture(scope="module")
+def roomy() -> Flask:
+    """An app with a 1 MiB body limit: 78 full vignettes are about 90 KB."""
+    return create_app({"MAX_BODY_BYTES": 1024 * 1024})
+
+
+def _without_id(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "decision_id"}
+
+
+def test_results_equal_single_calls(roomy: Flask) -> None:
+    """Every vignette in one batch: each result is the /v1/triage answer, apart from decision_id."""
+    client = roomy.test_client()
+    intakes = [vignette.intake for vignette in VIGNETTES]
+    response = client.post(BATCH, json={"intakes": intakes}, headers={"X-Request-ID": "req-1"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    results = response.get_json()["results"]
+    assert [entry["index"] for entry in results] == list(range(len(intakes)))
+    for index, (entry, intake) in enumerate(zip(results, intakes, strict=True)):
+        single = client.post("/v1/triage", json=intake).get_json()
+        assert _without_id(entry["result"]) == _without_id(single)
+        assert entry["result"]["decision_id"] == f"req-1.{index}"
+
+
+def test_one_bad_intake_spoils_nothing(client: FlaskClient) -> None:
+    """The bad intake gets the 422 problem /v1/triage gives; its neighbours get their results."""
+    bad = {"symptoms": {"pain_nrs": 11}}
+    intakes = [VIGNETTES[0].intake, bad, "not an intake", VIGNETTES[1].intake]
+    results = client.post(BATCH, json={"intakes": intakes}).get_json()["results"]
+    assert [("result" in entry, "error" in entry) for entry in results] == [
+        (True, False),
+        (False, True),
+        (False, True),
+        (True, False),
+    ]
+    single = client.post("/v1/triage", json=bad).get_json()
+    error = results[1]["error"]
+    assert error["status"] == 422
+    assert (
+        error["errors"]
+        == single["errors"]
+        == [{"field": "symptoms.pain_nrs", "message": single["errors"][0]["message"]}]
+    )
+    assert results[2]["error"]["errors"][0]["field"] == "(body)"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"intakes": []}, {"intakes": {}}, {"intakes": [{}], "extra": 1}, [], "intakes"],
+    ids=["no-intakes", "empty", "not-a-list", "extra-key", "array", "string"],
+)
+def test_a_body_that_is_not_a_batch_is_422(client: FlaskClient, body: Any) -> None:
+    """Not {"intakes": [1 or more]}: 422 problem+json naming intakes."""
+    response = client.post(BATCH, json=body)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"][0]["field"] == "intakes"
+
+
+def test_over_the_limit_is_422() -> None:
+    """TRIAGE_MAX_BATCH=2: three intakes are refused, two are answered."""
+    client = create_app({"MAX_BATCH": 2}).test_client()
+    assert client.post(BATCH, json={"intakes": [{}, {}, {}]}).status_code == 422
+    assert client.post(BATCH, json={"intakes": [{}, {}]}).status_code == 200
+
+
+def test_over_the_body_limit_is_413(client: FlaskClient) -> None:
+    """The whole batch stays under TRIAGE_MAX_BODY_BYTES (64 KiB by default)."""
+    intakes = [vignette.intake for vignette in VIGNETTES]
+    response = client.post(BATCH, json={"intakes": intakes})
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+
+
+def test_batch_takes_the_api_key() -> None:
+    """With TRIAGE_API_KEYS set, the batch needs a key like /v1/triage."""
+    key = "batch-key-aaaaaaaaaaaaaaa"
+    client = create_app({"API_KEYS": key}).test_client()
+    assert client.post(BATCH, json={"intakes": [{}]}).status_code == 401
+    assert client.post(BATCH, json={"intakes": [{}]}, headers={"X-API-Key": key}).status_code == 200
+
+
+def test_max_batch_setting() -> None:
+    """TRIAGE_MAX_BATCH: 100 by default, read from the environment, 1 to 1000."""
+    assert load_config(environ={})["MAX_BATCH"] == 100
+    assert load_config(environ={"TRIAGE_MAX_BATCH": "7"})["MAX_BATCH"] == 7
+    with pytest.raises(ConfigError, match="TRIAGE_MAX_BATCH must be a whole number"):
+        load_config(environ={"TRIAGE_MAX_BATCH": "many"})
+    with pytest.raises(ConfigError, match="between 1 and 1000"):
+        load_config(environ={"TRIAGE_MAX_BATCH": "0"})

@@ -1,0 +1,294 @@
+"""CDS Hooks 2.0: discovery, one card per call from the prefetched response, feedback."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
+from prometheus_client import REGISTRY
+
+from service import create_app
+from service.cases import load_vignettes
+from service.fhir_common import QUESTIONNAIRE_URL
+from tests.conftest import ROOT
+from tests.fhir_support import response_from_intake
+
+SCHEMAS = ROOT / "tests" / "schemas"
+SERVICE = "/cds-services/forefoot-triage"
+PATIENT_ID = "pat-4711-secret"
+VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
+BY_URGENCY = {v.urgency: v for v in reversed(VIGNETTES)}
+INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}
+
+
+def _validator(name: str) -> Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+DISCOVERY = _validator("cds-discovery")
+REQUEST = _validator("cds-request")
+CARDS = _validator("cds-cards")
+FEEDBACK = _validator("cds-feedback")
+
+
+def _call(resource: Any = None, **overrides: Any) -> dict[str, Any]:
+    """A patient-view request; prefetch is the questionnaireResponse entry when given."""
+    body: dict[str, Any] = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": "https://ehr.example.org/fhir",
+        "context": {"userId": "Practitioner/123", "patientId": PATIENT_ID},
+    }
+    if resource is not None:
+        body["prefetch"] = {"questionnaireResponse": resource}
+    body.update(overrides)
+    return body
+
+
+def _qr(intake: dict[str, Any]) -> dict[str, Any]:
+    resource = response_from_intake(intake)
+    resource["subject"] = {"reference": f"Patient/{PATIENT_ID}"}
+    return resource
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json(force=True)
+    assert body["status"] == status
+    return body
+
+
+def test_discovery(client: FlaskClient) -> None:
+    """One service, forefoot-triage on patient-view, prefetching the latest response."""
+    response = client.get("/cds-services")
+    assert response.status_code == 200
+    body = response.get_json()
+    DISCOVERY.validate(body)
+    (service,) = body["services"]
+    assert (service["id"], service["hook"]) == ("forefoot-triage", "patient-view")
+    assert service["title"]
+    assert service["description"]
+    template = service["prefetch"]["questionnaireResponse"]
+    assert template.startswith("QuestionnaireResponse?subject=Patient/{{context.patientId}}")
+    assert f"questionnaire={QUESTIONNAIRE_URL}" in template
+    assert "_sort=-authored" in template
+    assert "_count=1" in template
+
+
+def test_the_test_schemas_can_fail() -> None:
+    """The JSON Schemas reject a card without source and a request without context."""
+    assert not CARDS.is_valid({"cards": [{"summary": "x", "indicator": "info"}]})
+    assert not REQUEST.is_valid({"hook": "patient-view", "hookInstance": str(uuid.uuid4())})
+    assert not FEEDBACK.is_valid({"feedback": [{"card": "x", "outcome": "maybe"}]})
+    assert not DISCOVERY.is_valid({"services": [{"hook": "patient-view"}]})
+
+
+@pytest.mark.parametrize("urgency", sorted(BY_URGENCY))
+def test_one_card_per_call(client: FlaskClient, urgency: str) -> None:
+    """Summary under 140, indicator by urgency, leading citation as source, the others as links."""
+    vignette = BY_URGENCY[urgency]
+    request = _call(_qr(vignette.intake))
+    REQUEST.validate(request)
+    response = client.post(SERVICE, json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    CARDS.validate(body)
+    expected = client.post("/v1/triage", json=vignette.intake).get_json()
+    (card,) = body["cards"]
+    assert len(card["summary"]) < 140
+    assert card["indicator"] == INDICATOR[expected["urgency"]]
+    lead, *others = expected["citations"]
+    assert card["source"]["label"] == lead["title"]
+    assert card["source"].get("url") == lead["url"]
+    assert [link["url"] for link in card["links"]] == [c["url"] for c in others if c["url"]]
+    assert {link["type"] for link in card["links"]} <= {"absolute"}
+    for entry in expected["rationale"]:
+        assert entry["statement"] in card["detail"]
+    for advice in expected["advice"]:
+        assert advice in card["detail"]
+
+
+def test_each_card_has_its_own_uuid(client: FlaskClient) -> None:
+    """Two calls, two card uuids: nothing is stored, so a uuid only names a card in feedback."""
+    request = _call(_qr(VIGNETTES[0].intake))
+    first, second = (client.post(SERVICE, json=request).get_json() for _ in range(2))
+    assert first["cards"][0]["uuid"] != second["cards"][0]["uuid"]
+
+
+def test_a_searchset_bundle_is_read(client: FlaskClient) -> None:
+    """A searchset Bundle holding the QuestionnaireResponse gives the same card."""
+    resource = _qr(VIGNETTES[1].intake)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 1,
+        "entry": [
+            {
+                "fullUrl": "https://ehr.example.org/fhir/QuestionnaireResponse/1",
+                "resource": resource,
+            }
+        ],
+    }
+    direct = client.post(SERVICE, json=_call(resource)).get_json()["cards"][0]
+    bundled = client.post(SERVICE, json=_call(bundle)).get_json()["cards"][0]
+    assert (direct["summary"], direct["indicator"]) == (bundled["summary"], bundled["indicator"])
+
+
+@pytest.mark.parametrize(
+    "prefetch",
+    [
+        None,
+        {"questionnaireResponse": None},
+        {"questionnaireResponse": {"resourceType": "Bundle", "type": "searchset", "total": 0}},
+        {"questionnaireResponse": {"resourceType": "Bundle", "type": "searchset", "entry": []}},
+        {
+            "questionnaireResponse": {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "not-found"}],
+            }
+        },
+        {"questionnaireResponse": {"resourceType": "Patient", "id": "1"}},
+        {
+            "questionnaireResponse": {
+                "resourceType": "QuestionnaireResponse",
+                "status": "completed",
+                "questionnaire": "https://example.org/Questionnaire/phq-9",
+            }
+        },
+        {
+            "questionnaireResponse": {
+                **response_from_intake({}),
+                "subject": {"reference": "Patient/other"},
+            }
+        },
+        {"patient": {"resourceType": "Patient", "id": "1"}},
+    ],
+    ids=[
+        "none",
+        "null",
+        "empty-total",
+        "empty-entry",
+        "outcome",
+        "patient",
+        "foreign",
+        "other-patient",
+        "other-key",
+    ],
+)
+def test_no_usable_prefetch_is_412(client: FlaskClient, prefetch: Any) -> None:
+    """Missing, empty, failed, wrong or someone else's prefetch: 412 problem+json."""
+    body = _call()
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    _problem(client.post(SERVICE, json=body), 412)
+
+
+def test_an_invalid_answer_in_the_prefetch_is_422(client: FlaskClient) -> None:
+    """A QuestionnaireResponse with an answer the intake does not allow: 422 naming the field."""
+    resource = _qr({"symptoms": {"pain_nrs": 12}})
+    body = _problem(client.post(SERVICE, json=_call(resource)), 422)
+    assert body["errors"][0]["field"] == "symptoms.pain_nrs"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"hook": "order-select"},
+        {"hookInstance": 7},
+        {"context": {"userId": "Practitioner/1"}},
+        {"context": "patient"},
+        {"prefetch": {"questionnaireResponse": "QuestionnaireResponse/1"}},
+    ],
+)
+def test_a_malformed_request_is_422(client: FlaskClient, overrides: dict[str, Any]) -> None:
+    """A request that is not a patient-view call: 422 problem+json."""
+    _problem(client.post(SERVICE, json=_call(_qr({}), **overrides)), 422)
+
+
+def test_malformed_json_is_400(client: FlaskClient) -> None:
+    """Not JSON: 400 problem+json (CDS Hooks paths are not FHIR paths)."""
+    _problem(client.post(SERVICE, data="{", content_type="application/json"), 400)
+
+
+def test_the_patient_id_is_never_logged(
+    client: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """context.patientId identifies the patient: no log line carries it."""
+    capsys.readouterr()
+    client.post(SERVICE, json=_call(_qr(VIGNETTES[0].intake)))
+    client.post(SERVICE, json=_call({"resourceType": "Patient"}))
+    assert PATIENT_ID not in capsys.readouterr().out
+
+
+def test_cds_hooks_does_not_take_the_api_key() -> None:
+    """With TRIAGE_API_KEYS set, CDS Hooks stays open (its spec uses a JWT instead)."""
+    app: Flask = create_app({"API_KEYS": "cds-key-aaaaaaaaaaaaaaaaaa"})
+    client = app.test_client()
+    assert client.get("/cds-services").status_code == 200
+    assert client.post(SERVICE, json=_call(_qr(VIGNETTES[0].intake))).status_code == 200
+
+
+def _feedback_count(outcome: str) -> float:
+    return REGISTRY.get_sample_value("triage_cds_feedback_total", {"outcome": outcome}) or 0.0
+
+
+def test_feedback_is_counted(client: FlaskClient) -> None:
+    """Each outcome adds one to triage_cds_feedback_total{outcome}; the answer is {}."""
+    card = client.post(SERVICE, json=_call(_qr(VIGNETTES[0].intake))).get_json()["cards"][0]
+    body = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "accepted",
+                "outcomeTimestamp": "2026-11-24T10:00:00Z",
+            },
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {
+                    "reason": {
+                        "code": "patient-declined",
+                        "system": "https://ehr.example.org/reasons",
+                    },
+                    "userComment": "seen today",
+                },
+                "outcomeTimestamp": "2026-11-24T10:01:00Z",
+            },
+        ]
+    }
+    FEEDBACK.validate(body)
+    before = {outcome: _feedback_count(outcome) for outcome in ("accepted", "overridden")}
+    response = client.post(f"{SERVICE}/feedback", json=body)
+    assert response.status_code == 200
+    assert response.get_json() == {}
+    assert _feedback_count("accepted") == before["accepted"] + 1
+    assert _feedback_count("overridden") == before["overridden"] + 1
+    assert "triage_cds_feedback_total" in client.get("/metrics").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"feedback": []},
+        {"feedback": "accepted"},
+        {"feedback": [{"card": "x", "outcome": "maybe", "outcomeTimestamp": "t"}]},
+        {"feedback": [{"card": "x", "outcome": "accepted"}]},
+        {"feedback": [{"outcome": "accepted", "outcomeTimestamp": "t"}]},
+        [],
+    ],
+)
+def test_bad_feedback_is_422(client: FlaskClient, body: Any) -> None:
+    """Feedback of the wrong shape: 422 problem+json naming the field."""
+    problem = _problem(client.post(f"{SERVICE}/feedback", json=body), 422)
+    assert problem["errors"]
+    assert all("(unknown key)" not in error["field"] for error in problem["errors"])
