@@ -1,4 +1,4 @@
-"""Optional API keys for /v1 and /fhir: several valid at once (rotation), constant-time compare."""
+"""Optional API keys for /v1, /fhir and CDS Hooks: several valid at once, constant-time compare."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from flask import Flask, request
 from werkzeug.exceptions import Unauthorized
 
 API_KEY_HEADER = "X-API-Key"
-_GUARDED = ("/v1/", "/fhir/")
+_GUARDED = ("/v1/", "/fhir/", "/cds-services")
 
 
 def install_api_keys(app: Flask, keys: tuple[str, ...]) -> None:
-    """With keys configured, every /v1 and /fhir request needs one; health, metrics stay open.
+    """With keys configured, every /v1, /fhir and /cds-services request needs one.
 
-    /fhir triages as /v1 does, so it is guarded alike. CDS Hooks (/cds-services) is not: the
-    spec authenticates clients with a signed JWT instead, which this service does not verify yet.
+    Health, readiness, metrics and the contract stay open. CDS Hooks 2.0 authenticates clients
+    with a signed JWT, which this service does not verify yet: until it does, the API key guards
+    those paths too, so that no path triages without a credential.
     """
     if not keys:
         return

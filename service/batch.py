@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 
 from service.api import evaluate
 from service.body import read_json
-from service.errors import field_errors, problem
+from service.errors import ENGINE_FAILURE, EngineError, intake_problem, problem
 from service.findings import FINDINGS
 from service.schemas import GROUPS
 from service.validation import IntakeValidator
@@ -17,6 +18,8 @@ from service.validation import IntakeValidator
 batch = Blueprint("batch", __name__)
 _VALIDATOR = IntakeValidator()
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
+_log = structlog.get_logger("service.batch")
+BYTES_PER_INTAKE = 4096
 
 
 def _invalid(message: str) -> Any:
@@ -29,29 +32,28 @@ def _invalid(message: str) -> Any:
 
 
 def _one(index: int, intake: Any) -> dict[str, Any]:
-    """The result for one intake, or its 422 problem: one bad intake spoils nothing else."""
+    """The result for one intake, or its problem: one bad intake spoils nothing else."""
     try:
         loaded = _VALIDATOR.load(intake)
     except ValidationError as error:
-        return {
-            "index": index,
-            "error": {
-                "type": "about:blank",
-                "title": "Unprocessable Content",
-                "status": 422,
-                "detail": "The intake does not match the schema; see errors.",
-                "errors": field_errors(error.messages, _VOCABULARY),
-            },
-        }
-    # Its own decision id, traceable to the request's: "<request decision id>.<index>".
-    return {"index": index, "result": evaluate(loaded, decision_id=f"{g.decision_id}.{index}")}
+        return {"index": index, "error": intake_problem(error, _VOCABULARY)}
+    try:
+        # Its own decision id, traceable to the request's: "<request decision id>.<index>".
+        result = evaluate(loaded, decision_id=f"{g.decision_id}.{index}")
+    except EngineError:
+        # Fail closed for this intake only: no level is guessed, the others still count.
+        _log.error("rule engine failure during a batch evaluation", index=index)
+        return {"index": index, "error": ENGINE_FAILURE}
+    return {"index": index, "result": result}
 
 
 @batch.post("/v1/triage/batch", provide_automatic_options=False)
 def triage_batch() -> Any:
     """Evaluate 1 to TRIAGE_MAX_BATCH intakes, in order, exactly as /v1/triage would each."""
-    body = read_json(request)
     limit: int = current_app.config["MAX_BATCH"]
+    # Room for a full batch: a complete intake is about 1.2 KB; 4 KiB each allows layout.
+    request.max_content_length = max(current_app.config["MAX_BODY_BYTES"], limit * BYTES_PER_INTAKE)
+    body = read_json(request)
     if not isinstance(body, dict) or set(body) != {"intakes"}:
         return _invalid("The body must be an object with exactly one key, 'intakes'.")
     intakes = body["intakes"]

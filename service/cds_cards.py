@@ -17,6 +17,8 @@ _SERVICE_LABEL = "forefoot-triage"
 def _summary(answer: Mapping[str, Any]) -> str:
     lead = answer["rationale"][0]["title"]
     text = f"Forefoot triage: {display(answer['level'])}, {answer['urgency']}. {lead}"
+    if answer["escalation"]:
+        text = f"{display(answer['escalation'])} now. {text}"
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 

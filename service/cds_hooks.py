@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -13,7 +15,7 @@ from service.body import read_json
 from service.cds_cards import build_card
 from service.errors import field_errors, problem
 from service.fhir_common import QUESTIONNAIRE_URL
-from service.fhir_intake import ResponseError, intake_from_response
+from service.fhir_intake import ResponseError, intake_from_response, is_ours
 from service.metrics import observe_feedback
 from service.validation import IntakeValidator
 
@@ -39,6 +41,7 @@ DISCOVERY = {
     ]
 }
 _VALIDATOR = IntakeValidator()
+_PATIENT_REFERENCE = re.compile(r"Patient/([A-Za-z0-9.-]{1,64})(?:/_history/[A-Za-z0-9.-]{1,64})?")
 _log = structlog.get_logger("service.cds_hooks")
 
 
@@ -109,27 +112,81 @@ def _precondition(detail: str) -> Response:
     return problem(412, "Precondition Failed", detail)
 
 
-def _prefetched(prefetch: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The QuestionnaireResponse itself, or the first one in a searchset Bundle."""
-    resource = (prefetch or {}).get(PREFETCH_KEY)
-    if not isinstance(resource, dict):
-        return None
+class _NoPrefetch(Exception):
+    """No usable prefetch: 412 with this detail."""
+
+
+_NO_DATA = object()  # the client says the patient has no such response: no card, not an error
+
+
+def _responses(resource: dict[str, Any]) -> list[Any]:
     if resource.get("resourceType") == "QuestionnaireResponse":
-        return resource
-    if resource.get("resourceType") == "Bundle" and isinstance(resource.get("entry"), list):
-        for entry in resource["entry"]:
-            found = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(found, dict) and found.get("resourceType") == "QuestionnaireResponse":
-                return found
-    return None
+        return [resource]
+    if resource.get("resourceType") == "Bundle":
+        entries = resource.get("entry") or []
+        if not isinstance(entries, list):
+            raise _NoPrefetch("The prefetched Bundle's entry must be an array.")
+        return [e.get("resource") if isinstance(e, dict) else None for e in entries]
+    raise _NoPrefetch("The prefetch holds neither a QuestionnaireResponse nor a Bundle of them.")
 
 
-def _other_patient(resource: dict[str, Any], patient_id: str) -> bool:
-    subject = resource.get("subject")
-    reference = subject.get("reference") if isinstance(subject, dict) else None
-    return (
-        isinstance(reference, str) and reference.rsplit("/", 1)[-1] != patient_id.rsplit("/", 1)[-1]
-    )
+def _patient_id(reference: Any, fhir_server: Any) -> str | None:
+    """The id of a Patient reference, relative or under the call's fhirServer; else None."""
+    if not isinstance(reference, str):
+        return None
+    if isinstance(fhir_server, str) and reference.startswith(fhir_server.rstrip("/") + "/"):
+        reference = reference[len(fhir_server.rstrip("/")) + 1 :]
+    match = _PATIENT_REFERENCE.fullmatch(reference)
+    return match.group(1) if match else None
+
+
+def _prefetched(call: dict[str, Any]) -> Any:
+    """The patient's latest QuestionnaireResponse to our Questionnaire, or _NO_DATA.
+
+    Every response in the prefetch must be about the context's patient, and the latest by
+    `authored` is used whatever the order the client sent them in.
+    """
+    prefetch = call.get("prefetch") or {}
+    if PREFETCH_KEY not in prefetch:
+        raise _NoPrefetch(
+            f"Prefetch '{PREFETCH_KEY}' must hold the patient's QuestionnaireResponse to "
+            f"{QUESTIONNAIRE_URL} (or a searchset Bundle with it)."
+        )
+    resource = prefetch[PREFETCH_KEY]
+    if resource is None:
+        return _NO_DATA
+    found, others = [], 0
+    for response in _responses(resource):
+        if not isinstance(response, dict) or response.get("resourceType") != (
+            "QuestionnaireResponse"
+        ):
+            others += 1  # an OperationOutcome (a failed search) or an included resource
+            continue
+        subject = response.get("subject")
+        reference = subject.get("reference") if isinstance(subject, dict) else None
+        # Never logged: patientId identifies the patient.
+        if _patient_id(reference, call.get("fhirServer")) != call["context"]["patientId"]:
+            raise _NoPrefetch("A prefetched QuestionnaireResponse is not about this patient.")
+        if not is_ours(response.get("questionnaire")):
+            raise _NoPrefetch(f"A prefetched response is not to {QUESTIONNAIRE_URL}.")
+        if response.get("status") != "entered-in-error":
+            found.append(response)
+    if not found:
+        if others:
+            raise _NoPrefetch("The prefetch holds no usable QuestionnaireResponse.")
+        return _NO_DATA  # an empty search: the patient has not answered the Questionnaire
+    latest = max(found, key=_authored)
+    if sum(_authored(r) == _authored(latest) for r in found) > 1:
+        raise _NoPrefetch("Several responses share the latest 'authored' time: none is chosen.")
+    return latest
+
+
+def _authored(response: dict[str, Any]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(response.get("authored")))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cds_hooks.get("/cds-services", provide_automatic_options=False)
@@ -142,15 +199,12 @@ def discovery() -> Any:
 def service() -> Any:
     """One card for the patient's prefetched QuestionnaireResponse; 412 without a usable one."""
     call = _load(_CALL, read_json(request), _CALL_FIELDS)
-    resource = _prefetched(call.get("prefetch"))
-    if resource is None:
-        return _precondition(
-            f"Prefetch '{PREFETCH_KEY}' must hold the patient's QuestionnaireResponse to "
-            f"{QUESTIONNAIRE_URL} (or a searchset Bundle with it)."
-        )
-    # Never logged: patientId identifies the patient.
-    if _other_patient(resource, call["context"]["patientId"]):
-        return _precondition("The prefetched QuestionnaireResponse is about another patient.")
+    try:
+        resource = _prefetched(call)
+    except _NoPrefetch as error:
+        return _precondition(str(error))
+    if resource is _NO_DATA:
+        return {"cards": []}  # the patient has not answered the Questionnaire: nothing to say
     try:
         intake = intake_from_response(resource)
     except ResponseError as error:

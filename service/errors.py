@@ -35,10 +35,30 @@ class BadRequestBody(TriageError):
         self.detail = detail
 
 
+def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """A problem detail (RFC 9457) as a dict."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """A problem+json response (RFC 9457)."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    body = problem_body(status, title, detail, **extra)
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def intake_problem(error: ValidationError, vocabulary: frozenset[str]) -> dict[str, Any]:
+    """The 422 problem of an invalid intake, the same for /v1/triage and each batch item."""
+    return problem_body(
+        422,
+        "Unprocessable Content",
+        "The intake does not match the schema; see errors.",
+        errors=field_errors(error.messages, vocabulary),
+    )
+
+
+ENGINE_FAILURE = problem_body(
+    500, "Internal Server Error", "The rule engine failed; no triage result."
+)
 
 
 def field_errors(
@@ -92,12 +112,8 @@ def register_error_handlers(app: Flask, vocabulary: frozenset[str]) -> None:
 
     @app.errorhandler(ValidationError)
     def _invalid(error: ValidationError) -> Response:
-        return problem(
-            422,
-            "Unprocessable Content",
-            "The intake does not match the schema; see errors.",
-            errors=field_errors(error.messages, vocabulary),
-        )
+        body = intake_problem(error, vocabulary)
+        return Response(json.dumps(body), status=422, mimetype=PROBLEM_JSON)
 
     @app.errorhandler(BadRequestBody)
     def _bad_body(error: BadRequestBody) -> Response:
@@ -107,7 +123,7 @@ def register_error_handlers(app: Flask, vocabulary: frozenset[str]) -> None:
     def _engine(error: EngineError) -> Response:
         # Fail closed: no level is guessed. The engine's own text carries the payload: not logged.
         _log.error("rule engine failure during an evaluation")
-        return problem(500, "Internal Server Error", "The rule engine failed; no triage result.")
+        return Response(json.dumps(ENGINE_FAILURE), status=500, mimetype=PROBLEM_JSON)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> ResponseBase:

@@ -13,7 +13,9 @@ QUESTIONNAIRE_URL = f"{BASE}/Questionnaire/forefoot-triage"
 MODULE_URL = f"{BASE}/Library/forefoot-triage"  # the ruleset, as GuidanceResponse.moduleUri
 ANSWERS_SYSTEM = f"{BASE}/CodeSystem/answers"  # every tri-state and enum answer code
 RULES_SYSTEM = f"{BASE}/CodeSystem/rules"  # rule ids
-OUTCOME_SYSTEM = f"{BASE}/CodeSystem/outcome"  # level, urgency, escalation, destination codes
+FINDINGS_SYSTEM = f"{BASE}/CodeSystem/findings"  # finding names (= the Questionnaire's linkIds)
+# The prefix of four code systems: outcome-level, -urgency, -escalation and -destination.
+OUTCOME_SYSTEM = f"{BASE}/CodeSystem/outcome"
 DECISION_SYSTEM = f"{BASE}/NamingSystem/decision-id"
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"

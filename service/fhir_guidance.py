@@ -9,11 +9,13 @@ from typing import Any
 
 from service.fhir_common import (
     DECISION_SYSTEM,
+    FINDINGS_SYSTEM,
     MODULE_URL,
     OUTCOME_SYSTEM,
     RULES_SYSTEM,
     display,
 )
+from service.findings import FINDINGS
 from service.schemas import UNKNOWN
 
 # The completeness rule that fires when a danger-sign question is unanswered (clinical.md 7.3).
@@ -111,8 +113,16 @@ def _narrative(answer: Mapping[str, Any]) -> str:
         for e in answer["rationale"]
     )
     advice = "".join(f"<li>{html.escape(text)}</li>" for text in answer["advice"])
+    # An escalation leads, in words: "Go to the emergency department now" must not be missed.
+    lead = (
+        f"<p><b>{html.escape(display(answer['escalation']))} now</b>"
+        + (f" ({html.escape(display(answer['destination']))})" if answer["destination"] else "")
+        + ".</p>"
+        if answer["escalation"]
+        else ""
+    )
     return (
-        f'<div xmlns="{_XHTML}"><p>Triage: <b>{html.escape(level)}</b>, urgency '
+        f'<div xmlns="{_XHTML}">{lead}<p>Triage: <b>{html.escape(level)}</b>, urgency '
         f"<b>{html.escape(urgency)}</b>.</p><p>Why:</p><ul>{rules}</ul>"
         + (f"<p>Advice:</p><ul>{advice}</ul>" if advice else "")
         + f"<p>{html.escape(answer['disclaimer'])}</p></div>"
@@ -144,10 +154,23 @@ def build_guidance(answer: Mapping[str, Any], subject: Any = None) -> dict[str, 
     ]
     resource["outputParameters"] = {"reference": "#result"}
     if needed:
+        # One requirement per question: an observation of that finding, coded by its linkId.
+        # (mustSupport paths may not use where() in R4, so the finding is named by a code.)
         resource["dataRequirement"] = [
             {
-                "type": "QuestionnaireResponse",
-                "mustSupport": [f"descendants().where(linkId='{name}').answer"],
+                "type": "Observation",
+                "codeFilter": [
+                    {
+                        "path": "code",
+                        "code": [
+                            {
+                                "system": FINDINGS_SYSTEM,
+                                "code": name,
+                                "display": FINDINGS[name].label,
+                            }
+                        ],
+                    }
+                ],
             }
             for name in needed
         ]

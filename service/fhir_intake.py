@@ -52,9 +52,21 @@ def _value(name: str, answers: Any) -> Any:
     if not isinstance(answers, list) or len(answers) != 1 or not isinstance(answers[0], dict):
         raise ResponseError("answer", f"'{name}' takes at most one answer.", name)
     answer: dict[str, Any] = answers[0]
-    if _absent(answer):
-        return None
+    if answer.get("item"):
+        # Our questions have no sub-questions: an answer nested here would be silently lost.
+        raise ResponseError("answer", f"The answer to '{name}' may not contain items.", name)
     values = [key for key in answer if key.startswith("value")]
+    absent = _absent(answer) or any(
+        key.startswith("_value") and isinstance(answer[key], dict) and _absent(answer[key])
+        for key in answer
+    )
+    if absent:
+        if values:
+            # A value and "data absent" at once: reading it as unknown could lower the result.
+            raise ResponseError(
+                "answer", f"The answer to '{name}' has a value and a data-absent-reason.", name
+            )
+        return None
     if len(values) != 1:
         raise ResponseError("answer", f"The answer to '{name}' has no value.", name)
     key = values[0]
@@ -77,11 +89,17 @@ def _value(name: str, answers: Any) -> Any:
     return value  # a valueInteger: the intake schema checks its type and range
 
 
-def _walk(items: Any, group: str | None, intake: dict[str, dict[str, Any]]) -> None:
-    if items is None:
-        return
+def _children(element: dict[str, Any]) -> list[Any]:
+    """An element's items: [] when there are none; FHIR JSON never has null or a non-array."""
+    if "item" not in element:
+        return []
+    items = element["item"]
     if not isinstance(items, list):
         raise ResponseError("structure", "'item' must be an array.")
+    return items
+
+
+def _walk(items: list[Any], group: str | None, intake: dict[str, dict[str, Any]]) -> None:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("linkId"), str):
             raise ResponseError("structure", "Every item needs a linkId.")
@@ -89,7 +107,7 @@ def _walk(items: Any, group: str | None, intake: dict[str, dict[str, Any]]) -> N
         if link_id in GROUPS and group is None:
             if item.get("answer"):
                 raise ResponseError("answer", f"The group '{link_id}' takes no answer.", link_id)
-            _walk(item.get("item"), link_id, intake)
+            _walk(_children(item), link_id, intake)
         elif link_id in FINDINGS:
             finding = FINDINGS[link_id]
             if group is not None and group != finding.group:
@@ -99,8 +117,19 @@ def _walk(items: Any, group: str | None, intake: dict[str, dict[str, Any]]) -> N
             answers = intake.setdefault(finding.group, {})
             if link_id in answers:
                 raise ResponseError("answer", f"'{link_id}' is answered more than once.", link_id)
+            for child in _children(item):
+                # Only the question's own help text may sit under it, never another answer.
+                if not (
+                    isinstance(child, dict)
+                    and child.get("linkId") == f"{link_id}.help"
+                    and not child.get("answer")
+                    and not child.get("item")
+                ):
+                    raise ResponseError(
+                        "answer", f"'{link_id}' may not contain other items.", link_id
+                    )
             answers[link_id] = _value(link_id, item.get("answer"))
-        elif link_id in _HELP_ITEMS and not item.get("answer"):
+        elif link_id in _HELP_ITEMS and not item.get("answer") and not item.get("item"):
             continue
         else:
             # Not echoed: a made-up linkId could carry patient data.
@@ -120,5 +149,5 @@ def intake_from_response(resource: Any) -> dict[str, dict[str, Any]]:
     if resource["status"] == "entered-in-error":
         raise ResponseError("foreign", "A response entered in error cannot be triaged.")
     intake: dict[str, dict[str, Any]] = {}
-    _walk(resource.get("item"), None, intake)
+    _walk(_children(resource), None, intake)
     return intake

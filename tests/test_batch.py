@@ -84,12 +84,45 @@ def test_over_the_limit_is_422() -> None:
     assert client.post(BATCH, json={"intakes": [{}, {}]}).status_code == 200
 
 
-def test_over_the_body_limit_is_413(client: FlaskClient) -> None:
-    """The whole batch stays under TRIAGE_MAX_BODY_BYTES (64 KiB by default)."""
-    intakes = [vignette.intake for vignette in VIGNETTES]
+def test_a_full_default_batch_fits(client: FlaskClient) -> None:
+    """100 complete intakes (about 100 KB) fit the batch's body limit with default settings."""
+    intakes = [VIGNETTES[i % len(VIGNETTES)].intake for i in range(100)]
     response = client.post(BATCH, json={"intakes": intakes})
+    assert response.status_code == 200
+    assert len(response.get_json()["results"]) == 100
+
+
+def test_over_the_body_limit_is_413(client: FlaskClient) -> None:
+    """The batch body is limited to TRIAGE_MAX_BATCH x 4 KiB (at least TRIAGE_MAX_BODY_BYTES)."""
+    raw = b'{"intakes": [{}], "pad": "' + b"a" * (100 * 4096) + b'"}'
+    response = client.post(BATCH, data=raw, content_type="application/json")
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
+
+
+def test_an_engine_failure_spoils_only_its_intake() -> None:
+    """A failing evaluation gives that item a 500 problem; the others are answered."""
+    app = create_app()
+    triage = app.extensions["triage"]
+    real = triage.engine.evaluate
+    calls = {"n": 0}
+
+    def flaky(facts: Any) -> list[str]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            from service.errors import EngineError
+
+            raise EngineError("boom")
+        return real(facts)
+
+    triage.engine.evaluate = flaky
+    results = app.test_client().post(BATCH, json={"intakes": [{}, {}, {}]}).get_json()["results"]
+    assert [("result" in r, "error" in r) for r in results] == [
+        (True, False),
+        (False, True),
+        (True, False),
+    ]
+    assert results[1]["error"]["status"] == 500
 
 
 def test_batch_takes_the_api_key() -> None:

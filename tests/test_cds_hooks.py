@@ -147,9 +147,13 @@ def test_a_searchset_bundle_is_read(client: FlaskClient) -> None:
     "prefetch",
     [
         None,
-        {"questionnaireResponse": None},
-        {"questionnaireResponse": {"resourceType": "Bundle", "type": "searchset", "total": 0}},
-        {"questionnaireResponse": {"resourceType": "Bundle", "type": "searchset", "entry": []}},
+        {
+            "questionnaireResponse": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": {"resourceType": "OperationOutcome", "issue": []}}],
+            }
+        },
         {
             "questionnaireResponse": {
                 "resourceType": "OperationOutcome",
@@ -174,9 +178,7 @@ def test_a_searchset_bundle_is_read(client: FlaskClient) -> None:
     ],
     ids=[
         "none",
-        "null",
-        "empty-total",
-        "empty-entry",
+        "failed-search",
         "outcome",
         "patient",
         "foreign",
@@ -185,7 +187,7 @@ def test_a_searchset_bundle_is_read(client: FlaskClient) -> None:
     ],
 )
 def test_no_usable_prefetch_is_412(client: FlaskClient, prefetch: Any) -> None:
-    """Missing, empty, failed, wrong or someone else's prefetch: 412 problem+json."""
+    """Missing, failed, wrong or someone else's prefetch: 412 problem+json."""
     body = _call()
     if prefetch is not None:
         body["prefetch"] = prefetch
@@ -229,12 +231,77 @@ def test_the_patient_id_is_never_logged(
     assert PATIENT_ID not in capsys.readouterr().out
 
 
-def test_cds_hooks_does_not_take_the_api_key() -> None:
-    """With TRIAGE_API_KEYS set, CDS Hooks stays open (its spec uses a JWT instead)."""
-    app: Flask = create_app({"API_KEYS": "cds-key-aaaaaaaaaaaaaaaaaa"})
+def test_cds_hooks_take_the_api_key_until_jwt_is_verified() -> None:
+    """With TRIAGE_API_KEYS set, no path triages without a credential, CDS Hooks included."""
+    key = "cds-key-aaaaaaaaaaaaaaaaaa"
+    app: Flask = create_app({"API_KEYS": key})
     client = app.test_client()
-    assert client.get("/cds-services").status_code == 200
-    assert client.post(SERVICE, json=_call(_qr(VIGNETTES[0].intake))).status_code == 200
+    call = _call(_qr(VIGNETTES[0].intake))
+    assert client.get("/cds-services").status_code == 401
+    assert client.post(SERVICE, json=call).status_code == 401
+    assert client.post(SERVICE, json=call, headers={"X-API-Key": key}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "prefetch",
+    [
+        {"questionnaireResponse": None},
+        {"questionnaireResponse": {"resourceType": "Bundle", "type": "searchset", "total": 0}},
+        {"questionnaireResponse": {"resourceType": "Bundle", "type": "searchset", "entry": []}},
+    ],
+    ids=["null", "empty-total", "empty-entry"],
+)
+def test_no_data_gives_no_card(client: FlaskClient, prefetch: Any) -> None:
+    """null or an empty search means the patient has not answered: 200 with no card."""
+    response = client.post(SERVICE, json={**_call(), "prefetch": prefetch})
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+
+
+def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": resource} for resource in resources],
+    }
+
+
+def test_the_latest_response_is_used_whatever_the_order(client: FlaskClient) -> None:
+    """An older calm response first, a newer one with a cold foot second: the newer decides."""
+    calm = {**_qr(VIGNETTES[0].intake), "authored": "2026-11-20T10:00:00+00:00"}
+    newer_intake = {group: dict(answers) for group, answers in VIGNETTES[0].intake.items()}
+    newer_intake.setdefault("symptoms", {})["foot_cold_pale_or_blue"] = "yes"
+    newer = {**_qr(newer_intake), "authored": "2026-11-24T10:00:00+00:00"}
+    card = client.post(SERVICE, json=_call(_bundle(calm, newer))).get_json()["cards"][0]
+    assert card["indicator"] == "critical"
+    assert "emergency" in card["summary"].lower()
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["Group/example", "Practitioner/example", "https://other.example/fhir/Patient/example", None],
+)
+def test_subject_must_be_this_patient(client: FlaskClient, reference: str | None) -> None:
+    """Only a Patient reference to the context's patient is accepted; no subject is refused."""
+    resource = _qr(VIGNETTES[0].intake)
+    resource["subject"] = {"reference": reference} if reference else None
+    if reference is None:
+        del resource["subject"]
+    _problem(client.post(SERVICE, json=_call(resource)), 412)
+
+
+def test_a_versioned_patient_reference_is_accepted(client: FlaskClient) -> None:
+    """Patient/{id}/_history/{v} is the same patient."""
+    resource = _qr(VIGNETTES[0].intake)
+    resource["subject"] = {"reference": f"Patient/{PATIENT_ID}/_history/2"}
+    assert client.post(SERVICE, json=_call(resource)).status_code == 200
+
+
+def test_any_response_about_another_patient_is_refused(client: FlaskClient) -> None:
+    """A Bundle mixing in another patient's response is not used at all."""
+    ours = _qr(VIGNETTES[0].intake)
+    theirs = {**_qr(VIGNETTES[1].intake), "subject": {"reference": "Patient/someone-else"}}
+    _problem(client.post(SERVICE, json=_call(_bundle(ours, theirs))), 412)
 
 
 def _feedback_count(outcome: str) -> float:

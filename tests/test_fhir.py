@@ -164,10 +164,17 @@ def test_unknown_red_flags_give_data_required(client: FlaskClient) -> None:
     intake = {"symptoms": {**CLEAR["symptoms"], "fever": None, "systemically_unwell": "unknown"}}
     guidance = _post(client, response_from_intake(intake)).get_json(force=True)
     assert guidance["status"] == "data-required"
-    wanted = {req["mustSupport"][0] for req in guidance["dataRequirement"]}
-    assert "descendants().where(linkId='fever').answer" in wanted
-    assert "descendants().where(linkId='systemically_unwell').answer" in wanted
-    assert {req["type"] for req in guidance["dataRequirement"]} == {"QuestionnaireResponse"}
+    wanted = {req["codeFilter"][0]["code"][0]["code"] for req in guidance["dataRequirement"]}
+    assert {"fever", "systemically_unwell"} <= wanted
+    assert {req["type"] for req in guidance["dataRequirement"]} == {"Observation"}
+    assert {req["codeFilter"][0]["path"] for req in guidance["dataRequirement"]} == {"code"}
+
+
+def test_an_emergency_leads_with_the_escalation(client: FlaskClient) -> None:
+    """The narrative of an emergency says 'Emergency department now' before anything else."""
+    intake = {"symptoms": {**CLEAR["symptoms"], "foot_cold_pale_or_blue": "yes"}}
+    guidance = _post(client, response_from_intake(intake)).get_json(force=True)
+    assert guidance["text"]["div"].split("<p>")[1].startswith("<b>Emergency department now</b>")
 
 
 def test_a_flag_answered_yes_is_not_missing_data(client: FlaskClient) -> None:
@@ -341,3 +348,85 @@ def test_fhir_js_can_fail() -> None:
     """FHIR.js rejects a status outside its value set (the validator test can fail)."""
     (result,) = fhir_js_validate([{"resourceType": "GuidanceResponse", "status": "done"}])
     assert result["valid"] is False
+
+
+INJURY_TENDER = {
+    "symptoms": {
+        **CLEAR["symptoms"],
+        "onset": "injury",
+        "pain_location": "midfoot",
+        "pain_nrs": 5,
+        "steps_immediately": 4,
+        "steps_now": 4,
+    }
+}
+
+
+def _with_answer(resource: dict[str, Any], link_id: str, answer: dict[str, Any]) -> None:
+    for group in resource["item"]:
+        for item in group.get("item", []):
+            if item["linkId"] == link_id:
+                item["answer"] = [answer]
+                return
+    resource["item"][-1]["item"].append({"linkId": link_id, "answer": [answer]})
+
+
+def test_a_value_with_data_absent_reason_is_refused(client: FlaskClient) -> None:
+    """A yes that also says 'data absent' is contradictory: 422, never read as unknown."""
+    resource = response_from_intake(INJURY_TENDER)
+    _with_answer(
+        resource,
+        "tender_5th_mt_base",
+        {
+            "valueCoding": {"system": ANSWERS_SYSTEM, "code": "yes"},
+            "extension": [{"url": DATA_ABSENT_REASON, "valueCode": "asked-unknown"}],
+        },
+    )
+    outcome = _outcome(_post(client, resource), 422)
+    assert "tender_5th_mt_base" in json.dumps(outcome)
+
+
+def test_primitive_data_absent_reason_is_unknown(client: FlaskClient) -> None:
+    """_valueBoolean carrying only a data-absent-reason is an unknown answer."""
+    left_out = response_from_intake(
+        {"symptoms": {k: v for k, v in CLEAR["symptoms"].items() if k != "fever"}}
+    )
+    primitive = response_from_intake(CLEAR)
+    _with_answer(
+        primitive,
+        "fever",
+        {
+            "_valueBoolean": {
+                "extension": [{"url": DATA_ABSENT_REASON, "valueCode": "asked-unknown"}]
+            }
+        },
+    )
+    first, second = (_post(client, r).get_json(force=True) for r in (left_out, primitive))
+    assert first["reasonCode"] == second["reasonCode"]
+
+
+@pytest.mark.parametrize("where", ["answer.item", "item.item"])
+def test_nested_answers_are_refused_not_dropped(client: FlaskClient, where: str) -> None:
+    """An answer nested under a question would be lost: 422 naming the question."""
+    resource = response_from_intake(INJURY_TENDER)
+    nested = {"linkId": "tender_5th_mt_base", "answer": [answer_yes()]}
+    onset = next(i for i in resource["item"][-1]["item"] if i["linkId"] == "onset")
+    if where == "answer.item":
+        onset["answer"][0]["item"] = [nested]
+    else:
+        onset["item"] = [nested]
+    outcome = _outcome(_post(client, resource), 422)
+    assert "onset" in json.dumps(outcome)
+
+
+def test_help_items_may_sit_under_their_question(client: FlaskClient) -> None:
+    """The question's own display item, without an answer, is accepted and ignored."""
+    resource = response_from_intake(INJURY_TENDER)
+    onset = next(i for i in resource["item"][-1]["item"] if i["linkId"] == "onset")
+    onset["item"] = [{"linkId": "onset.help"}]
+    assert _post(client, resource).status_code == 200
+
+
+def answer_yes() -> dict[str, Any]:
+    """A coded yes."""
+    return {"valueCoding": {"system": ANSWERS_SYSTEM, "code": "yes"}}
