@@ -7,7 +7,7 @@ PORT ?= 8000
 export HOST PORT
 NPM := $(shell command -v npm)
 
-.PHONY: run test lint tools check catalogue safety-report docs soak lock clean bench
+.PHONY: run test lint tools check catalogue safety-report docs soak lock clean bench browser
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -36,6 +36,13 @@ run: $(BIN)/.runtime
 
 test: $(BIN)/.dev tools
 	$(BIN)/python -m pytest
+
+# Debian's headless chromium and chromedriver for tests/test_web_browser.py (skipped without
+# them). Needs root, as .ci/run has; `make test` itself never installs them.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium chromium-driver fonts-dejavu-core)
 
 # Rule review (rules/README.md): cases and coverage, the catalogue, the safety report.
 check: $(BIN)/.runtime

@@ -11,8 +11,10 @@ from flask import Flask, Response
 from service.api import api
 from service.auth import install_api_keys
 from service.batch import batch
+from service.catalogue_pages import catalogue_pages
 from service.cds_hooks import cds_hooks
 from service.config import load_config
+from service.docs_page import docs_page
 from service.errors import register_error_handlers
 from service.fhir_api import fhir
 from service.fhir_errors import install_fhir_errors
@@ -21,9 +23,15 @@ from service.health import health
 from service.jsonio import OrjsonProvider
 from service.log import configure_logging, install_request_logging
 from service.metrics import metrics
+from service.pages import pages
 from service.ruleset import load_ruleset
 from service.schemas import GROUPS
 from service.triage import Triage
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -51,6 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cds_hooks)
     app.register_blueprint(health)
     app.register_blueprint(metrics)
+    app.register_blueprint(pages)  # HTML for people: /, /rules, /safety, /docs
+    app.register_blueprint(catalogue_pages)
+    app.register_blueprint(docs_page)
     register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS))
     install_fhir_errors(app)  # after the problem+json handlers: /fhir errors become FHIR
 
@@ -59,6 +70,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # Answers describe a patient: no cache, shared or private, may keep them.
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        # The pages load only their own scripts, styles and images: no inline script, no CDN.
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
     return app

@@ -59,6 +59,66 @@ def triage_error(ruleset: Ruleset, result: Replay) -> int:
     return (got > want) - (got < want)
 
 
+@dataclass(frozen=True)
+class SuiteRow:
+    """One line of the summary: a suite's counts."""
+
+    suite: str
+    cases: int
+    as_expected: int
+    under: int
+    over: int
+    other: int
+
+
+@dataclass(frozen=True)
+class SafetySummary:
+    """Everything the safety report shows, computed once from replayed suites."""
+
+    ruleset: Ruleset
+    suites: tuple[str, ...]
+    total: int
+    rows: tuple[SuiteRow, ...]
+    levels: Counter[tuple[str, str]]  # (expected, returned) -> count
+    urgencies: Counter[tuple[str, str]]
+    misses: tuple[Replay, ...]
+    fires: Counter[str]  # rule id -> cases it fired in, all suites
+    fires_by_suite: dict[str, Counter[str]]
+    never_fired: tuple[str, ...]
+
+
+def summarise(ruleset: Ruleset, suites: Mapping[str, Sequence[Replay]]) -> SafetySummary:
+    """Confusion counts, under/over-triage per suite, misses and rule firing frequencies."""
+    everything = [result for results in suites.values() for result in results]
+    rows = []
+    for name, results in (*suites.items(), ("all", everything)):
+        errors = Counter(triage_error(ruleset, result) for result in results)
+        other = sum(
+            1
+            for result in results
+            if triage_error(ruleset, result) == 0 and result.expectation_errors()
+        )
+        rows.append(SuiteRow(name, len(results), errors[0], errors[-1], errors[1], other))
+    fires = Counter(rule_id for result in everything for rule_id in set(result.fired))
+    return SafetySummary(
+        ruleset=ruleset,
+        suites=tuple(suites),
+        total=len(everything),
+        rows=tuple(rows),
+        levels=Counter((result.case.level, result.level) for result in everything),
+        urgencies=Counter((result.case.urgency, result.urgency) for result in everything),
+        misses=tuple(result for result in everything if result.expectation_errors()),
+        fires=fires,
+        fires_by_suite={
+            name: Counter(rule_id for result in results for rule_id in set(result.fired))
+            for name, results in suites.items()
+        },
+        never_fired=tuple(
+            rule.id for rule in (*ruleset.rules, ruleset.default) if not fires[rule.id]
+        ),
+    )
+
+
 def _table(title: str, names: Sequence[str], pairs: Counter[tuple[str, str]]) -> list[str]:
     lines = [f"| {title} | " + " | ".join(f"got {n}" for n in names) + " |"]
     lines.append("|---" * (len(names) + 1) + "|")
@@ -74,8 +134,7 @@ def _rate(count: int, total: int) -> str:
 
 def render_safety_report(ruleset: Ruleset, suites: Mapping[str, Sequence[Replay]]) -> str:
     """Markdown report: confusion tables, under/over-triage, rule firing frequencies."""
-    everything = [result for results in suites.values() for result in results]
-    total = len(everything)
+    summary = summarise(ruleset, suites)
     lines = [
         f"# Safety report: {ruleset.id} {ruleset.version}",
         "",
@@ -91,47 +150,29 @@ def render_safety_report(ruleset: Ruleset, suites: Mapping[str, Sequence[Replay]
         "| suite | cases | as expected | under-triage | over-triage | other expectation failures |",
         "|---|---|---|---|---|---|",
     ]
-    for name, results in (*suites.items(), ("all", everything)):
-        errors = Counter(triage_error(ruleset, result) for result in results)
-        other = sum(
-            1
-            for result in results
-            if triage_error(ruleset, result) == 0 and result.expectation_errors()
-        )
+    for row in summary.rows:
         lines.append(
-            f"| {name} | {len(results)} | {_rate(errors[0], len(results))} | "
-            f"{_rate(errors[-1], len(results))} | {_rate(errors[1], len(results))} | {other} |"
+            f"| {row.suite} | {row.cases} | {_rate(row.as_expected, row.cases)} | "
+            f"{_rate(row.under, row.cases)} | {_rate(row.over, row.cases)} | {row.other} |"
         )
     lines += ["", "## Level: expected against returned", ""]
-    lines += _table(
-        "level",
-        ruleset.levels,
-        Counter((result.case.level, result.level) for result in everything),
-    )
+    lines += _table("level", ruleset.levels, summary.levels)
     lines += ["", "## Urgency: expected against returned", ""]
-    lines += _table(
-        "urgency",
-        ruleset.urgencies,
-        Counter((result.case.urgency, result.urgency) for result in everything),
-    )
-    misses = [result for result in everything if result.expectation_errors()]
+    lines += _table("urgency", ruleset.urgencies, summary.urgencies)
     lines += ["", "## Cases not as expected", ""]
     lines += [
         f"- {result.case.family}: {result.case.name}: {'; '.join(result.expectation_errors())}"
-        for result in misses
+        for result in summary.misses
     ] or ["None."]
-    fires = Counter(rule_id for result in everything for rule_id in set(result.fired))
-    by_suite = {
-        name: Counter(rule_id for result in results for rule_id in set(result.fired))
-        for name, results in suites.items()
-    }
     lines += ["", "## How often each rule fires", ""]
-    lines.append("| rule | level / urgency | " + " | ".join(suites) + f" | all ({total}) |")
+    lines.append("| rule | level / urgency | " + " | ".join(suites) + f" | all ({summary.total}) |")
     lines.append("|---" * (len(suites) + 3) + "|")
     for rule in (*ruleset.rules, ruleset.default):
-        counts = " | ".join(str(by_suite[name][rule.id]) for name in suites)
-        lines.append(f"| {rule.id} | {rule.level} / {rule.urgency} | {counts} | {fires[rule.id]} |")
-    never = [rule.id for rule in (*ruleset.rules, ruleset.default) if not fires[rule.id]]
+        counts = " | ".join(str(summary.fires_by_suite[name][rule.id]) for name in suites)
+        lines.append(
+            f"| {rule.id} | {rule.level} / {rule.urgency} | {counts} | {summary.fires[rule.id]} |"
+        )
+    never = summary.never_fired
     lines += ["", "## Rules never fired", ""]
     lines.append(", ".join(never) if never else "None.")
     if ruleset.default.id in never:

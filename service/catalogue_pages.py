@@ -1,0 +1,68 @@
+"""Blueprint "catalogue_pages": the rule catalogue, one rule with its cases, the safety report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template
+
+from service.conditions import describe
+from service.ruleset import Rule, Ruleset
+from service.site_data import site_data
+
+catalogue_pages = Blueprint("catalogue_pages", __name__)
+
+
+def _ruleset() -> Ruleset:
+    ruleset: Ruleset = current_app.extensions["triage"].ruleset
+    return ruleset
+
+
+def condition(rule: Rule) -> str:
+    """A rule's condition in words; the default rule's is that no other rule fired."""
+    return describe(rule.source) if rule.when is not None else "no other rule fired"
+
+
+@catalogue_pages.get("/rules", provide_automatic_options=False)
+def rule_catalogue() -> Any:
+    """Every rule: condition in words, level, urgency, citations; the ruleset identity."""
+    ruleset = _ruleset()
+    return render_template(
+        "rules.html",
+        ruleset=ruleset,
+        rules=(*ruleset.rules, ruleset.default),
+        helpers={name: describe(tree) for name, tree in ruleset.helpers.items()},
+        condition=condition,
+    )
+
+
+@catalogue_pages.get("/rules/<rule_id>", provide_automatic_options=False)
+def one_rule(rule_id: str) -> Any:
+    """One rule and the rule cases that expect it to fire or to stay silent."""
+    ruleset = _ruleset()
+    rule = ruleset.by_id.get(rule_id)
+    if rule is None:
+        abort(404, description="No rule has this id.")
+    cases = site_data().cases
+    return render_template(
+        "rule.html",
+        ruleset=ruleset,
+        rule=rule,
+        condition=condition(rule),
+        fires=[case for case in cases if rule.id in case.fired],
+        silent=[case for case in cases if rule.id in case.not_fired],
+    )
+
+
+@catalogue_pages.get("/safety", provide_automatic_options=False)
+def safety_report() -> Any:
+    """The safety report of the rule cases and the vignettes, replayed once per worker."""
+    data = site_data()
+    ruleset = _ruleset()
+    return render_template(
+        "safety.html",
+        ruleset=ruleset,
+        rules=(*ruleset.rules, ruleset.default),
+        summary=data.safety,
+        with_vignettes=data.with_vignettes,
+    )

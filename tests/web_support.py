@@ -1,0 +1,98 @@
+"""Reading the HTML pages in tests: a small parser of the elements the tests look at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+# Intakes the page tests and the browser tests fill in (form field name -> value).
+EMERGENCY = {"foot_cold_pale_or_blue": "yes"}
+FRACTURE = {
+    "onset": "injury",
+    "pain_location": "midfoot",
+    "tender_5th_mt_base": "yes",
+    "steps_immediately": "2",
+    "steps_now": "2",
+}
+SELF_CARE = {
+    "age_years": "30",
+    "diabetes": "no",
+    "neuropathy": "no",
+    "pad": "no",
+    "fever": "no",
+    "systemically_unwell": "no",
+    "foot_cold_pale_or_blue": "no",
+    "sudden_numbness_or_weakness": "no",
+    "redness_spreading_rapidly": "no",
+    "black_or_dead_tissue": "no",
+    "hot_swollen_joint": "no",
+    "wound_or_ulcer": "no",
+    "onset": "gradual",
+    "pain_location": "ball_of_foot",
+    "pain_nrs": "2",
+    "steps_now": "4",
+}
+
+
+@dataclass
+class Element:
+    """One start tag: its name, attributes, and the label or fieldset it sits in."""
+
+    tag: str
+    attrs: dict[str, str]
+    in_label: bool = False
+    legends: list[str] = field(default_factory=list)
+
+
+class PageParser(HTMLParser):
+    """Collects elements, label targets, fieldset legends and script bodies of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[Element] = []
+        self.label_for: set[str] = set()
+        self.legends: list[str] = []
+        self.script_text: list[str] = []
+        self._stack: list[str] = []
+        self._legend: list[str] | None = None
+        self._fieldsets: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        self.elements.append(
+            Element(tag, values, "label" in self._stack, [f[0] for f in self._fieldsets if f])
+        )
+        if tag == "label" and "for" in values:
+            self.label_for.add(values["for"])
+        if tag == "fieldset":
+            self._fieldsets.append([])
+        if tag == "legend":
+            self._legend = []
+        if tag not in {"input", "meta", "link", "br", "img"}:
+            self._stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "legend" and self._legend is not None:
+            text = " ".join("".join(self._legend).split())
+            self.legends.append(text)
+            if self._fieldsets:
+                self._fieldsets[-1].append(text)
+            self._legend = None
+        if tag == "fieldset" and self._fieldsets:
+            self._fieldsets.pop()
+        if tag in self._stack:
+            while self._stack.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if self._legend is not None:
+            self._legend.append(data)
+        if self._stack and self._stack[-1] == "script" and data.strip():
+            self.script_text.append(data)
+
+
+def parse(html: str) -> PageParser:
+    """The page, parsed."""
+    parser = PageParser()
+    parser.feed(html)
+    return parser
