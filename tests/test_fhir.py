@@ -27,22 +27,14 @@ from service.fhir_common import (
 from service.fhir_questionnaire import INJURY_ONLY
 from service.findings import FINDINGS
 from service.ruleset import Ruleset
-from tests.conftest import ROOT
+from tests.conftest import RED_FLAG_SCREEN, ROOT
 from tests.fhir_support import fhir_js_validate, needs_fhir_js, response_from_intake
 
 QUESTIONNAIRE = "/fhir/Questionnaire/forefoot-triage"
 TRIAGE = "/fhir/QuestionnaireResponse/$triage"
 FHIR_JSON = "application/fhir+json"
 VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
-FLAGS = (
-    "fever",
-    "systemically_unwell",
-    "foot_cold_pale_or_blue",
-    "sudden_numbness_or_weakness",
-    "redness_spreading_rapidly",
-    "black_or_dead_tissue",
-    "hot_swollen_joint",
-)
+FLAGS = RED_FLAG_SCREEN
 CLEAR = {
     "patient": {"age_years": 40},
     "symptoms": {"onset": "gradual", "pain_nrs": 3, **{flag: "no" for flag in FLAGS}},
