@@ -30,6 +30,8 @@ RUN python -m pip install --no-cache-dir --no-index --no-deps /wheels/*.whl \
  && rm -rf /wheels
 COPY gunicorn.conf.py openapi.yaml ./
 COPY rules/ rules/
+# The vignette suite, for the /safety page (the rest of tests/ stays out of the image).
+COPY tests/vignettes/vignettes.yaml tests/vignettes/vignettes.yaml
 COPY service/ service/
 # Bytecode compiled now, as root: at run time nothing under /app is writable.
 RUN python -m compileall -q service

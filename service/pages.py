@@ -47,7 +47,8 @@ def _read() -> tuple[FormResult, int]:
         matches = [hmac.compare_digest(offered, key.encode()) for key in keys]
         if not any(matches):
             message = "Enter a valid API key: this service is configured to require one."
-            return FormResult(None, [{"field": API_KEY_FIELD, "message": message}], {}), 401
+            errors = [{"field": API_KEY_FIELD, "message": message}]
+            return FormResult(None, errors, result.answers), 401  # what was typed is kept
     return result, 422 if result.errors else 200
 
 

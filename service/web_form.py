@@ -89,7 +89,6 @@ def read_form(form: MultiDict[str, str]) -> FormResult:
     """Map the form to the /v1/triage body and validate it exactly as /v1/triage does."""
     errors: list[dict[str, str]] = []
     body: dict[str, dict[str, Any]] = {}
-    injury = form.get("onset") == "injury"
     for name in form:
         if name == API_KEY_FIELD:
             continue
@@ -101,8 +100,8 @@ def read_form(form: MultiDict[str, str]) -> FormResult:
         if len(values) > 1:
             errors.append({"field": f"{finding.group}.{name}", "message": "Answered twice."})
             continue
-        if name in INJURY_ONLY and not injury:
-            continue  # asked only after an injury, as the Questionnaire's enableWhen says
+        # Injury-only answers are kept whatever onset says, as /v1/triage keeps them: dropping
+        # them changed the follow-up questions and, with a padded onset, even the result.
         value = _value(finding, values[0])
         if value is not None:
             body.setdefault(finding.group, {})[name] = value

@@ -6,6 +6,7 @@ Skipped (with the reason) when chromium or chromedriver is not installed; `.ci/r
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +28,9 @@ from tests.web_support import EMERGENCY, FRACTURE, SELF_CARE
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
+if os.environ.get("TRIAGE_REQUIRE_BROWSER") and (CHROMIUM is None or CHROMEDRIVER is None):
+    # .ci/run installs the browser and sets this: there, a missing browser is a failure.
+    raise RuntimeError("TRIAGE_REQUIRE_BROWSER is set but chromium or chromedriver is missing")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
     reason="chromium and chromium-driver are not installed (make browser or .ci/run installs them)",

@@ -11,14 +11,15 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
 from service import create_app
-from service.cases import load_cases
+from service.cases import load_cases, load_vignettes
 from service.conditions import describe
 from service.fhir_questionnaire import INJURY_ONLY
 from service.findings import FINDINGS
 from service.rules import VIGNETTES, suites
 from service.ruleset import Ruleset
 from service.safety import summarise
-from service.web_form import INJURY_LEGEND
+from service.validation import IntakeValidator
+from service.web_form import INJURY_LEGEND, read_form
 from tests.conftest import ROOT, RULES
 from tests.web_support import EMERGENCY, FRACTURE, SELF_CARE, parse
 
@@ -151,11 +152,42 @@ def test_the_fragment_is_the_result_only(client: FlaskClient) -> None:
     assert 'role="alert"' in html
 
 
-def test_injury_answers_count_only_after_an_injury(client: FlaskClient) -> None:
-    """The injury-only fieldset is ignored unless onset is injury (JS off shows it always)."""
+def test_injury_answers_are_sent_as_answered(client: FlaskClient) -> None:
+    """Injury-only answers reach the rules as they do through the API: only an injury fires them."""
     deformity = {"visible_deformity": "yes"}
     assert "UR10" in _fired(client.post("/", data={"onset": "injury", **deformity}).text)
     assert "UR10" not in _fired(client.post("/", data={"onset": "gradual", **deformity}).text)
+
+
+def _form(intake: dict[str, dict[str, Any]]) -> MultiDict[str, str]:
+    return MultiDict(
+        [
+            (name, "" if value is None else str(value))
+            for answers in intake.values()
+            for name, value in answers.items()
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "intake",
+    [
+        *[v.intake for v in load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")],
+        {"symptoms": {"open_wound_at_injury": "yes", "visible_deformity": "yes", "pain_nrs": 3}},
+        {"symptoms": {"onset": "gradual", "plantar_bruising": "yes", "steps_immediately": 2}},
+    ],
+)
+def test_the_form_gives_the_api_intake(intake: dict[str, dict[str, Any]]) -> None:
+    """Every answer set becomes the intake the API validates: same result, same follow-up."""
+    expected = IntakeValidator().load(
+        {
+            g: {k: v for k, v in a.items() if v is not None and v != "unknown"}
+            for g, a in intake.items()
+        }
+    )
+    result = read_form(_form(intake))
+    assert result.errors == []
+    assert result.intake == {group: answers for group, answers in expected.items() if answers}
 
 
 def test_field_errors_name_the_question_and_echo_nothing(client: FlaskClient) -> None:
