@@ -11,20 +11,9 @@ from service.fhir_common import (
     QUESTIONNAIRE_URL,
     display,
 )
-from service.findings import FINDINGS, Finding
+from service.findings import FINDINGS, INJURY_ONLY, Finding
 from service.schemas import GROUPS
 
-# clinical.md section 2 asks these only after an injury: steps_immediately is "Injury only";
-# visible_deformity, open_wound_at_injury and plantar_bruising are "after (an) injury / trauma";
-# injury_mechanism is "none when onset is not injury". Every rule reading them also needs INJURY,
-# so leaving them unanswered (unknown) when onset is not injury never changes a result.
-INJURY_ONLY = (
-    "injury_mechanism",
-    "steps_immediately",
-    "visible_deformity",
-    "open_wound_at_injury",
-    "plantar_bruising",
-)
 _GROUP_TEXT = {"patient": "Patient", "history": "History", "symptoms": "Symptoms"}
 _ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 

@@ -12,8 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.errors import field_errors
 from service.fhir_common import display
-from service.fhir_questionnaire import INJURY_ONLY
-from service.findings import FINDINGS, Finding
+from service.findings import FINDINGS, INJURY_ONLY, Finding
 from service.schemas import GROUPS, UNKNOWN
 from service.validation import IntakeValidator
 

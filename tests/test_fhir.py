@@ -24,8 +24,7 @@ from service.fhir_common import (
     MODULE_URL,
     QUESTIONNAIRE_URL,
 )
-from service.fhir_questionnaire import INJURY_ONLY
-from service.findings import FINDINGS
+from service.findings import FINDINGS, INJURY_ONLY
 from service.ruleset import Ruleset
 from tests.conftest import RED_FLAG_SCREEN, ROOT
 from tests.fhir_support import fhir_js_validate, needs_fhir_js, response_from_intake

@@ -13,8 +13,7 @@ from werkzeug.datastructures import MultiDict
 from service import create_app
 from service.cases import load_cases, load_vignettes
 from service.conditions import describe
-from service.fhir_questionnaire import INJURY_ONLY
-from service.findings import FINDINGS
+from service.findings import FINDINGS, INJURY_ONLY
 from service.rules import VIGNETTES, suites
 from service.ruleset import Ruleset
 from service.safety import summarise
