@@ -12,10 +12,9 @@ from service.config import ROOT
 from service.findings import FINDINGS
 from service.metrics import observe_decision
 from service.triage import Triage
-from service.validation import IntakeValidator
+from service.validation import validate_intake
 
 api = Blueprint("api", __name__)
-_VALIDATOR = IntakeValidator()
 _CONTRACT = (ROOT / "openapi.yaml").read_bytes()
 
 
@@ -46,7 +45,7 @@ def evaluate(intake: Mapping[str, Mapping[str, Any]], decision_id: str | None = 
 @api.post("/v1/triage", provide_automatic_options=False)
 def triage() -> Any:
     """Evaluate one intake."""
-    return evaluate(_VALIDATOR.load(read_json(request)))  # ValidationError -> 422 problem
+    return evaluate(validate_intake(read_json(request)))  # ValidationError -> 422 problem
 
 
 @api.get("/v1/rules", provide_automatic_options=False)

@@ -11,6 +11,14 @@ API_KEY_HEADER = "X-API-Key"
 _GUARDED = ("/v1/", "/fhir/", "/cds-services")
 
 
+def is_valid_key(offered: str, keys: tuple[str, ...]) -> bool:
+    """Whether the offered key is one of the keys, compared in constant time with every one."""
+    given = offered.encode()
+    # Compare with every key, without stopping early: timing reveals nothing.
+    matches = [hmac.compare_digest(given, key.encode()) for key in keys]
+    return any(matches)
+
+
 def install_api_keys(app: Flask, keys: tuple[str, ...]) -> None:
     """With keys configured, every /v1, /fhir and /cds-services request needs one.
 
@@ -20,14 +28,10 @@ def install_api_keys(app: Flask, keys: tuple[str, ...]) -> None:
     """
     if not keys:
         return
-    encoded = tuple(key.encode() for key in keys)
 
     @app.before_request
     def _require_key() -> None:
         if not request.path.startswith(_GUARDED):
             return
-        offered = request.headers.get(API_KEY_HEADER, "").encode()
-        # Compare with every key, without stopping early: timing reveals nothing.
-        matches = [hmac.compare_digest(offered, key) for key in encoded]
-        if not any(matches):
+        if not is_valid_key(request.headers.get(API_KEY_HEADER, ""), keys):
             raise Unauthorized(f"Send a valid API key in the {API_KEY_HEADER} header.")

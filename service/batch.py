@@ -13,10 +13,9 @@ from service.body import read_json
 from service.errors import ENGINE_FAILURE, EngineError, intake_problem, problem
 from service.findings import FINDINGS
 from service.schemas import GROUPS
-from service.validation import IntakeValidator
+from service.validation import validate_intake
 
 batch = Blueprint("batch", __name__)
-_VALIDATOR = IntakeValidator()
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 _log = structlog.get_logger("service.batch")
 BYTES_PER_INTAKE = 4096
@@ -34,7 +33,7 @@ def _invalid(message: str) -> Any:
 def _one(index: int, intake: Any) -> dict[str, Any]:
     """The result for one intake, or its problem: one bad intake spoils nothing else."""
     try:
-        loaded = _VALIDATOR.load(intake)
+        loaded = validate_intake(intake)
     except ValidationError as error:
         return {"index": index, "error": intake_problem(error, _VOCABULARY)}
     try:

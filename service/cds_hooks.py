@@ -17,7 +17,7 @@ from service.errors import field_errors, problem
 from service.fhir_common import QUESTIONNAIRE_URL
 from service.fhir_intake import ResponseError, intake_from_response, is_ours
 from service.metrics import observe_feedback
-from service.validation import IntakeValidator
+from service.validation import validate_intake
 
 cds_hooks = Blueprint("cds_hooks", __name__)
 SERVICE_ID = "forefoot-triage"
@@ -40,7 +40,6 @@ DISCOVERY = {
         }
     ]
 }
-_VALIDATOR = IntakeValidator()
 _PATIENT_REFERENCE = re.compile(r"Patient/([A-Za-z0-9.-]{1,64})(?:/_history/[A-Za-z0-9.-]{1,64})?")
 _log = structlog.get_logger("service.cds_hooks")
 
@@ -212,7 +211,7 @@ def service() -> Any:
             return _precondition(f"The prefetched resource is not usable: {error.detail}")
         field = error.link_id or "(unknown key)"
         raise _Invalid([{"field": field, "message": error.detail}]) from None
-    answer = evaluate(_VALIDATOR.load(intake))  # ValidationError -> 422 problem
+    answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
     return {"cards": [build_card(answer)]}
 
 

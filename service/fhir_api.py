@@ -14,10 +14,9 @@ from service.fhir_common import fhir_response
 from service.fhir_guidance import build_guidance
 from service.fhir_intake import intake_from_response
 from service.fhir_questionnaire import build_questionnaire
-from service.validation import IntakeValidator
+from service.validation import validate_intake
 
 fhir = Blueprint("fhir", __name__)
-_VALIDATOR = IntakeValidator()
 
 
 @cache
@@ -38,6 +37,6 @@ def triage_response() -> Response:
     if not request.is_json:
         raise UnsupportedMediaType("Send the QuestionnaireResponse as application/fhir+json.")
     resource = read_json(request)  # 400/413 -> OperationOutcome (service.fhir_errors)
-    intake = _VALIDATOR.load(intake_from_response(resource))  # ResponseError, ValidationError
+    intake = validate_intake(intake_from_response(resource))  # ResponseError, ValidationError
     answer = evaluate(intake)
     return fhir_response(build_guidance(answer, resource.get("subject")))

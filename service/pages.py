@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
 from service.api import evaluate
+from service.auth import is_valid_key
 from service.fhir_common import display
 from service.findings import FINDINGS
 from service.web_form import (
@@ -43,9 +43,7 @@ def _read() -> tuple[FormResult, int]:
     result = read_form(request.form)
     keys = _keys()
     if keys:
-        offered = request.form.get(API_KEY_FIELD, "").encode()
-        matches = [hmac.compare_digest(offered, key.encode()) for key in keys]
-        if not any(matches):
+        if not is_valid_key(request.form.get(API_KEY_FIELD, ""), keys):
             message = "Enter a valid API key: this service is configured to require one."
             errors = [{"field": API_KEY_FIELD, "message": message}]
             return FormResult(None, errors, result.answers), 401  # what was typed is kept

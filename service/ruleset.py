@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ class Ruleset:
     def identity(self) -> dict[str, str]:
         return {"id": self.id, "version": self.version, "sha256": self.sha256}
 
-    @property
+    @cached_property  # built once: decide() reads it on every request
     def by_id(self) -> dict[str, Rule]:
         return {rule.id: rule for rule in (*self.rules, self.default)}
 

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from service.cases import Case
 from service.ruleset import Ruleset
 from service.triage import Triage
-from service.validation import IntakeValidator
-
-_VALIDATOR = IntakeValidator()
+from service.validation import validate_intake
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def replay(triage: Triage, cases: Sequence[Case]) -> list[Replay]:
     """Each case's intake, validated as the API does, through the engine and the decision."""
     results = []
     for case in cases:
-        answer = triage.assess(_VALIDATOR.load(case.intake), decision_id="replay")
+        answer = triage.assess(validate_intake(case.intake), decision_id="replay")
         fired = tuple(entry["rule_id"] for entry in answer["rationale"])
         results.append(Replay(case, answer["level"], answer["urgency"], fired))
     return results

@@ -58,3 +58,7 @@ class IntakeValidator:
                     return None
             loaded[group] = dict(answers)
         return loaded
+
+
+# One per process: every endpoint validates through it (it holds only compiled checks).
+validate_intake = IntakeValidator().load

@@ -14,9 +14,8 @@ from service.errors import field_errors
 from service.fhir_common import display
 from service.findings import FINDINGS, INJURY_ONLY, Finding
 from service.schemas import GROUPS, UNKNOWN
-from service.validation import IntakeValidator
+from service.validation import validate_intake
 
-_VALIDATOR = IntakeValidator()
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 _NUMBER = re.compile(r"-?\d{1,7}")
 _ONSET_FIRST = ("onset", "days_since_onset")  # asked before the injury-only questions
@@ -106,7 +105,7 @@ def read_form(form: MultiDict[str, str]) -> FormResult:
             body.setdefault(finding.group, {})[name] = value
     intake = None
     try:
-        intake = _VALIDATOR.load(body)
+        intake = validate_intake(body)
     except ValidationError as error:
         errors.extend(field_errors(error.messages, _VOCABULARY))
     return FormResult(None if errors else intake, errors, _answers_to_show(form))

@@ -77,26 +77,25 @@ def _chromium(profile: Path, javascript: bool) -> WebDriver:
     return driver
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    """Headless chromium with JavaScript on and a fresh profile."""
+def _session(javascript: bool) -> Iterator[WebDriver]:
     with tempfile.TemporaryDirectory(prefix="triage-chromium-") as profile:
-        driver = _chromium(Path(profile), javascript=True)
+        driver = _chromium(Path(profile), javascript=javascript)
         try:
             yield driver
         finally:
             driver.quit()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """Headless chromium with JavaScript on and a fresh profile."""
+    yield from _session(javascript=True)
 
 
 @pytest.fixture(scope="module")
 def no_js_browser() -> Iterator[WebDriver]:
     """Headless chromium with JavaScript off."""
-    with tempfile.TemporaryDirectory(prefix="triage-chromium-") as profile:
-        driver = _chromium(Path(profile), javascript=False)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    yield from _session(javascript=False)
 
 
 def _shoot(driver: WebDriver, name: str, width: int = WIDTH) -> None:
