@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from service.errors import TriageError
 from service.ruleset import CASES_SUFFIX, read_yaml
 
-_IDS = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]+[0-9]*$")))
+_IDS = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]+[0-9]*[a-z]?$")))
 
 
 class _Strict(Schema):
@@ -25,6 +25,8 @@ class _ExpectSchema(_Strict):
     fired = _IDS
     not_fired = _IDS
     needs_clinician_review = fields.Boolean(truthy={True}, falsy={False})
+    destination = fields.String()
+    setting = fields.String()
 
 
 class _CaseSchema(_Strict):
@@ -68,6 +70,8 @@ class Case:
     fired: tuple[str, ...]
     not_fired: tuple[str, ...]
     needs_clinician_review: bool | None
+    destination: str | None = None
+    setting: str | None = None
     reasoning: str = ""
 
 
@@ -96,6 +100,8 @@ def _case(family: str, name: str, intake: dict[str, Any], raw: Any, reasoning: s
         fired=tuple(expect.get("fired", ())),
         not_fired=tuple(expect.get("not_fired", ())),
         needs_clinician_review=expect.get("needs_clinician_review"),
+        destination=expect.get("destination"),
+        setting=expect.get("setting"),
         reasoning=reasoning,
     )
 

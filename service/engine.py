@@ -6,7 +6,10 @@ durable-rules 2.0.28 is unmaintained C code. It is safe only when wrapped exactl
 - a discriminator (``kind``) on every rule, so no rule can match the session-state object;
 - one live session per process (a lock), as sessions with colliding sid hashes merge;
 - the state deleted in ``finally`` (1,024 live sessions exhaust the engine);
-- the returned state checked for an exception an action raised.
+- the returned state checked for an exception an action raised;
+- a condition whose top level is ``$or`` registered as one durable rule per branch: durable
+  expands a condition into its disjunctive normal form and refuses more than about a dozen
+  branches in one rule (error 113, measured with UR9 v2's sixteen).
 Exception texts from the engine quote the whole fact, i.e. patient data: they are never logged.
 """
 
@@ -26,6 +29,7 @@ from service.errors import EngineError
 _RULESET = "triage"
 _KIND = "intake"
 _CATCH_ALL = "zz_evaluated"
+_BRANCH = "#"  # engine rule name = rule id + "#" + branch number
 # Module-wide: every engine in the process shares it, so at most one session is ever alive.
 _ONE_SESSION = threading.Lock()
 _FIRED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("fired")
@@ -55,15 +59,16 @@ class RuleEngine:
 
     def __init__(self, conditions: Mapping[str, Mapping[str, Any]]) -> None:
         """conditions: rule id -> durable JSON condition over the fact's fields."""
-        definitions: dict[str, Any] = {
-            rule_id: {
-                "all": [{"m": {"$and": [{"kind": _KIND}, copy.deepcopy(dict(condition))]}}],
-                "run": rule_id,
-            }
-            for rule_id, condition in conditions.items()
-        }
-        if _CATCH_ALL in definitions:
-            raise EngineError(f"'{_CATCH_ALL}' is reserved")
+        definitions: dict[str, Any] = {}
+        for rule_id, condition in conditions.items():
+            if _BRANCH in rule_id or rule_id == _CATCH_ALL:
+                raise EngineError(f"rule id '{rule_id}' is reserved or contains '{_BRANCH}'")
+            for number, branch in enumerate(_branches(condition)):
+                name = f"{rule_id}{_BRANCH}{number}"
+                definitions[name] = {
+                    "all": [{"m": {"$and": [{"kind": _KIND}, copy.deepcopy(dict(branch))]}}],
+                    "run": name,
+                }
         definitions[_CATCH_ALL] = {"pri": 1000, "all": [{"m": {"kind": _KIND}}], "run": _CATCH_ALL}
         self._host = self.host_class()
         try:
@@ -94,6 +99,15 @@ class RuleEngine:
             _FIRED.reset(token)
         if not isinstance(state, dict) or "exception" in state or _CATCH_ALL not in fired:
             raise EngineError("the rule engine did not complete the evaluation")
-        # durable expands $or into separate matches: a rule whose several branches hold fires
-        # once per branch. Each rule counts once.
-        return [name for name in dict.fromkeys(fired) if name != _CATCH_ALL]
+        # durable expands $or into separate matches, and a rule is registered once per top-level
+        # branch: a rule whose several branches hold fires once per branch. Each counts once.
+        return list(
+            dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL)
+        )
+
+
+def _branches(condition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The top-level $or branches of a condition (nested top-level $or flattened), or itself."""
+    if set(condition) == {"$or"}:
+        return [branch for child in condition["$or"] for branch in _branches(child)]
+    return [condition]

@@ -74,14 +74,5 @@ def _catalogue() -> dict[str, Finding]:
 
 FINDINGS: dict[str, Finding] = _catalogue()
 
-# clinical.md section 2 asks these only after an injury: steps_immediately is "Injury only";
-# visible_deformity, open_wound_at_injury and plantar_bruising are "after (an) injury / trauma";
-# injury_mechanism is "none when onset is not injury". Every rule reading them also needs INJURY,
-# so leaving them unanswered when onset is not injury never changes the level or urgency.
-INJURY_ONLY = (
-    "injury_mechanism",
-    "steps_immediately",
-    "visible_deformity",
-    "open_wound_at_injury",
-    "plantar_bruising",
-)
+# clinical.md 2.2 asks these only after an injury (rules/ruleset.yaml `asked_when`: INJURY).
+INJURY_ONLY = ("injury_mechanism", "steps_immediately", "pain_out_of_proportion")

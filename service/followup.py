@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.conditions import Compare, Node, Not
-from service.decision import order_rules
+from service.decision import order_rules, outcome_rank
 from service.facts import Facts
 from service.findings import FINDINGS, Finding
 from service.ruleset import Rule, Ruleset
@@ -51,6 +51,7 @@ class FollowUpPlanner:
 
     def __init__(self, ruleset: Ruleset) -> None:
         self._default_rank = ruleset.default.rank
+        self._urgencies, self._levels = ruleset.urgencies, ruleset.levels
         self._readers: dict[str, tuple[Rule, ...]] = {
             name: tuple(rule for rule in ruleset.rules if name in rule.findings)
             for name in FINDINGS
@@ -60,7 +61,11 @@ class FollowUpPlanner:
         }
 
     def follow_up(self, facts: Facts, fired: Iterable[Rule], rank: tuple[int, int]) -> list[Any]:
-        """Unknown findings whose answer could raise (urgency, level) above `rank`, most first."""
+        """Unknown findings whose answer could raise (urgency, level) above `rank`, most first.
+
+        `rank` is the answer's (urgency, level); a raise in either counts (the answer's outcome
+        is the highest of each over the fired rules, so it orders as a pair).
+        """
         fired_set = frozenset(fired)
         found: list[tuple[_Raise, Finding]] = []
         for name, readers in self._readers.items():
@@ -78,8 +83,8 @@ class FollowUpPlanner:
             {
                 "finding": finding.name,
                 "question": finding.label,
-                "could_raise_to": raise_.rules[0].urgency,
-                "could_raise_level": raise_.rules[0].level,
+                "could_raise_to": self._urgencies[raise_.rank[0]],
+                "could_raise_level": self._levels[raise_.rank[1]],
                 "rules": [rule.id for rule in raise_.rules],
             }
             for raise_, finding in found
@@ -98,8 +103,12 @@ class FollowUpPlanner:
         # Only rules that read this finding can change: keep the others as the engine fired them.
         after = {rule for rule in fired if name not in rule.findings}
         after |= {rule for rule in readers if rule.predicate(probe)}
-        new_rank = max((rule.rank for rule in after), default=self._default_rank)
+        new_rank = outcome_rank(after) if after else self._default_rank
         if new_rank <= rank:
             return None
-        raising = [rule for rule in after - fired if rule.rank > rank]
+        raising = [
+            rule
+            for rule in after - fired
+            if rule.rank[0] > rank[0] or (not rule.informational and rule.rank[1] > rank[1])
+        ]
         return _Raise(new_rank, tuple(order_rules(raising)))

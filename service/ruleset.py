@@ -25,6 +25,7 @@ from service.conditions import (
     to_predicate,
 )
 from service.errors import RulesetError
+from service.findings import FINDINGS
 
 MANIFEST = "ruleset.yaml"
 CITATIONS = "citations.yaml"
@@ -38,6 +39,36 @@ class _Strict(Schema):
 
 _NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$")
 _TEXT = fields.String(required=True, validate=validate.Length(min=1))
+_RULE_ID = re.compile(r"^([A-Z]+)([0-9]*)([a-z]?)$")
+_NAMES = fields.List(fields.String(validate=_NAME), required=True, validate=validate.Length(min=1))
+
+
+class _CallBackSchema(_Strict):
+    destination = fields.String(required=True, validate=_NAME)
+    today = _NAMES
+    go_now = _TEXT
+
+
+class _SharedLineSchema(_Strict):
+    when = fields.Raw(required=True)
+    then = _TEXT
+    else_ = fields.String(required=True, data_key="else", validate=validate.Length(min=1))
+
+
+class _AdditionSchema(_Strict):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]*$"))
+    when = fields.Raw(required=True)
+    urgencies = _NAMES
+    line = _TEXT
+
+
+class _AdviceSchema(_Strict):
+    call_back = fields.Nested(_CallBackSchema, required=True)
+    informational_urgencies = _NAMES
+    shared = fields.Dict(
+        keys=fields.String(validate=_NAME), values=fields.Raw(), load_default=dict
+    )
+    additions = fields.List(fields.Nested(_AdditionSchema), load_default=list)
 
 
 class _ManifestSchema(_Strict):
@@ -49,12 +80,21 @@ class _ManifestSchema(_Strict):
         fields.String(validate=_NAME), required=True, validate=validate.Length(2)
     )
     escalations = fields.List(fields.String(validate=_NAME), required=True)
-    destinations = fields.Dict(keys=fields.String(validate=_NAME), values=fields.String())
+    settings = fields.List(fields.String(validate=_NAME), required=True, validate=validate.Length(2))
+    destinations = fields.Dict(
+        keys=fields.String(validate=_NAME), values=fields.String(), required=True
+    )
+    rule_index = fields.List(
+        fields.String(validate=validate.Regexp(r"^[A-Z]+$")), required=True
+    )
     default_rule = fields.String(required=True)
     helpers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Z][A-Z0-9_]*$")))
+    advice = fields.Nested(_AdviceSchema, required=True)
     families = fields.List(
         fields.String(validate=_NAME), required=True, validate=validate.Length(min=1)
     )
+    asked_when = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+    population = _TEXT
     disclaimer = _TEXT
 
 
@@ -72,21 +112,19 @@ class _CitationSchema(_Strict):
 
 
 class _RuleSchema(_Strict):
-    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]+[0-9]*$"))
+    id = fields.String(required=True, validate=validate.Regexp(_RULE_ID.pattern))
     version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     title = _TEXT
     when = fields.Raw()
     level = _TEXT
     urgency = _TEXT
     escalation = fields.String(load_default=None)
-    destination = fields.String(load_default=None)
+    destination = _TEXT
+    setting = _TEXT
     needs_clinician_review = fields.Boolean(load_default=False)
+    informational = fields.Boolean(load_default=False)
     statement = _TEXT
-    advice = fields.List(
-        fields.String(validate=validate.Length(min=1)),
-        required=True,
-        validate=validate.Length(min=1),
-    )
+    advice = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
     citations = fields.List(fields.String(), required=True)
 
 
@@ -94,6 +132,15 @@ class _FamilySchema(_Strict):
     family = fields.String(required=True, validate=_NAME)
     title = _TEXT
     rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+
+
+@dataclass(frozen=True)
+class AdviceLine:
+    """One advice line of a rule: its text, or the name of a shared line; call-back or not."""
+
+    text: str | None
+    shared: str | None = None
+    call_back: bool = False
 
 
 @dataclass(frozen=True, eq=False)  # identity: one object per rule per load, hashed fast
@@ -112,12 +159,47 @@ class Rule:
     level: str
     urgency: str
     escalation: str | None
-    destination: str | None
+    destination: str
+    setting: str
     needs_clinician_review: bool
+    informational: bool
     statement: str
-    advice: tuple[str, ...]
+    advice: tuple[AdviceLine, ...]
     citations: tuple[str, ...]
     rank: tuple[int, int]  # (urgency index, level index): the higher, the more acute
+    order: tuple[int, int, int, int]  # (clinical.md 1.2 step 4) ties: destination, then index
+
+
+@dataclass(frozen=True)
+class SharedLine:
+    """An advice line whose text depends on a condition (clinical.md 7.8 A2)."""
+
+    name: str
+    when: Predicate = field(repr=False)
+    then: str
+    otherwise: str
+
+
+@dataclass(frozen=True)
+class Addition:
+    """A line added to the answer's advice under a condition, at some urgencies (7.8 A3, A4)."""
+
+    id: str
+    when: Predicate = field(repr=False)
+    urgencies: frozenset[str]
+    line: str
+
+
+@dataclass(frozen=True)
+class AdvicePolicy:
+    """How the answer's advice is assembled from the fired rules (clinical.md 7.8)."""
+
+    call_back_destination: str
+    today: frozenset[str]
+    go_now: str
+    informational_urgencies: frozenset[str]
+    shared: Mapping[str, SharedLine]
+    additions: tuple[Addition, ...]
 
 
 @dataclass(frozen=True, repr=False)
@@ -129,11 +211,16 @@ class Ruleset:
     sha256: str
     levels: tuple[str, ...]
     urgencies: tuple[str, ...]
+    settings: tuple[str, ...]
     rules: tuple[Rule, ...]
     default: Rule
     citations: Mapping[str, Mapping[str, Any]]
     destinations: Mapping[str, str]
     helpers: Mapping[str, Any]  # helper name -> its condition as written in the manifest
+    advice: AdvicePolicy
+    asked_when: Mapping[str, Predicate]  # finding -> when a form asks it (clinical.md 2.2)
+    asked_when_source: Mapping[str, Any]
+    population: str
     disclaimer: str
 
     def __repr__(self) -> str:
@@ -221,17 +308,30 @@ class _Loader:
             raise RulesetError(
                 f"{self.folder / MANIFEST}: default_rule {manifest['default_rule']} is not defined"
             )
+        advice = self._advice(manifest, helpers)
+        for rule in rules:
+            for line in rule.advice:
+                if line.shared is not None and line.shared not in advice.shared:
+                    raise RulesetError(
+                        f"{self.folder / (rule.family + '.yaml')}: rule {rule.id}: unknown "
+                        f"shared advice line '{line.shared}'"
+                    )
         return Ruleset(
             id=manifest["id"],
             version=manifest["version"],
             sha256=self._digest(),
             levels=tuple(manifest["levels"]),
             urgencies=tuple(manifest["urgencies"]),
+            settings=tuple(manifest["settings"]),
             rules=tuple(rule for rule in rules if rule.when is not None),
             default=defaults[0],
             citations=citations,
             destinations=manifest["destinations"],
             helpers=manifest.get("helpers") or {},
+            advice=advice,
+            asked_when=self._asked_when(manifest, helpers),
+            asked_when_source=manifest["asked_when"],
+            population=manifest["population"],
             disclaimer=manifest["disclaimer"],
         )
 
@@ -239,10 +339,58 @@ class _Loader:
         path = self.folder / MANIFEST
         self.raw[MANIFEST] = data = _read(path)
         manifest: dict[str, Any] = _check(_ManifestSchema(), data, str(path))
-        for name in ("levels", "urgencies", "families"):
+        for name in ("levels", "urgencies", "settings", "families", "rule_index"):
             if len(set(manifest[name])) != len(manifest[name]):
                 raise RulesetError(f"{path}: {name} lists a name twice")
         return manifest
+
+    def _condition(self, tree: Any, helpers: Mapping[str, Node], where: str) -> Node:
+        try:
+            return parse(tree, helpers)
+        except ConditionError as error:
+            raise RulesetError(f"{self.folder / MANIFEST}: {where}: {error}") from None
+
+    def _advice(self, manifest: dict[str, Any], helpers: Mapping[str, Node]) -> AdvicePolicy:
+        spec = manifest["advice"]
+        call_back = spec["call_back"]
+        where = f"{self.folder / MANIFEST}: advice"
+        if call_back["destination"] not in manifest["destinations"]:
+            raise RulesetError(f"{where}: call_back destination is not in the manifest")
+        for name in (*call_back["today"], *spec["informational_urgencies"]):
+            if name not in manifest["urgencies"]:
+                raise RulesetError(f"{where}: urgency '{name}' is not in the manifest")
+        shared = {}
+        for name, raw in spec["shared"].items():
+            line = _check(_SharedLineSchema(), raw, f"{where}: shared {name}")
+            node = self._condition(line["when"], helpers, f"advice shared {name}")
+            shared[name] = SharedLine(name, to_predicate(node), line["then"], line["else_"])
+        additions = []
+        for raw in spec["additions"]:
+            for name in raw["urgencies"]:
+                if name not in manifest["urgencies"]:
+                    raise RulesetError(f"{where}: {raw['id']}: urgency '{name}' is not known")
+            node = self._condition(raw["when"], helpers, f"advice {raw['id']}")
+            additions.append(
+                Addition(raw["id"], to_predicate(node), frozenset(raw["urgencies"]), raw["line"])
+            )
+        return AdvicePolicy(
+            call_back_destination=call_back["destination"],
+            today=frozenset(call_back["today"]),
+            go_now=call_back["go_now"],
+            informational_urgencies=frozenset(spec["informational_urgencies"]),
+            shared=shared,
+            additions=tuple(additions),
+        )
+
+    def _asked_when(
+        self, manifest: dict[str, Any], helpers: Mapping[str, Node]
+    ) -> dict[str, Predicate]:
+        asked: dict[str, Predicate] = {}
+        for name, tree in manifest["asked_when"].items():
+            if name not in FINDINGS:
+                raise RulesetError(f"{self.folder / MANIFEST}: asked_when: unknown finding '{name}'")
+            asked[name] = to_predicate(self._condition(tree, helpers, f"asked_when {name}"))
+        return asked
 
     def _citations(self) -> dict[str, dict[str, Any]]:
         path = self.folder / CITATIONS
@@ -310,8 +458,17 @@ class _Loader:
             raise RulesetError(f"{where}: escalation '{escalation}' is not in the manifest")
         if (spec["urgency"] == manifest["urgencies"][-1]) != (escalation is not None):
             raise RulesetError(f"{where}: rules of the highest urgency, and only they, escalate")
-        if destination is not None and destination not in manifest["destinations"]:
+        if destination not in manifest["destinations"]:
             raise RulesetError(f"{where}: destination '{destination}' is not in the manifest")
+        if spec["setting"] not in manifest["settings"]:
+            raise RulesetError(f"{where}: setting '{spec['setting']}' is not in the manifest")
+        if spec["informational"] and (
+            spec["level"] != manifest["levels"][0] or spec["urgency"] != manifest["urgencies"][0]
+        ):
+            raise RulesetError(f"{where}: an informational rule has the lowest level and urgency")
+        prefix = _RULE_ID.match(spec["id"])
+        if prefix is None or prefix.group(1) not in manifest["rule_index"]:
+            raise RulesetError(f"{where}: id prefix is not in the manifest's rule_index")
         if not spec["citations"]:
             raise RulesetError(f"{where}: a rule must carry at least one citation")
         for key in spec["citations"]:
@@ -343,13 +500,21 @@ class _Loader:
             urgency=spec["urgency"],
             escalation=escalation,
             destination=destination,
+            setting=spec["setting"],
             needs_clinician_review=spec["needs_clinician_review"],
+            informational=spec["informational"],
             statement=spec["statement"],
-            advice=tuple(spec["advice"]),
+            advice=tuple(_advice_line(item, where) for item in spec["advice"]),
             citations=tuple(spec["citations"]),
             rank=(
                 manifest["urgencies"].index(spec["urgency"]),
                 manifest["levels"].index(spec["level"]),
+            ),
+            order=(
+                list(manifest["destinations"]).index(destination),
+                manifest["rule_index"].index(prefix.group(1)),
+                int(prefix.group(2) or 0),
+                ord(prefix.group(3)) if prefix.group(3) else 0,
             ),
         )
 
@@ -357,6 +522,22 @@ class _Loader:
         # The parsed content, not the bytes: comments and layout do not change an answer.
         canonical = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _advice_line(item: Any, where: str) -> AdviceLine:
+    """A plain line, `call_back: <line>` (clinical.md 7.8 A1) or `shared: <name>` (A2)."""
+    if isinstance(item, str) and item.strip():
+        return AdviceLine(item)
+    if isinstance(item, dict) and len(item) == 1:
+        ((kind, value),) = item.items()
+        if kind == "call_back" and isinstance(value, str) and value.strip():
+            return AdviceLine(value, call_back=True)
+        if kind == "shared" and isinstance(value, str) and value.strip():
+            return AdviceLine(None, shared=value)
+    raise RulesetError(
+        f"{where}: advice: each line is text, 'call_back: <text>' or 'shared: <name>', "
+        f"not {item!r}"
+    )
 
 
 def load_ruleset(folder: str | Path) -> Ruleset:

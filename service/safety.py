@@ -20,6 +20,9 @@ class Replay:
     level: str
     urgency: str
     fired: tuple[str, ...]
+    destination: str = ""
+    setting: str = ""
+    needs_clinician_review: bool = False
 
     def expectation_errors(self) -> list[str]:
         """What differs from the case's expectations (empty when it passes)."""
@@ -32,6 +35,10 @@ class Replay:
             errors.append(f"did not fire {missing}")
         if unwanted := sorted(set(self.case.not_fired) & set(self.fired)):
             errors.append(f"fired {unwanted}, expected silent")
+        for name in ("destination", "setting", "needs_clinician_review"):
+            want, got = getattr(self.case, name), getattr(self, name)
+            if want is not None and want != got:
+                errors.append(f"expected {name} {want}, got {got}")
         return errors
 
 
@@ -41,7 +48,17 @@ def replay(triage: Triage, cases: Sequence[Case]) -> list[Replay]:
     for case in cases:
         answer = triage.assess(validate_intake(case.intake), decision_id="replay")
         fired = tuple(entry["rule_id"] for entry in answer["rationale"])
-        results.append(Replay(case, answer["level"], answer["urgency"], fired))
+        results.append(
+            Replay(
+                case,
+                answer["level"],
+                answer["urgency"],
+                fired,
+                answer["destination"],
+                answer["setting"],
+                answer["needs_clinician_review"],
+            )
+        )
     return results
 
 

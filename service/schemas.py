@@ -48,7 +48,13 @@ class _Strict(Schema):
 
 
 class PatientSchema(_Strict):
-    age_years = _int(0, 120, "Age (years)", "Age in years.")
+    age_years = _int(
+        0, 120, "Age (years)", "Age in years. Under 16, the children's rules apply as well."
+    )
+    pregnant = _tri(
+        "Are you pregnant, or have you given birth in the last 6 weeks?",
+        "Asked of everyone aged 12 to 55. Answer unknown if you might be pregnant.",
+    )
 
 
 class HistorySchema(_Strict):
@@ -95,6 +101,30 @@ class HistorySchema(_Strict):
         "Physical therapy or orthoses before",
         "Already had supervised physical therapy or podiatry, or prescribed orthoses, "
         "for this problem.",
+    )
+    immunosuppressed = _tri(
+        "Do you take steroid tablets, chemotherapy, methotrexate, a biologic or anti-rejection "
+        "medicine, or have a condition that weakens your immune system (e.g. HIV, no spleen)?",
+        "Steroid tablets means prednisolone or similar taken by mouth; inhalers and creams do "
+        "not count. Answer unknown if you are not sure whether a medicine weakens your immune "
+        "system.",
+    )
+    anticoagulant = _tri(
+        "Do you take a blood thinner (warfarin, apixaban, rivaroxaban, edoxaban, dabigatran) or "
+        "have a bleeding disorder?",
+        "Heparin injections count. Aspirin or clopidogrel alone: answer no, but ask a "
+        "pharmacist before taking ibuprofen.",
+    )
+    cancer_history = _tri(
+        "Have you ever had cancer (other than a minor skin cancer), or are you being treated for "
+        "cancer now?",
+        "Minor skin cancer means a basal cell carcinoma. Answer yes for melanoma, leukaemia, "
+        "lymphoma, myeloma and any cancer now in remission.",
+    )
+    known_inflammatory_arthritis_or_gout = _tri(
+        "Has a doctor told you that you have gout, rheumatoid arthritis, psoriatic arthritis or "
+        "another inflammatory arthritis?",
+        "Osteoarthritis (wear and tear) does not count.",
     )
 
 
@@ -162,11 +192,14 @@ class SymptomsSchema(_Strict):
         "not general soreness under the ball of the foot.",
     )
     visible_deformity = _tri(
-        "Visible deformity after injury", "A new bent or crooked toe or foot after an injury."
+        "Is there a new change in the shape of your foot or a toe (for example a toe pointing "
+        "sideways or bent, or the middle of the foot collapsing), after an injury or not?",
+        "New means it appeared in the last days or weeks. A bunion or hammer toe you have had "
+        "for a long time does not count.",
     )
     open_wound_at_injury = _tri(
-        "Broken skin over the injury",
-        "Skin broken over the injured area after the injury (bone may be visible).",
+        "Is the skin broken now over the injured area (a cut or split; bone may be visible)?",
+        "Answer no if there was no injury, or if a small graze has already healed.",
     )
     plantar_bruising = _tri(
         "Bruising on the sole", "Bruising on the sole of the midfoot after an injury."
@@ -193,8 +226,12 @@ class SymptomsSchema(_Strict):
     )
     fever = _tri("Fever", "Temperature of 38 °C or more, chills or rigors.")
     systemically_unwell = _tri(
-        "Feeling very unwell",
-        "New confusion, fast breathing, racing heart, vomiting, or feeling very unwell.",
+        "Do you have any of these now: new confusion or drowsiness, breathing very fast or "
+        "feeling breathless, a racing heart, mottled, ashen or blue skin or lips, or not having "
+        "passed urine all day?",
+        "These are signs of a serious illness such as sepsis. Vomiting, or feeling very unwell "
+        "without any of these signs, does not count here; fever is asked separately. Answer "
+        "unknown if you cannot tell.",
     )
     wound_or_ulcer = _tri(
         "Wound or ulcer",
@@ -212,6 +249,18 @@ class SymptomsSchema(_Strict):
         "New (hours to days) loss of feeling, or cannot move the toes or foot.",
     )
     improving = _tri("Improving", "Symptoms clearly improving over the last 2 weeks.")
+    calf_or_leg_swelling = _tri(
+        "Is your calf or whole lower leg on the painful side swollen, tender or painful – not "
+        "just the foot?",
+        "Answer yes if the calf or the whole lower leg is swollen, tender or aching, especially "
+        "after a long journey, an operation, a plaster cast or a time of not moving much. "
+        "Swelling of the foot alone does not count.",
+    )
+    pain_out_of_proportion = _tri(
+        "Since the injury, is the pain getting worse despite painkillers, much worse than you "
+        "would expect, worse when your toes are moved, or does the foot feel tight and hard?",
+        "Asked only if the pain started with an injury. Answer yes if any part is true.",
+    )
 
 
 class TriageRequestSchema(_Strict):

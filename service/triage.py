@@ -55,16 +55,37 @@ class Triage:
         decision = decide(fired, self.ruleset)
         return self.answer(decision_id, facts, decision)
 
-    def _advice(self, decision: Decision) -> list[str]:
-        """Advice of every fired rule, most urgent first; self-care advice only for self-care.
-
-        An answer sending someone to a clinician must not also tell them to carry on at home.
-        """
-        lowest = self.ruleset.levels[0]
-        rules = [
-            rule for rule in decision.rationale if rule.level != lowest or decision.level == lowest
+    def _advice(self, decision: Decision, facts: Facts) -> list[str]:
+        """The answer's advice, assembled as clinical.md 7.8 says (A0-A4)."""
+        policy = self.ruleset.advice
+        # A1: a rule sending the patient somewhere today replaces the wait for a call-back.
+        go_now = any(
+            rule.urgency in policy.today and rule.destination != policy.call_back_destination
+            for rule in decision.rationale
+        )
+        lines: list[str] = []
+        dropped = False
+        for rule in decision.rationale:
+            # A0: self-care rules advise only routine and soon answers.
+            if rule.informational and decision.urgency not in policy.informational_urgencies:
+                continue
+            for line in rule.advice:
+                if line.call_back and go_now:
+                    dropped = True
+                    continue
+                if line.shared is not None:
+                    shared = policy.shared[line.shared]
+                    lines.append(shared.then if shared.when(facts) else shared.otherwise)
+                elif line.text is not None:
+                    lines.append(line.text)
+        if dropped:
+            lines.insert(0, policy.go_now)
+        lines += [
+            addition.line
+            for addition in policy.additions
+            if decision.urgency in addition.urgencies and addition.when(facts)
         ]
-        return list(dict.fromkeys(advice for rule in rules for advice in rule.advice))
+        return list(dict.fromkeys(lines))
 
     def answer(self, decision_id: str, facts: Facts, decision: Decision) -> dict[str, Any]:
         """The wire answer for a decision (design.md): rationale, advice, follow-up, sources."""
@@ -78,7 +99,17 @@ class Triage:
             "urgency": decision.urgency,
             "escalation": decision.escalation,
             "destination": decision.destination,
+            "setting": decision.setting,
             "needs_clinician_review": decision.needs_clinician_review,
+            "referrals": [
+                {
+                    "rule_id": referral.rule_id,
+                    "level": referral.level,
+                    "urgency": referral.urgency,
+                    "destination": referral.destination,
+                }
+                for referral in decision.referrals
+            ],
             "rationale": [
                 {
                     "rule_id": rule.id,
@@ -87,13 +118,16 @@ class Triage:
                     "family": rule.family,
                     "level": rule.level,
                     "urgency": rule.urgency,
+                    "destination": rule.destination,
+                    "setting": rule.setting,
+                    "informational": rule.informational,
                     "statement": rule.statement,
                     "matched": rule.explain(facts),
                     "citations": list(rule.citations),
                 }
                 for rule in decision.rationale
             ],
-            "advice": self._advice(decision),
+            "advice": self._advice(decision, facts),
             "follow_up": self.planner.follow_up(facts, fired, decision.rank),
             "citations": [self._citations[key] for key in citation_keys],
             "ruleset": self.ruleset.identity,

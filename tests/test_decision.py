@@ -1,4 +1,4 @@
-"""Aggregation (clinical.md 1.2): urgency first, then level at that urgency; DEF when none."""
+"""Aggregation v2 (clinical.md 1.2): urgency, level, destination, setting, referrals; DEF when none."""
 
 from __future__ import annotations
 
@@ -8,24 +8,65 @@ from service.decision import decide
 from service.ruleset import Ruleset
 
 TABLE = [
-    # fired ids, level, urgency, escalation, destination
-    ([], "self_care", "routine", None, None),
-    (["SC2"], "self_care", "routine", None, None),
-    (["SC2", "RT2"], "physical_therapist", "routine", None, None),
-    (["RT2", "RT3"], "orthopedic_surgeon", "routine", None, None),
-    # A lower-urgency rule with a higher level does not raise the level.
-    (["RT3", "SN8"], "physical_therapist", "soon", None, None),
-    (["SN8", "SN7"], "orthopedic_surgeon", "soon", None, None),
-    (["G2", "RT1"], "physical_therapist", "soon", None, None),
-    (["SN6", "RT1"], "orthopedic_surgeon", "soon", None, "rheumatology"),
-    (["UR1", "SN8", "SC2"], "orthopedic_surgeon", "urgent", None, "fracture_clinic"),
-    (["UR7", "UR5"], "orthopedic_surgeon", "urgent", None, "diabetic_foot_service"),
+    # fired ids, level, urgency, escalation, destination, setting
+    ([], "self_care", "routine", None, "self_care_at_home", "virtual_suitable"),
+    (["SC2"], "self_care", "routine", None, "self_care_at_home", "virtual_suitable"),
+    (["SC2", "RT2"], "physical_therapist", "routine", None, "physical_therapy", "virtual_suitable"),
+    (
+        ["RT2", "RT3"],
+        "orthopedic_surgeon",
+        "routine",
+        None,
+        "orthopaedic_clinic",
+        "virtual_suitable",
+    ),
+    # v2: a lower-urgency rule with a higher level raises the level; urgency and destination
+    # still come from the most urgent rule.
+    (["RT3", "SN8"], "orthopedic_surgeon", "soon", None, "physical_therapy", "virtual_suitable"),
+    (
+        ["RT3", "G2"],
+        "orthopedic_surgeon",
+        "urgent",
+        None,
+        "clinician_call_back",
+        "virtual_suitable",
+    ),
+    (
+        ["SN8", "SN7"],
+        "orthopedic_surgeon",
+        "soon",
+        None,
+        "medical_assessment_within_days",
+        "virtual_suitable",
+    ),
+    (
+        ["G2", "RT1"],
+        "physical_therapist",
+        "urgent",
+        None,
+        "clinician_call_back",
+        "virtual_suitable",
+    ),
+    (["SN6", "RT1"], "orthopedic_surgeon", "soon", None, "rheumatology", "in_person"),
+    (["UR1", "SN8", "SC2"], "orthopedic_surgeon", "urgent", None, "fracture_clinic", "in_person"),
+    # Ties of urgency and level go to the destination listed first (clinical.md 1.5).
+    (["UR7", "UR5"], "orthopedic_surgeon", "urgent", None, "diabetic_foot_service", "in_person"),
+    (["UR1", "UR5"], "orthopedic_surgeon", "urgent", None, "diabetic_foot_service", "in_person"),
+    (
+        ["UR13", "UR12"],
+        "orthopedic_surgeon",
+        "urgent",
+        None,
+        "vascular_surgery_urgent_clinic",
+        "in_person",
+    ),
     (
         ["EM5", "UR5", "G2"],
         "orthopedic_surgeon",
         "emergency",
         "emergency_department",
-        "diabetic_foot_service",
+        "emergency_department_and_mdfs",
+        "in_person",
     ),
     (
         ["EM1", "EM5"],
@@ -33,32 +74,75 @@ TABLE = [
         "emergency",
         "emergency_department",
         "vascular_surgery_on_call",
+        "in_person",
     ),
-    # The diabetic foot team is named over the plain ED (NG19: inform the MDFS).
     (
         ["EM4", "EM5"],
         "orthopedic_surgeon",
         "emergency",
         "emergency_department",
-        "diabetic_foot_service",
+        "emergency_department_and_mdfs",
+        "in_person",
     ),
-    (["UR1", "UR5"], "orthopedic_surgeon", "urgent", None, "diabetic_foot_service"),
+    # Informational rules never set the level; PED1 never raises it but names the destination.
+    (["SC1", "SC2", "SC3"], "self_care", "routine", None, "self_care_at_home", "virtual_suitable"),
+    (["PED1", "SC2"], "self_care", "routine", None, "paediatric_assessment", "virtual_suitable"),
+    (
+        ["PED1", "PED3", "SC2"],
+        "orthopedic_surgeon",
+        "soon",
+        None,
+        "paediatric_assessment",
+        "in_person",
+    ),
+    # A self-care-level in-person rule does not exist; a virtual rule above self-care stays virtual.
+    (
+        ["SN7b", "SC2"],
+        "orthopedic_surgeon",
+        "soon",
+        None,
+        "medical_assessment_within_days",
+        "virtual_suitable",
+    ),
+    (
+        ["SN10", "SN7b"],
+        "orthopedic_surgeon",
+        "soon",
+        None,
+        "medical_assessment_within_days",
+        "in_person",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("fired", "level", "urgency", "escalation", "destination"), TABLE)
+@pytest.mark.parametrize(
+    ("fired", "level", "urgency", "escalation", "destination", "setting"), TABLE
+)
 def test_decide(
     ruleset: Ruleset,
     fired: list[str],
     level: str,
     urgency: str,
     escalation: str | None,
-    destination: str | None,
+    destination: str,
+    setting: str,
 ) -> None:
-    """The table of clinical.md 1.2 and the destination of the first deciding rule."""
+    """Aggregation v2 of clinical.md 1.2: urgency, level, destination, escalation, setting."""
     decision = decide(fired, ruleset)
     assert (decision.level, decision.urgency) == (level, urgency)
     assert (decision.escalation, decision.destination) == (escalation, destination)
+    assert decision.setting == setting
+
+
+def test_referrals_keep_every_indicated_referral_in_rank_order(ruleset: Ruleset) -> None:
+    """Every fired rule above self-care is a referral, most urgent first (1.2 step 9)."""
+    decision = decide(["G2", "RT1", "SN8", "SC2", "PED1"], ruleset)
+    assert [(r.rule_id, r.destination) for r in decision.referrals] == [
+        ("G2", "clinician_call_back"),
+        ("SN8", "physical_therapy"),
+        ("RT1", "podiatry_foot_protection"),
+    ]
+    assert decide(["SC2", "SC4"], ruleset).referrals == ()
 
 
 def test_no_firing_gives_the_default_rule(ruleset: Ruleset) -> None:
@@ -68,14 +152,16 @@ def test_no_firing_gives_the_default_rule(ruleset: Ruleset) -> None:
 
 
 def test_rationale_is_most_urgent_first_and_keeps_every_rule(ruleset: Ruleset) -> None:
-    """Every fired rule is listed, ordered by urgency then level, ties in ruleset order."""
-    decision = decide(["SC2", "RT2", "SN8", "UR6", "EM3", "G2", "SN7"], ruleset)
+    """Every fired rule is listed: urgency, level, destination precedence, rule index."""
+    decision = decide(["SC2", "RT2", "SN8", "UR6", "EM3", "G2", "SN7", "UR13", "UR3"], ruleset)
     assert [rule.id for rule in decision.rationale] == [
         "EM3",
+        "UR3",
         "UR6",
+        "UR13",
+        "G2",
         "SN7",
         "SN8",
-        "G2",
         "RT2",
         "SC2",
     ]

@@ -24,6 +24,10 @@ def test_rule_case(case: Case, client: FlaskClient, ruleset: Ruleset) -> None:
     assert not set(case.not_fired) & set(fired), f"must not fire {case.not_fired}, fired {fired}"
     if case.needs_clinician_review is not None:
         assert body["needs_clinician_review"] is case.needs_clinician_review
+    if case.destination is not None:
+        assert body["destination"] == case.destination, fired
+    if case.setting is not None:
+        assert body["setting"] == case.setting, fired
     keys = {key for rule_id in fired for key in ruleset.by_id[rule_id].citations}
     assert {c["key"] for c in body["citations"]} == keys
 

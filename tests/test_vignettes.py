@@ -24,6 +24,10 @@ def test_vignette(vignette: Case, client: FlaskClient) -> None:
     assert not set(vignette.not_fired) & set(fired), fired
     if vignette.needs_clinician_review is not None:
         assert body["needs_clinician_review"] is vignette.needs_clinician_review
+    if vignette.destination is not None:
+        assert body["destination"] == vignette.destination, fired
+    if vignette.setting is not None:
+        assert body["setting"] == vignette.setting, fired
 
 
 def test_at_least_sixty_vignettes_with_unique_ids() -> None:
