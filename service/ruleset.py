@@ -95,6 +95,7 @@ class _ManifestSchema(_Strict):
     )
     asked_when = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
     population = _TEXT
+    unknown_promise = _TEXT
     disclaimer = _TEXT
 
 
@@ -221,6 +222,7 @@ class Ruleset:
     asked_when: Mapping[str, Predicate]  # finding -> when a form asks it (clinical.md 2.2)
     asked_when_source: Mapping[str, Any]
     population: str
+    unknown_promise: str
     disclaimer: str
 
     def __repr__(self) -> str:
@@ -332,6 +334,7 @@ class _Loader:
             asked_when=self._asked_when(manifest, helpers),
             asked_when_source=manifest["asked_when"],
             population=manifest["population"],
+            unknown_promise=manifest["unknown_promise"],
             disclaimer=manifest["disclaimer"],
         )
 
