@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from service.body import read_json
+from service.conditions import describe
 from service.config import ROOT
 from service.findings import FINDINGS
 from service.metrics import observe_decision
@@ -64,9 +65,11 @@ def rules() -> Any:
                 "urgency": rule.urgency,
                 "escalation": rule.escalation,
                 "destination": rule.destination,
+                "setting": rule.setting,
                 "needs_clinician_review": rule.needs_clinician_review,
+                "informational": rule.informational,
                 "statement": rule.statement,
-                "advice": list(rule.advice),
+                "advice": ruleset.advice_texts(rule),
                 "citations": list(rule.citations),
                 "findings": sorted(rule.findings),
             }
@@ -78,8 +81,15 @@ def rules() -> Any:
 
 @api.get("/v1/questions", provide_automatic_options=False)
 def questions() -> Any:
-    """The question catalogue, in intake order."""
-    return {"questions": [finding.as_question() for finding in FINDINGS.values()]}
+    """The question catalogue, in intake order, with when each situational question is asked."""
+    ruleset = _triage().ruleset
+    questions = []
+    for finding in FINDINGS.values():
+        question = finding.as_question()
+        if finding.name in ruleset.asked_when_source:
+            question["asked_when"] = describe(ruleset.asked_when_source[finding.name])
+        questions.append(question)
+    return {"population": ruleset.population, "questions": questions}
 
 
 @api.get("/openapi.yaml", provide_automatic_options=False)

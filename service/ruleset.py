@@ -232,6 +232,17 @@ class Ruleset:
     def identity(self) -> dict[str, str]:
         return {"id": self.id, "version": self.version, "sha256": self.sha256}
 
+    def advice_texts(self, rule: Rule) -> list[str]:
+        """A rule's advice lines as text, for catalogues: a shared line in both its forms."""
+        texts = []
+        for line in rule.advice:
+            if line.shared is not None:
+                shared = self.advice.shared[line.shared]
+                texts += [shared.then, shared.otherwise]
+            elif line.text is not None:
+                texts.append(line.text)
+        return texts
+
     @cached_property  # built once: decide() reads it on every request
     def by_id(self) -> dict[str, Rule]:
         return {rule.id: rule for rule in (*self.rules, self.default)}
