@@ -11,11 +11,24 @@ def _outcome(rule: Rule, ruleset: Ruleset) -> str:
     parts = [f"`{rule.level}` / `{rule.urgency}`"]
     if rule.escalation:
         parts.append(f"escalation `{rule.escalation}`")
-    if rule.destination:
-        parts.append(f"destination {ruleset.destinations[rule.destination]}")
+    parts.append(f"destination `{rule.destination}` ({ruleset.destinations[rule.destination]})")
+    parts.append(f"setting `{rule.setting}`")
     if rule.needs_clinician_review:
         parts.append("needs clinician review")
+    if rule.informational:
+        parts.append("informational (never sets the level)")
     return "; ".join(parts)
+
+
+def _advice(rule: Rule, ruleset: Ruleset) -> str:
+    lines = []
+    for line in rule.advice:
+        if line.shared is not None:
+            shared = ruleset.advice.shared[line.shared]
+            lines.append(f"*{line.shared}*: {shared.then} (otherwise: {shared.otherwise})")
+        else:
+            lines.append(f"[call-back] {line.text}" if line.call_back else str(line.text))
+    return " / ".join(lines)
 
 
 def render_catalogue(ruleset: Ruleset, cases: list[Case]) -> str:
@@ -28,14 +41,43 @@ def render_catalogue(ruleset: Ruleset, cases: list[Case]) -> str:
         "",
         f"- ruleset sha256: `{ruleset.sha256}`",
         f"- rules: {len(ruleset.rules) + 1}; cases: {len(cases)}",
-        "- result: urgency is the highest among fired rules; the level is the highest among the",
-        "  fired rules at that urgency; no fired rule gives the default rule.",
+        "- result (aggregation v2, clinical.md 1.2): urgency is the highest among fired rules;",
+        "  the level is the highest among fired rules that are not informational; destination",
+        "  and escalation come from the first rule in rank order (urgency, level, destination",
+        "  precedence, rule index); setting is in person when any fired rule above self-care is;",
+        "  every fired rule above self-care is a referral; no fired rule gives the default rule.",
         "- a comparison with an unknown number is false; an unanswered word answer is `unknown`.",
+        f"- population: {ruleset.population}",
         "",
         "## Helpers",
         "",
     ]
     lines += [f"- **{name}**: {describe(tree)}" for name, tree in ruleset.helpers.items()]
+    lines += ["", "## Questions asked only in some situations", ""]
+    lines += [
+        f"- **{name}**: asked when {describe(tree)}"
+        for name, tree in ruleset.asked_when_source.items()
+    ]
+    lines += ["", "## Destinations (precedence order)", ""]
+    lines += [
+        f"{n}. `{code}`: {text}" for n, (code, text) in enumerate(ruleset.destinations.items(), 1)
+    ]
+    policy = ruleset.advice
+    lines += [
+        "",
+        "## Advice assembly (clinical.md 7.8)",
+        "",
+        f"- informational rules advise only {', '.join(sorted(policy.informational_urgencies))}"
+        " answers;",
+        "- [call-back] lines are dropped when a fired rule of urgency "
+        f"{' or '.join(sorted(policy.today))} sends the patient anywhere but "
+        f'`{policy.call_back_destination}`; then this line comes first: "{policy.go_now}"',
+    ]
+    lines += [
+        f"- {addition.id}, for {', '.join(sorted(addition.urgencies))} answers when its"
+        f" condition holds: {addition.line}"
+        for addition in policy.additions
+    ]
     families: dict[str, list[Rule]] = {}
     for rule in (*ruleset.rules, ruleset.default):
         families.setdefault(rule.family, []).append(rule)
@@ -51,7 +93,7 @@ def render_catalogue(ruleset: Ruleset, cases: list[Case]) -> str:
                 f"- **When**: {condition}",
                 f"- **Outcome**: {_outcome(rule, ruleset)}",
                 f"- **Why**: {rule.statement}",
-                "- **Advice**: " + " / ".join(rule.advice),
+                "- **Advice**: " + _advice(rule, ruleset),
                 "- **Citations**: "
                 + "; ".join(f"`{key}` {ruleset.citations[key]['title']}" for key in rule.citations),
                 f"- **Cases**: fires in {fired_in}, silent in {silent_in}",

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from service.cases import Case, load_cases, load_vignettes
 from service.catalogue import render_catalogue
+from service.changes_report import changes, render_changes
 from service.config import ROOT
 from service.errors import TriageError
+from service.release_replay import replay_here, replay_release
 from service.ruleset import load_ruleset
 from service.safety import Replay, render_safety_report, replay
 from service.triage import Triage
@@ -90,29 +92,22 @@ def _union(old: Sequence[Case], new: Sequence[Case]) -> list[Case]:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    old, new = _triage(args.old), _triage(args.new)
+    new = _triage(args.new)
     cases = _union(load_cases(args.old), load_cases(args.new)) + load_vignettes(args.vignettes)
-    changed = 0
-    for before, after in zip(replay(old, cases), replay(new, cases), strict=True):
-        if (before.level, before.urgency, set(before.fired)) == (
-            after.level,
-            after.urgency,
-            set(after.fired),
-        ):
-            continue
-        changed += 1
-        print(f"{before.case.family}: {before.case.name}")
-        print(f"  {before.level}/{before.urgency} -> {after.level}/{after.urgency}")
-        if gone := sorted(set(before.fired) - set(after.fired)):
-            print(f"  no longer fires: {', '.join(gone)}")
-        if added := sorted(set(after.fired) - set(before.fired)):
-            print(f"  now fires: {', '.join(added)}")
-    print(
-        f"{changed} of {len(cases)} cases change "
-        f"({old.ruleset.version} {old.ruleset.sha256[:12]} -> "
-        f"{new.ruleset.version} {new.ruleset.sha256[:12]})"
+    intakes = [case.intake for case in cases]
+    # The older release through its own code when given: its vocabulary, loader and aggregation.
+    before = (
+        replay_release(args.old_code, args.old, intakes)
+        if args.old_code
+        else replay_here(_triage(args.old), intakes)
     )
-    return 1 if changed else 0
+    after = replay_here(new, intakes)
+    command = "python -m service.rules " + " ".join(args.raw)
+    text = render_changes(
+        cases, before, after, new.ruleset.urgencies, new.ruleset.levels, command
+    )
+    _write(text, args.out)
+    return 1 if changes(cases, before, after) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
     diff.add_argument("--vignettes", type=Path, default=VIGNETTES)
+    diff.add_argument(
+        "--old-code", type=Path, default=None, help="source tree of the older release"
+    )
+    diff.add_argument("--out", type=Path, default=None)
     diff.set_defaults(run=_diff)
     args = parser.parse_args(argv)
+    args.raw = list(argv if argv is not None else sys.argv[1:])
     try:
         code: int = args.run(args)
     except TriageError as error:

@@ -19,8 +19,8 @@ VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
 
 @pytest.fixture(scope="module")
 def roomy() -> Flask:
-    """An app with a 1 MiB body limit: 78 full vignettes are about 90 KB."""
-    return create_app({"MAX_BODY_BYTES": 1024 * 1024})
+    """An app with a 1 MiB body limit and room for every vignette in one batch."""
+    return create_app({"MAX_BODY_BYTES": 1024 * 1024, "MAX_BATCH": len(VIGNETTES)})
 
 
 def _without_id(answer: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def test_check_passes_on_the_real_rules(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert "0 failed" in out
-    assert "33/33 rules covered" in out
+    assert "54/54 rules covered" in out
 
 
 def test_check_fails_on_a_wrong_expectation(
@@ -55,7 +55,7 @@ def test_catalogue_is_up_to_date() -> None:
 def test_catalogue_lists_every_rule_in_words() -> None:
     """Each rule has its condition in words, level, urgency and citation titles."""
     text = render_catalogue(load_ruleset(RULES), load_cases(RULES))
-    assert "### UR1 v1: Ottawa foot rule positive" in text
+    assert "### UR1 v2: Ottawa-positive" in text
     assert "`pain_nrs` ≥ 7" in text
     assert "`orthopedic_surgeon` / `urgent`" in text
     assert "`ottawa` Ottawa ankle and foot (midfoot) rules" in text
@@ -64,7 +64,7 @@ def test_catalogue_lists_every_rule_in_words() -> None:
 def test_diff_of_identical_folders_is_empty(capsys: pytest.CaptureFixture[str]) -> None:
     """Same rules on both sides: nothing changes, exit 0."""
     assert main(["diff", str(RULES), str(RULES)]) == 0
-    assert "0 of" in capsys.readouterr().out
+    assert "## Summary\n\n0 of" in capsys.readouterr().out
 
 
 def test_diff_lists_cases_whose_answer_changes(
@@ -80,5 +80,30 @@ def test_diff_lists_cases_whose_answer_changes(
     )
     assert main(["diff", str(RULES), str(folder)]) == 1
     out = capsys.readouterr().out
-    assert "no longer fires: SN8" in out
-    assert "physical_therapist/soon -> self_care/routine" in out
+    assert "no longer fires SN8" in out
+    assert "| soon · physical_therapist · physical_therapy · virtual_suitable | " in out
+    assert "| lower |" in out
+
+
+def test_diff_replays_the_older_release_through_its_own_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--old-code runs the older side in a child process from that source tree: this tree
+    against itself changes nothing, and a changed copy of the rules is seen through it."""
+    out = tmp_path / "changes.md"
+    assert main(["diff", str(RULES), str(RULES), "--old-code", str(ROOT), "--out", str(out)]) == 0
+    assert "0 of" in out.read_text(encoding="utf-8")
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    path = folder / "pain.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("pain_nrs >= 7", "pain_nrs >= 8"),
+        encoding="utf-8",
+    )
+    assert main(["diff", str(folder), str(RULES), "--old-code", str(ROOT)]) == 1
+    assert "now fires SN8" in capsys.readouterr().out
+
+
+def test_diff_refuses_a_folder_that_is_not_a_release(tmp_path: Path) -> None:
+    """--old-code must be a source tree of this service: exit 2 with the reason."""
+    assert main(["diff", str(RULES), str(RULES), "--old-code", str(tmp_path)]) == 2
