@@ -16,6 +16,7 @@ from service.release_replay import replay_here, replay_release
 from service.ruleset import load_ruleset
 from service.safety import Replay, render_safety_report, replay
 from service.triage import Triage
+from service.unknown_audit import audit, render_counts
 
 RULES = ROOT / "rules"
 VIGNETTES = ROOT / "tests" / "vignettes" / "vignettes.yaml"
@@ -103,11 +104,15 @@ def _diff(args: argparse.Namespace) -> int:
     )
     after = replay_here(new, intakes)
     command = "python -m service.rules " + " ".join(args.raw)
-    text = render_changes(
-        cases, before, after, new.ruleset.urgencies, new.ruleset.levels, command
-    )
+    text = render_changes(cases, before, after, new.ruleset.urgencies, new.ruleset.levels, command)
     _write(text, args.out)
     return 1 if changes(cases, before, after) else 0
+
+
+def _unknowns(args: argparse.Namespace) -> int:
+    counts = audit(_triage(args.rules))
+    sys.stdout.write(render_counts(counts))
+    return 0 if all(entry.listed == entry.lowered for entry in counts.values()) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     diff.add_argument("--out", type=Path, default=None)
     diff.set_defaults(run=_diff)
+    unknowns = commands.add_parser(
+        "unknowns", help="count where an unknown number or choice gives less than an answer"
+    )
+    unknowns.add_argument("--rules", type=Path, default=RULES)
+    unknowns.set_defaults(run=_unknowns)
     args = parser.parse_args(argv)
     args.raw = list(argv if argv is not None else sys.argv[1:])
     try:

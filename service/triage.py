@@ -44,16 +44,19 @@ class Triage:
                     f"{sorted(engine)} where the rules say {sorted(expected)}"
                 )
 
-    def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> dict[str, Any]:
-        """The full answer for a validated intake; raises EngineError if the engine fails."""
-        facts = build_facts(intake)
+    def decide(self, facts: Facts) -> Decision:
+        """The decision for these facts; raises EngineError if the engine fails or disagrees."""
         fired = self.engine.evaluate(facts)
         # The engine is unmaintained C code known to merge sessions and mis-coerce types: its
         # firings must equal the conditions evaluated in Python, or no answer is given.
         if set(fired) != {rule.id for rule in self.ruleset.rules if rule.predicate(facts)}:
             raise EngineError("the engine's firings disagree with the rule conditions")
-        decision = decide(fired, self.ruleset)
-        return self.answer(decision_id, facts, decision)
+        return decide(fired, self.ruleset)
+
+    def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> dict[str, Any]:
+        """The full answer for a validated intake; raises EngineError if the engine fails."""
+        facts = build_facts(intake)
+        return self.answer(decision_id, facts, self.decide(facts))
 
     def _advice(self, decision: Decision, facts: Facts) -> list[str]:
         """The answer's advice, assembled as clinical.md 7.8 says (A0-A4)."""

@@ -11,17 +11,23 @@ from service.findings import FINDINGS, Finding
 from service.ruleset import Ruleset, load_ruleset
 from service.schemas import TriageRequestSchema
 from service.triage import Triage
-from tests.conftest import RED_FLAG_SCREEN, RULES
+from service.unknown_audit import audit, render_counts
+from tests.conftest import RED_FLAG_SCREEN, ROOT, RULES
 
 EXAMPLES = 400
 SCHEMA = TriageRequestSchema()
-RED_FLAGS = (*RED_FLAG_SCREEN, "open_wound_at_injury", "wound_pus_or_odour")
-# The answers that mean "no" for each word finding: tri-states' no, and none for enums.
-NO = {
-    name: "no" if finding.kind == "tri_state" else "none"
-    for name, finding in FINDINGS.items()
-    if finding.kind == "tri_state" or "none" in finding.values
-}
+# clinical.md 1.3: the danger signs, whose yes must never weigh less than their unknown.
+RED_FLAGS = (
+    *RED_FLAG_SCREEN,
+    "open_wound_at_injury",
+    "plantar_bruising",
+    "visible_deformity",
+    "pain_out_of_proportion",
+    "calf_or_leg_swelling",
+    "wound_pus_or_odour",
+)
+# "Unknown never lowers" is promised for yes/no answers (all 49 findings' tri-states).
+NO = {name: "no" for name, finding in FINDINGS.items() if finding.kind == "tri_state"}
 _ABSENT = object()
 
 
@@ -102,6 +108,21 @@ def test_unknown_instead_of_no_never_lowers(
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    intake=intakes(),
+    sign=st.sampled_from(RED_FLAGS),
+    unknown=st.sampled_from(["unknown", None, _ABSENT]),
+)
+def test_yes_instead_of_unknown_on_a_danger_sign_never_lowers(
+    intake: dict[str, dict[str, Any]], sign: str, unknown: Any
+) -> None:
+    """A danger sign answered yes where it was unknown (or left out) never lowers the result."""
+    before = _rank_of(TRIAGE, _with(intake, sign, unknown))
+    after = _rank_of(TRIAGE, _with(intake, sign, "yes"))
+    assert after >= before
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(intake=intakes(), flag=st.sampled_from(RED_FLAGS))
 def test_adding_a_red_flag_never_lowers(intake: dict[str, dict[str, Any]], flag: str) -> None:
     """A red flag answered yes, in place of whatever it was, never lowers the result."""
@@ -153,3 +174,14 @@ def test_follow_up_never_names_an_answered_finding(intake: dict[str, dict[str, A
             RULESET.levels.index(item["could_raise_level"]),
         )
         assert raised > current
+
+
+def test_every_unknown_that_could_raise_is_in_follow_up() -> None:
+    """Numbers and choices: where an unknown gives less than some answer would, follow_up lists
+    it, in every audited intake; the counts per finding are the ones committed for sign-off."""
+    counts = audit(TRIAGE)
+    for name, entry in counts.items():
+        assert entry.listed == entry.lowered, name
+    assert sum(entry.lowered for entry in counts.values()) > 0  # the audit does find some
+    committed = (ROOT / "docs" / "clinical-questions.md").read_text(encoding="utf-8")
+    assert render_counts(counts) in committed, "run: python -m service.rules unknowns"
