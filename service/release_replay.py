@@ -92,9 +92,7 @@ def replay_here(triage: Triage, intakes: Sequence[Mapping[str, Any]]) -> Release
     )
 
 
-def replay_release(
-    code: Path, rules: Path, intakes: Sequence[Mapping[str, Any]]
-) -> ReleaseReplay:
+def replay_release(code: Path, rules: Path, intakes: Sequence[Mapping[str, Any]]) -> ReleaseReplay:
     """Another release's source tree (for example a git worktree of its commit) and rules."""
     if not (code / "service" / "triage.py").is_file():
         raise TriageError(f"{code}: not a forefoot-triage source tree")
