@@ -40,3 +40,12 @@ def test_report_shows_an_under_triage() -> None:
     assert triage_error(TRIAGE.ruleset, demanding) == -1
     row = next(line for line in text.splitlines() if line.startswith("| rule cases |"))
     assert row.split("|")[4].strip().startswith("1 ")
+
+
+def test_change_report_describes_this_ruleset() -> None:
+    """docs/ruleset-2027.1-changes.md was generated against the rules as they are now (rerun
+    `python -m service.rules diff ... --old-code ...` after a rule change, see rules/README.md),
+    and no case went to a lower (urgency, level) from 2026.11.2."""
+    text = (ROOT / "docs" / "ruleset-2027.1-changes.md").read_text(encoding="utf-8")
+    assert f"- after: {TRIAGE.ruleset.version}, sha256 `{TRIAGE.ruleset.sha256}`" in text
+    assert ", 0 to a lower one," in text
