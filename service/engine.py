@@ -101,9 +101,7 @@ class RuleEngine:
             raise EngineError("the rule engine did not complete the evaluation")
         # durable expands $or into separate matches, and a rule is registered once per top-level
         # branch: a rule whose several branches hold fires once per branch. Each counts once.
-        return list(
-            dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL)
-        )
+        return list(dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL))
 
 
 def _branches(condition: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -18,6 +18,7 @@ from service.schemas import UNKNOWN
 class _Raise:
     rank: tuple[int, int]
     rules: tuple[Rule, ...]
+    review_only: bool = False  # same (urgency, level), but a clinician review would be added
 
 
 def _thresholds(node: Node, name: str) -> set[int]:
@@ -59,26 +60,55 @@ class FollowUpPlanner:
         self._probes = {
             name: _probes(FINDINGS[name], readers) for name, readers in self._readers.items()
         }
+        self._situations = ruleset.asked_when
+        self._situation_reads = ruleset.asked_when_reads
 
-    def follow_up(self, facts: Facts, fired: Iterable[Rule], rank: tuple[int, int]) -> list[Any]:
-        """Unknown findings whose answer could raise (urgency, level) above `rank`, most first.
+    def _may_be_asked(self, facts: Facts, name: str) -> bool:
+        """clinical.md 2.2: a situational question is asked when its situation holds, or when
+        an unknown answer it depends on could make it hold (ask onset first, say; asking more is
+        the safe side)."""
+        situation = self._situations.get(name)
+        if situation is None or situation(facts):
+            return True
+        return any(
+            situation({**facts, other: answer})
+            for other in self._situation_reads[name]
+            if facts.get(other) in (None, UNKNOWN)
+            for answer in self._probes[other]
+        )
+
+    def follow_up(
+        self, facts: Facts, fired: Iterable[Rule], rank: tuple[int, int], review: bool = True
+    ) -> list[Any]:
+        """Unknown findings whose answer could raise (urgency, level) above `rank`, most first,
+        then those that would only add a clinician's review (a blank age: PED1, clinical.md 7.9).
 
         `rank` is the answer's (urgency, level); a raise in either counts (the answer's outcome
-        is the highest of each over the fired rules, so it orders as a pair).
+        is the highest of each over the fired rules, so it orders as a pair). `review` says
+        whether the answer already asks for a clinician's review.
         """
         fired_set = frozenset(fired)
         found: list[tuple[_Raise, Finding]] = []
         for name, readers in self._readers.items():
             if facts.get(name) not in (None, UNKNOWN) or not readers:
                 continue
+            if not self._may_be_asked(facts, name):
+                continue
             best: _Raise | None = None
             for answer in self._probes[name]:
-                outcome = self._try(facts, name, answer, readers, fired_set, rank)
-                if outcome and (best is None or outcome.rank > best.rank):
+                outcome = self._try(facts, name, answer, readers, fired_set, rank, review)
+                if outcome and (
+                    best is None
+                    or (outcome.rank, not outcome.review_only)
+                    > (
+                        best.rank,
+                        not best.review_only,
+                    )
+                ):
                     best = outcome
             if best is not None:
                 found.append((best, FINDINGS[name]))
-        found.sort(key=lambda item: (-item[0].rank[0], -item[0].rank[1]))
+        found.sort(key=lambda item: (item[0].review_only, -item[0].rank[0], -item[0].rank[1]))
         return [
             {
                 "finding": finding.name,
@@ -98,12 +128,17 @@ class FollowUpPlanner:
         readers: tuple[Rule, ...],
         fired: frozenset[Rule],
         rank: tuple[int, int],
+        review: bool,
     ) -> _Raise | None:
         probe = {**facts, name: answer}
         # Only rules that read this finding can change: keep the others as the engine fired them.
         after = {rule for rule in fired if name not in rule.findings}
         after |= {rule for rule in readers if rule.predicate(probe)}
         new_rank = outcome_rank(after) if after else self._default_rank
+        if new_rank == rank and not review:
+            reviewers = [rule for rule in after - fired if rule.needs_clinician_review]
+            if reviewers:
+                return _Raise(new_rank, tuple(order_rules(reviewers)), review_only=True)
         if new_rank <= rank:
             return None
         raising = [

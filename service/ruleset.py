@@ -65,9 +65,7 @@ class _AdditionSchema(_Strict):
 class _AdviceSchema(_Strict):
     call_back = fields.Nested(_CallBackSchema, required=True)
     informational_urgencies = _NAMES
-    shared = fields.Dict(
-        keys=fields.String(validate=_NAME), values=fields.Raw(), load_default=dict
-    )
+    shared = fields.Dict(keys=fields.String(validate=_NAME), values=fields.Raw(), load_default=dict)
     additions = fields.List(fields.Nested(_AdditionSchema), load_default=list)
 
 
@@ -80,13 +78,13 @@ class _ManifestSchema(_Strict):
         fields.String(validate=_NAME), required=True, validate=validate.Length(2)
     )
     escalations = fields.List(fields.String(validate=_NAME), required=True)
-    settings = fields.List(fields.String(validate=_NAME), required=True, validate=validate.Length(2))
+    settings = fields.List(
+        fields.String(validate=_NAME), required=True, validate=validate.Length(2)
+    )
     destinations = fields.Dict(
         keys=fields.String(validate=_NAME), values=fields.String(), required=True
     )
-    rule_index = fields.List(
-        fields.String(validate=validate.Regexp(r"^[A-Z]+$")), required=True
-    )
+    rule_index = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]+$")), required=True)
     default_rule = fields.String(required=True)
     helpers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Z][A-Z0-9_]*$")))
     advice = fields.Nested(_AdviceSchema, required=True)
@@ -221,6 +219,7 @@ class Ruleset:
     advice: AdvicePolicy
     asked_when: Mapping[str, Predicate]  # finding -> when a form asks it (clinical.md 2.2)
     asked_when_source: Mapping[str, Any]
+    asked_when_reads: Mapping[str, frozenset[str]]  # finding -> the findings its situation reads
     population: str
     unknown_promise: str
     disclaimer: str
@@ -322,6 +321,7 @@ class _Loader:
                 f"{self.folder / MANIFEST}: default_rule {manifest['default_rule']} is not defined"
             )
         advice = self._advice(manifest, helpers)
+        situations = self._asked_when(manifest, helpers)
         for rule in rules:
             for line in rule.advice:
                 if line.shared is not None and line.shared not in advice.shared:
@@ -342,8 +342,9 @@ class _Loader:
             destinations=manifest["destinations"],
             helpers=manifest.get("helpers") or {},
             advice=advice,
-            asked_when=self._asked_when(manifest, helpers),
+            asked_when={name: to_predicate(node) for name, node in situations.items()},
             asked_when_source=manifest["asked_when"],
+            asked_when_reads={name: findings_of(node) for name, node in situations.items()},
             population=manifest["population"],
             unknown_promise=manifest["unknown_promise"],
             disclaimer=manifest["disclaimer"],
@@ -396,14 +397,14 @@ class _Loader:
             additions=tuple(additions),
         )
 
-    def _asked_when(
-        self, manifest: dict[str, Any], helpers: Mapping[str, Node]
-    ) -> dict[str, Predicate]:
-        asked: dict[str, Predicate] = {}
+    def _asked_when(self, manifest: dict[str, Any], helpers: Mapping[str, Node]) -> dict[str, Node]:
+        asked: dict[str, Node] = {}
         for name, tree in manifest["asked_when"].items():
             if name not in FINDINGS:
-                raise RulesetError(f"{self.folder / MANIFEST}: asked_when: unknown finding '{name}'")
-            asked[name] = to_predicate(self._condition(tree, helpers, f"asked_when {name}"))
+                raise RulesetError(
+                    f"{self.folder / MANIFEST}: asked_when: unknown finding '{name}'"
+                )
+            asked[name] = self._condition(tree, helpers, f"asked_when {name}")
         return asked
 
     def _citations(self) -> dict[str, dict[str, Any]]:
@@ -549,8 +550,7 @@ def _advice_line(item: Any, where: str) -> AdviceLine:
         if kind == "shared" and isinstance(value, str) and value.strip():
             return AdviceLine(None, shared=value)
     raise RulesetError(
-        f"{where}: advice: each line is text, 'call_back: <text>' or 'shared: <name>', "
-        f"not {item!r}"
+        f"{where}: advice: each line is text, 'call_back: <text>' or 'shared: <name>', not {item!r}"
     )
 
 

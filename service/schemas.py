@@ -250,7 +250,8 @@ class SymptomsSchema(_Strict):
     )
     improving = _tri("Improving", "Symptoms clearly improving over the last 2 weeks.")
     calf_or_leg_swelling = _tri(
-        "Is your calf or whole lower leg on the painful side swollen, tender or painful – not "
+        # The en dash is clinical.md 2.3's wording, verbatim.
+        "Is your calf or whole lower leg on the painful side swollen, tender or painful – not "  # noqa: RUF001
         "just the foot?",
         "Answer yes if the calf or the whole lower leg is swollen, tender or aching, especially "
         "after a long journey, an operation, a plaster cast or a time of not moving much. "

@@ -131,7 +131,9 @@ class Triage:
                 for rule in decision.rationale
             ],
             "advice": self._advice(decision, facts),
-            "follow_up": self.planner.follow_up(facts, fired, decision.rank),
+            "follow_up": self.planner.follow_up(
+                facts, fired, decision.rank, decision.needs_clinician_review
+            ),
             "citations": [self._citations[key] for key in citation_keys],
             "ruleset": self.ruleset.identity,
             "disclaimer": self.ruleset.disclaimer,

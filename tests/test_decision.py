@@ -1,4 +1,4 @@
-"""Aggregation v2 (clinical.md 1.2): urgency, level, destination, setting, referrals; DEF when none."""
+"""Aggregation v2 (clinical.md 1.2): urgency, level, destination, setting, referrals."""
 
 from __future__ import annotations
 
