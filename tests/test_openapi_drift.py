@@ -10,6 +10,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from service.ruleset import read_yaml
 from service.schemas import HistorySchema, PatientSchema, SymptomsSchema, TriageRequestSchema
 from tests.conftest import ROOT
 
@@ -51,3 +52,35 @@ def test_drift_is_detected() -> None:
 def test_contract_is_openapi_3_0_3() -> None:
     """3.0.3, so generated integers are never 63.0 (dependencies.md 2.4)."""
     assert CONTRACT["openapi"] == "3.0.3"
+
+
+def _enum(name: str) -> list[Any]:
+    schema: dict[str, Any] = CONTRACT["components"]["schemas"][name]
+    return list(schema["enum"])
+
+
+def test_outcome_enums_equal_the_manifest() -> None:
+    """Level, Urgency, Setting and the 17 destination codes are those of rules/ruleset.yaml."""
+    manifest = read_yaml(ROOT / "rules" / "ruleset.yaml")
+    assert _enum("Level") == manifest["levels"]
+    assert _enum("Urgency") == manifest["urgencies"]
+    assert _enum("Setting") == manifest["settings"]
+    assert _enum("Destination") == list(manifest["destinations"])  # in precedence order
+    assert len(_enum("Destination")) == 17
+
+
+def test_destination_is_required_and_never_null() -> None:
+    """The answer's destination is required, not nullable (clinical.md 1.2 step 5)."""
+    response = CONTRACT["components"]["schemas"]["TriageResponse"]
+    assert {"destination", "setting", "referrals"} <= set(response["required"])
+    destination = response["properties"]["destination"]
+    assert destination["allOf"] == [{"$ref": "#/components/schemas/Destination"}]
+    assert "nullable" not in destination
+    assert "nullable" not in CONTRACT["components"]["schemas"]["Destination"]
+
+
+def test_triage_description_states_the_unknown_promise() -> None:
+    """POST /v1/triage states the manifest's unknown promise word for word."""
+    promise = " ".join(read_yaml(ROOT / "rules" / "ruleset.yaml")["unknown_promise"].split())
+    description = " ".join(CONTRACT["paths"]["/v1/triage"]["post"]["description"].split())
+    assert promise in description
