@@ -23,14 +23,35 @@ def condition(rule: Rule) -> str:
     return describe(rule.source) if rule.when is not None else "no other rule fired"
 
 
+def advice_items(ruleset: Ruleset, rule: Rule) -> list[tuple[str, str]]:
+    """(line, note) of a rule's advice as the answer assembles it (clinical.md 7.8)."""
+    policy = ruleset.advice
+    items: list[tuple[str, str]] = []
+    for line in rule.advice:
+        if line.shared is not None:
+            shared = policy.shared[line.shared]
+            note = f"shared line {shared.name}: one of these two, chosen by the answers"
+            items += [(shared.then, note), (shared.otherwise, note)]
+        elif line.text is not None:
+            note = ""
+            if line.call_back:
+                note = f'call-back line: replaced by "{policy.go_now}" when another rule sends '
+                note += "the patient somewhere today"
+            items.append((line.text, note))
+    return items
+
+
 @catalogue_pages.get("/rules", provide_automatic_options=False)
 def rule_catalogue() -> Any:
     """Every rule: condition in words, level, urgency, citations; the ruleset identity."""
     ruleset = _ruleset()
+    rules = (*ruleset.rules, ruleset.default)
+    families = {rule.family: [r for r in rules if r.family == rule.family] for rule in rules}
     return render_template(
         "rules.html",
         ruleset=ruleset,
-        rules=(*ruleset.rules, ruleset.default),
+        rules=rules,
+        families=list(families.items()),
         helpers={name: describe(tree) for name, tree in ruleset.helpers.items()},
         condition=condition,
     )
@@ -49,6 +70,7 @@ def one_rule(rule_id: str) -> Any:
         ruleset=ruleset,
         rule=rule,
         condition=condition(rule),
+        advice=advice_items(ruleset, rule),
         fires=[case for case in cases if rule.id in case.fired],
         silent=[case for case in cases if rule.id in case.not_fired],
     )

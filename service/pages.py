@@ -10,28 +10,82 @@ from service.api import evaluate
 from service.auth import is_valid_key
 from service.fhir_common import display
 from service.findings import FINDINGS
+from service.ruleset import Ruleset
 from service.web_form import (
     API_KEY_FIELD,
     INJURY_LEGEND,
-    SECTIONS,
     FormResult,
     choices,
+    form_layout,
     read_form,
 )
 
 pages = Blueprint("pages", __name__)
 pages.add_app_template_filter(display, "words")
 
+# How soon, in words a patient reads (clinical.md 1.1): the answer's urgency, and each referral's.
+HOW_SOON = {
+    "emergency": "now",
+    "urgent": "today",
+    "soon": "within a few days",
+    "routine": "routine appointment",
+}
+# Whether the first contact can be remote (clinical.md 1.6): the answer's setting.
+SETTING_WORDS = {
+    "in_person": "Must be seen in person",
+    "virtual_suitable": "A video or phone appointment can be the first step",
+}
+
+
+def how_soon(urgency: str) -> str:
+    """An urgency in words ('today'); an urgency this page does not know, as its code reads."""
+    return HOW_SOON.get(urgency, display(urgency).lower())
+
+
+def setting_words(setting: str) -> str:
+    """A care setting in words; a setting this page does not know, as its code reads."""
+    return SETTING_WORDS.get(setting, display(setting))
+
+
+pages.add_app_template_filter(how_soon, "how_soon")
+pages.add_app_template_filter(setting_words, "setting_words")
+
 
 @pages.app_context_processor
 def _identity() -> dict[str, Any]:
     """Every page names the ruleset it shows (the footer)."""
-    return {"ruleset": current_app.extensions["triage"].ruleset}
+    return {"ruleset": _ruleset()}
+
+
+def _ruleset() -> Ruleset:
+    ruleset: Ruleset = current_app.extensions["triage"].ruleset
+    return ruleset
 
 
 def _keys() -> tuple[str, ...]:
     keys: tuple[str, ...] = current_app.config["API_KEYS"]
     return keys
+
+
+def also_referred(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The referrals besides the destination shown first (clinical.md 1.2 step 9).
+
+    One entry per destination, in rank order, so at its most urgent; the answer's own
+    destination is left out (it leads the result), however many rules name it.
+    """
+    seen = {answer["destination"]}
+    also: list[dict[str, Any]] = []
+    for referral in answer["referrals"]:
+        if referral["destination"] in seen:
+            continue
+        seen.add(referral["destination"])
+        rule_ids = [
+            other["rule_id"]
+            for other in answer["referrals"]
+            if other["destination"] == referral["destination"]
+        ]
+        also.append({**referral, "rule_ids": rule_ids})
+    return also
 
 
 def _read() -> tuple[FormResult, int]:
@@ -55,14 +109,17 @@ def _context(result: FormResult | None = None) -> dict[str, Any]:
     answer = None
     if result is not None and result.intake is not None:
         answer = evaluate(result.intake)
+    layout = form_layout(_ruleset())
     return {
-        "sections": SECTIONS,
+        "sections": layout.sections,
+        "situations": layout.situations,
         "choices": choices,
         "findings": FINDINGS,
         "injury_legend": INJURY_LEGEND,
         "answers": result.answers if result else {},
         "errors": result.errors if result else [],
         "answer": answer,
+        "also_referred": also_referred(answer) if answer else [],
         "needs_key": bool(_keys()),
     }
 

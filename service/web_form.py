@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from service.conditions import ConditionError, Node, findings_of, parse
 from service.errors import field_errors
+from service.facts import build_facts
 from service.fhir_common import display
-from service.findings import FINDINGS, INJURY_ONLY, Finding
+from service.findings import FINDINGS, Finding
+from service.ruleset import Ruleset
 from service.schemas import GROUPS, UNKNOWN
 from service.validation import validate_intake
 
@@ -24,12 +28,98 @@ API_KEY_FIELD = "api_key"  # asked only when TRIAGE_API_KEYS is set; never part 
 
 
 @dataclass(frozen=True)
+class Situation:
+    """When the form shows a question asked only in some situations (clinical.md 2.2).
+
+    Read off the ruleset's `asked_when` by trying every answer of the one question it depends
+    on: `values` are the word answers, `ranges` the whole numbers, and `when_empty` says whether
+    an unanswered (unknown, empty) question asks it. The page's script hides the question
+    otherwise; without the script every question is shown.
+    """
+
+    finding: str
+    depends_on: str
+    values: tuple[str, ...] = ()
+    ranges: tuple[tuple[int, int], ...] = ()
+    when_empty: bool = False
+
+    def attributes(self) -> dict[str, str]:
+        """The data-* attributes intake.js reads (no inline script: the policy forbids it)."""
+        attributes = {
+            "data-asked-if": self.depends_on,
+            "data-asked-empty": "yes" if self.when_empty else "no",
+        }
+        depends_on = FINDINGS[self.depends_on]
+        if depends_on.is_numeric:
+            low, high = depends_on.bounds
+            attributes["data-asked-ranges"] = " ".join(f"{a}-{b}" for a, b in self.ranges)
+            attributes["data-asked-bounds"] = f"{low}-{high}"
+        else:
+            attributes["data-asked-values"] = " ".join(self.values)
+        return attributes
+
+    @property
+    def is_injury(self) -> bool:
+        """Asked exactly when the pain started with an injury (onset is injury)."""
+        return self.depends_on == "onset" and self.values == ("injury",) and not self.when_empty
+
+
+@dataclass(frozen=True)
 class Section:
-    """One fieldset of the form."""
+    """One fieldset of the form; `situation` when the whole fieldset is situational."""
 
     key: str
     legend: str
     questions: tuple[Finding, ...]
+    situation: Situation | None = None
+
+
+@dataclass(frozen=True)
+class FormLayout:
+    """The fieldsets, and the questions shown only in some situations, of one ruleset."""
+
+    sections: tuple[Section, ...]
+    situations: Mapping[str, Situation]  # finding -> situation, for questions outside `injury`
+
+
+def _ranges(numbers: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Consecutive runs of sorted whole numbers: [12, 13, 14, 20] -> ((12, 14), (20, 20))."""
+    runs: list[tuple[int, int]] = []
+    for number in numbers:
+        if runs and runs[-1][1] == number - 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return tuple(runs)
+
+
+def _situation(ruleset: Ruleset, name: str, helpers: Mapping[str, Node]) -> Situation | None:
+    """The situation of one `asked_when` entry; None (always shown) unless it reads one answer."""
+    try:
+        depends_on = findings_of(parse(ruleset.asked_when_source[name], helpers))
+    except ConditionError:  # pragma: no cover (the loader parsed it already)
+        return None
+    if len(depends_on) != 1:
+        return None
+    (other,) = depends_on
+    finding, asks = FINDINGS[other], ruleset.asked_when[name]
+
+    def asked(value: Any) -> bool:
+        return asks(build_facts({finding.group: {other: value}}))
+
+    if finding.is_numeric:
+        low, high = finding.bounds
+        numbers = [n for n in range(low, high + 1) if asked(n)]
+        return Situation(name, other, ranges=_ranges(numbers), when_empty=asked(None))
+    values = tuple(v for v in finding.values if v != UNKNOWN and asked(v))
+    return Situation(name, other, values=values, when_empty=asked(UNKNOWN))
+
+
+def _helper_nodes(ruleset: Ruleset) -> dict[str, Node]:
+    nodes: dict[str, Node] = {}
+    for helper, tree in ruleset.helpers.items():
+        nodes[helper] = parse(tree, nodes)
+    return nodes
 
 
 def _in_group(
@@ -44,18 +134,49 @@ def _in_group(
     ]
 
 
-def _sections() -> tuple[Section, ...]:
-    symptoms_later = (*_ONSET_FIRST, *INJURY_ONLY)
-    return (
-        Section("patient", "About you", tuple(_in_group("patient"))),
-        Section("history", "Your history", tuple(_in_group("history"))),
+def _layout(ruleset: Ruleset) -> FormLayout:
+    helpers = _helper_nodes(ruleset)
+    situations = {
+        name: situation
+        for name in ruleset.asked_when_source
+        if (situation := _situation(ruleset, name, helpers)) is not None
+    }
+    injury = tuple(name for name, situation in situations.items() if situation.is_injury)
+    later = (*_ONSET_FIRST, *injury)
+    injury_section = (
+        Section(
+            "injury",
+            INJURY_LEGEND,
+            tuple(f for f in FINDINGS.values() if f.name in injury),
+            situations[injury[0]],
+        )
+        if injury
+        else None
+    )
+    sections = (
+        Section("patient", "About you", tuple(_in_group("patient", (), injury))),
+        Section("history", "Your history", tuple(_in_group("history", (), injury))),
         Section("onset", "How the pain started", tuple(_in_group("symptoms", _ONSET_FIRST))),
-        Section("injury", INJURY_LEGEND, tuple(_in_group("symptoms", INJURY_ONLY))),
-        Section("symptoms", "Your symptoms", tuple(_in_group("symptoms", (), symptoms_later))),
+        *((injury_section,) if injury_section else ()),
+        Section("symptoms", "Your symptoms", tuple(_in_group("symptoms", (), later))),
+    )
+    return FormLayout(
+        sections,
+        {name: situation for name, situation in situations.items() if name not in injury},
     )
 
 
-SECTIONS = _sections()
+_LAYOUTS: dict[str, FormLayout] = {}
+_LOCK = threading.Lock()
+
+
+def form_layout(ruleset: Ruleset) -> FormLayout:
+    """The form of this ruleset, built once per ruleset content (its sha256) and then reused."""
+    layout = _LAYOUTS.get(ruleset.sha256)
+    if layout is None:
+        with _LOCK:
+            layout = _LAYOUTS.setdefault(ruleset.sha256, _layout(ruleset))
+    return layout
 
 
 def choices(finding: Finding) -> list[tuple[str, str]]:
@@ -98,8 +219,9 @@ def read_form(form: MultiDict[str, str]) -> FormResult:
         if len(values) > 1:
             errors.append({"field": f"{finding.group}.{name}", "message": "Answered twice."})
             continue
-        # Injury-only answers are kept whatever onset says, as /v1/triage keeps them: dropping
-        # them changed the follow-up questions and, with a padded onset, even the result.
+        # Situational answers (clinical.md 2.2) are kept whatever onset or age says, hidden by
+        # the script or not, as /v1/triage keeps them: dropping them changed the follow-up
+        # questions and, with a padded onset, even the result.
         value = _value(finding, values[0])
         if value is not None:
             body.setdefault(finding.group, {})[name] = value

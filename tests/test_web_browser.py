@@ -22,9 +22,10 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from service.findings import FINDINGS
-from tests.conftest import ROOT
+from service.ruleset import load_ruleset
+from tests.conftest import ROOT, RULES
 from tests.live_server import LiveServer, start
-from tests.web_support import EMERGENCY, FRACTURE, SELF_CARE
+from tests.web_support import CHILD_NIGHT_PAIN, EMERGENCY, FRACTURE, SELF_CARE
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -139,6 +140,12 @@ def _texts(box: WebElement, selector: str) -> list[str]:
     return [element.text for element in box.find_elements(By.CSS_SELECTOR, selector)]
 
 
+def _above(box: WebElement, first: str, second: str) -> bool:
+    """Whether the element `first` is drawn above `second` (both CSS selectors inside box)."""
+    top = box.find_element(By.CSS_SELECTOR, first).location["y"]
+    return bool(top < box.find_element(By.CSS_SELECTOR, second).location["y"])
+
+
 def _csp_violations(driver: WebDriver) -> list[str]:
     """Errors the console logged since the last call: CSP refusals, failed loads."""
     return [
@@ -159,8 +166,15 @@ def test_emergency_is_unmistakable_in_place(server: LiveServer, browser: WebDriv
     banner = box.find_element(By.ID, "emergency-banner")
     assert banner.is_displayed()
     assert "Emergency: get medical help now" in banner.text
+    destination = box.find_element(By.ID, "destination")
+    assert destination.text == "Emergency department and on-call vascular surgery"
+    assert box.find_element(By.CSS_SELECTOR, ".how-soon").text == "Now"
+    assert box.find_element(By.CSS_SELECTOR, ".setting").text == "Must be seen in person"
+    assert _above(box, "#emergency-banner", "#destination")
+    assert _above(box, "#destination", ".level")
     assert box.find_element(By.CSS_SELECTOR, ".urgency").text == "Emergency"
     assert box.find_element(By.CSS_SELECTOR, ".level").text == "Orthopedic surgeon"
+    assert _texts(box, ".advice li")[0] == "Go now; do not wait for a call."
     assert "EM1" in _texts(box, ".rationale > li > a")
     cite = box.find_element(By.CSS_SELECTOR, ".rationale a.cite")
     target = cite.get_attribute("href").split("#")[1]
@@ -176,15 +190,31 @@ def test_fracture_after_an_injury_in_place(server: LiveServer, browser: WebDrive
     browser.get(server.base + "/")
     injury = browser.find_element(By.ID, "section-injury")
     assert not injury.is_displayed()
-    Select(browser.find_element(By.ID, "f-onset")).select_by_value("injury")
+    onset = Select(browser.find_element(By.ID, "f-onset"))
+    onset.select_by_value("injury")
     assert injury.is_displayed()
+    assert browser.find_element(By.ID, "q-pain_out_of_proportion").is_displayed()
+    onset.select_by_value("gradual")
+    assert not injury.is_displayed()
+    # Asked of everyone since 2027.1 (clinical.md 2.2): shown whatever onset says.
+    for name in ("visible_deformity", "open_wound_at_injury", "plantar_bruising"):
+        assert browser.find_element(By.ID, f"q-{name}").is_displayed(), name
     _fill(browser, FRACTURE)
+    assert injury.is_displayed()
     box = _submit_in_place(browser)
     assert box.get_attribute("role") is None
     assert not box.find_elements(By.ID, "emergency-banner")
+    assert box.find_element(By.ID, "destination").text == "X-ray and fracture clinic"
+    assert box.find_element(By.CSS_SELECTOR, ".how-soon").text == "Today"
+    assert box.find_element(By.CSS_SELECTOR, ".setting").text == "Must be seen in person"
+    also = _texts(box, ".referrals > li")
+    assert len(also) == 2
+    assert also[0].startswith("A clinician calls back to go through the answers: today")
+    assert also[1].startswith("Physical therapist: routine appointment")
+    assert _above(box, "#destination", ".referrals")
+    assert _above(box, ".referrals", ".level")
     assert box.find_element(By.CSS_SELECTOR, ".urgency").text == "Urgent"
     assert box.find_element(By.CSS_SELECTOR, ".level").text == "Orthopedic surgeon"
-    assert "X-ray and fracture clinic" in box.text
     assert "UR1" in _texts(box, ".rationale > li > a")
     assert "ottawa" in _texts(box, ".rationale a.cite")
     assert any("X-ray" in text for text in _texts(box, ".advice li"))
@@ -208,9 +238,12 @@ def test_self_care_with_javascript_off(server: LiveServer, no_js_browser: WebDri
     assert injury.is_displayed()  # no script ran: shown, under its legend
     legend = injury.find_element(By.TAG_NAME, "legend").text
     assert legend == "Only if the pain started with an injury"
-    _fill(driver, SELF_CARE)
+    assert driver.find_element(By.ID, "q-pregnant").is_displayed()
+    _fill(driver, {**SELF_CARE, "age_years": "70"})
+    assert driver.find_element(By.ID, "q-pregnant").is_displayed()  # no script: still shown
     driver.find_element(By.CSS_SELECTOR, "#intake button[type=submit]").click()
     box = WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "result-box"))[0]
+    assert box.find_element(By.ID, "destination").text == "Self-care at home"
     assert box.find_element(By.CSS_SELECTOR, ".urgency").text == "Routine"
     assert box.find_element(By.CSS_SELECTOR, ".level").text == "Self care"
     assert "SC2" in _texts(box, ".rationale > li > a")
@@ -220,6 +253,47 @@ def test_self_care_with_javascript_off(server: LiveServer, no_js_browser: WebDri
     # The answers given are kept in the form shown again.
     assert driver.find_element(By.CSS_SELECTOR, "input[name=fever][value=no]").is_selected()
     _shoot(driver, "03-self-care-no-js")
+
+
+def test_a_child_in_place(server: LiveServer, browser: WebDriver) -> None:
+    """A 9-year-old woken by the pain: a doctor who sees children within days, in person."""
+    browser.get(server.base + "/")
+    _fill(browser, CHILD_NIGHT_PAIN)
+    box = _submit_in_place(browser)
+    assert box.get_attribute("data-destination") == "paediatric_assessment"
+    assert box.find_element(By.ID, "destination").text.startswith("Doctor who sees children")
+    assert box.find_element(By.CSS_SELECTOR, ".how-soon").text == "Within a few days"
+    assert box.find_element(By.CSS_SELECTOR, ".setting").text == "Must be seen in person"
+    review = box.find_element(By.ID, "review-note")
+    assert review.text == "A clinician should review these answers."
+    assert _above(box, "#review-note", ".level")
+    assert not box.find_elements(By.CSS_SELECTOR, ".referrals")  # PED3 names the same service
+    assert {"PED1", "PED3"} <= set(_texts(box, ".rationale > li > a"))
+    assert (
+        "Children under 16 are never refused"
+        in box.find_element(By.CSS_SELECTOR, ".population").text
+    )
+    assert _texts(box, ".advice li")[0].startswith("Arrange for your child to see a doctor")
+    _shoot(browser, "09-child-js")
+
+
+def test_pregnancy_is_asked_only_at_12_to_55(server: LiveServer, browser: WebDriver) -> None:
+    """The script hides the pregnancy question for an age outside 12-55 and shows it inside."""
+    browser.get(server.base + "/")
+    question = browser.find_element(By.ID, "q-pregnant")
+    age = browser.find_element(By.ID, "f-age_years")
+    assert question.is_displayed()  # no age yet: asked
+    for typed, shown in (("60", False), ("30", True), ("8", False), ("55", True), ("", True)):
+        age.clear()
+        if typed:
+            age.send_keys(typed)
+        assert question.is_displayed() == shown, typed
+    age.send_keys("6x")  # not a number: shown, and the server will say what is wrong
+    assert question.is_displayed()
+    population = browser.find_element(By.ID, "population").text
+    assert population.startswith("Who this is for.")
+    assert "Children under 16 are never refused" in population
+    assert "Unknown" in browser.find_element(By.ID, "unknown-promise").text
 
 
 def test_keyboard_reaches_the_form(server: LiveServer, browser: WebDriver) -> None:
@@ -261,8 +335,10 @@ def test_catalogue_rule_and_safety_pages(server: LiveServer, browser: WebDriver)
     assert len(rows) > 30
     assert browser.find_element(By.CSS_SELECTOR, "code.sha").text
     _shoot(browser, "05-rules")
-    browser.find_element(By.LINK_TEXT, "UR1").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("UR1 v1: Ottawa foot rule")
+    browser.find_element(By.CSS_SELECTOR, 'table.rules a[href="/rules/UR1"]').click()
+    ur1 = load_ruleset(RULES).by_id["UR1"]
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"UR1 v{ur1.version}: {ur1.title}"
+    assert browser.find_element(By.CSS_SELECTOR, "dd.where").text == "X-ray and fracture clinic"
     assert browser.find_elements(By.CSS_SELECTOR, "ul.cases.fires li")
     _shoot(browser, "06-rule-UR1")
     browser.get(server.base + "/safety")

@@ -13,16 +13,16 @@ from werkzeug.datastructures import MultiDict
 from service import create_app
 from service.cases import load_cases, load_vignettes
 from service.conditions import describe
-from service.findings import FINDINGS, INJURY_ONLY
+from service.findings import FINDINGS
 from service.rules import VIGNETTES, suites
 from service.ruleset import Ruleset
 from service.safety import summarise
 from service.validation import IntakeValidator
-from service.web_form import INJURY_LEGEND, read_form
+from service.web_form import INJURY_LEGEND, form_layout, read_form
 from tests.conftest import ROOT, RULES
-from tests.web_support import EMERGENCY, FRACTURE, SELF_CARE, parse
+from tests.web_support import CHILD, EMERGENCY, FRACTURE, SELF_CARE, parse
 
-PAGES = ("/", "/rules", "/rules/UR1", "/safety", "/docs")
+PAGES = ("/", "/rules", "/rules/UR1", "/rules/PED1", "/safety", "/docs")
 CSS = (ROOT / "service" / "static" / "site.css").read_text(encoding="utf-8")
 
 
@@ -36,7 +36,18 @@ def _intake(form: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 
 def _fired(html: str) -> list[str]:
-    return re.findall(r'<li><a href="/rules/([A-Z]+[0-9]*)">', html)
+    return re.findall(r'<li><a href="/rules/([A-Z]+[0-9]*[a-z]?)">', html)
+
+
+def _escaped(text: str) -> str:
+    """Text as Jinja's autoescape writes it into the page."""
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;")):
+        text = text.replace(raw, entity)
+    return text.replace("'", "&#39;")
+
+
+def _between(html: str, start: str, end: str) -> str:
+    return html[html.index(start) : html.index(end, html.index(start))]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -73,11 +84,29 @@ def test_pages_have_no_inline_script_or_style_and_nothing_remote(
     assert any(e.tag == "meta" and e.attrs.get("name") == "viewport" for e in page.elements)
 
 
+@pytest.mark.parametrize("form", [EMERGENCY, FRACTURE, CHILD])
+@pytest.mark.parametrize("path", ["/", "/result"])
+def test_results_have_no_inline_script_or_style(
+    client: FlaskClient, path: str, form: dict[str, str]
+) -> None:
+    """The answered page and the fragment keep the policy: no inline script, style or handler."""
+    response = client.post(path, data=form)
+    assert response.status_code == 200
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    page = parse(response.get_data(as_text=True))
+    assert page.script_text == []
+    for element in page.elements:
+        assert not [name for name in element.attrs if name.startswith("on")], element
+        assert "style" not in element.attrs
+        assert element.tag != "style"
+
+
 def test_every_question_is_in_the_form_with_a_label(client: FlaskClient) -> None:
     """One control per finding; every input and select labelled; unknown is the default."""
     page = parse(client.get("/").get_data(as_text=True))
     controls = [e for e in page.elements if e.tag in {"input", "select"}]
     assert {e.attrs["name"] for e in controls} == set(FINDINGS)
+    assert len(FINDINGS) == 49  # clinical.md 2, rows 1-49
     for control in controls:
         assert control.in_label or control.attrs.get("id") in page.label_for, control
     for name, finding in FINDINGS.items():
@@ -90,16 +119,49 @@ def test_every_question_is_in_the_form_with_a_label(client: FlaskClient) -> None
     assert {o.attrs["value"] for o in options} == {"unknown"}
 
 
-def test_injury_only_questions_are_in_their_own_fieldset(client: FlaskClient) -> None:
-    """The FHIR Questionnaire's enableWhen set, under one legend."""
+def test_injury_questions_are_in_their_own_fieldset(client: FlaskClient, ruleset: Ruleset) -> None:
+    """Exactly the questions the manifest asks only after an injury, under one legend."""
     page = parse(client.get("/").get_data(as_text=True))
     inside = {
         e.attrs["name"]
         for e in page.elements
         if e.tag in {"input", "select"} and INJURY_LEGEND in e.legends
     }
-    assert inside == set(INJURY_ONLY)
+    injury = {name for name, when in ruleset.asked_when_source.items() if when == "INJURY"}
+    assert injury == {"injury_mechanism", "steps_immediately", "pain_out_of_proportion"}
+    assert inside == injury
     assert {"About you", "Your history", "Your symptoms", INJURY_LEGEND} <= set(page.legends)
+    # clinical.md 2.2: asked of everyone from 2027.1, so never inside the injury fieldset.
+    assert not {"visible_deformity", "open_wound_at_injury", "plantar_bruising"} & inside
+    (fieldset,) = [e for e in page.elements if e.attrs.get("id") == "section-injury"]
+    assert fieldset.attrs["data-asked-if"] == "onset"
+    assert fieldset.attrs["data-asked-values"] == "injury"
+    assert fieldset.attrs["data-asked-empty"] == "no"
+
+
+def test_situational_questions_carry_when_they_are_asked(
+    client: FlaskClient, ruleset: Ruleset
+) -> None:
+    """The pregnancy question is marked for the script: asked with no age or at 12-55 only."""
+    page = parse(client.get("/").get_data(as_text=True))
+    marked = {e.attrs["id"]: e.attrs for e in page.elements if "data-asked-if" in e.attrs}
+    assert set(marked) == {"section-injury", "q-pregnant"}
+    pregnant = marked["q-pregnant"]
+    assert pregnant["data-asked-if"] == "age_years"
+    assert pregnant["data-asked-ranges"] == "12-55"
+    assert pregnant["data-asked-empty"] == "yes"
+    assert pregnant["data-asked-bounds"] == "0-120"
+    # Every question with an asked_when is marked, by itself or by its fieldset.
+    layout = form_layout(ruleset)
+    injury = next(section for section in layout.sections if section.key == "injury")
+    assert set(layout.situations) | {q.name for q in injury.questions} == set(
+        ruleset.asked_when_source
+    )
+    # What the marks say agrees with the manifest's own predicate at every age.
+    asks = ruleset.asked_when["pregnant"]
+    for age in range(0, 121):
+        facts = {name: ("unknown" if not f.is_numeric else None) for name, f in FINDINGS.items()}
+        assert asks({**facts, "age_years": age}) == (12 <= age <= 55), age
 
 
 def test_an_untouched_form_is_an_all_unknown_intake(client: FlaskClient) -> None:
@@ -122,25 +184,118 @@ def test_an_untouched_form_is_an_all_unknown_intake(client: FlaskClient) -> None
         (EMERGENCY, "Orthopedic surgeon", "Emergency"),
         (FRACTURE, "Orthopedic surgeon", "Urgent"),
         (SELF_CARE, "Self care", "Routine"),
+        (CHILD, "Self care", "Routine"),
     ],
 )
 def test_the_plain_post_answers_as_the_api(
-    client: FlaskClient, form: dict[str, str], level: str, urgency: str
+    client: FlaskClient, ruleset: Ruleset, form: dict[str, str], level: str, urgency: str
 ) -> None:
-    """JavaScript off: the whole page with the same rules, level and urgency as /v1/triage."""
+    """JavaScript off: the whole page with the same rules, outcome and advice as /v1/triage."""
     response = client.post("/", data=form)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     api = client.post("/v1/triage", json=_intake(form)).get_json()
     assert _fired(html) == [entry["rule_id"] for entry in api["rationale"]]
+    destination = ruleset.destinations[api["destination"]]
+    assert f'<p class="destination" id="destination">{_escaped(destination)}</p>' in html
+    assert f'data-destination="{api["destination"]}"' in html
     assert f'<dd class="level">{level}</dd>' in html
     assert f'<dd class="urgency">{urgency}</dd>' in html
+    advice = _between(html, '<ul class="advice">', "</ul>")
+    assert re.findall(r"<li>(.*?)</li>", advice) == [_escaped(line) for line in api["advice"]]
     for key in (c["key"] for c in api["citations"]):
         assert f'href="#cite-{key}"' in html
         assert f'id="cite-{key}"' in html
     assert ('role="alert"' in html) == (urgency == "Emergency")
     assert ('id="emergency-banner"' in html) == (urgency == "Emergency")
+    assert ('id="review-note"' in html) == api["needs_clinician_review"]
     assert "<form" in html  # the form again, to change an answer
+
+
+@pytest.mark.parametrize(
+    ("form", "how_soon", "setting"),
+    [
+        (EMERGENCY, "Now", "Must be seen in person"),
+        (FRACTURE, "Today", "Must be seen in person"),
+        (CHILD, "Routine appointment", "A video or phone appointment can be the first step"),
+    ],
+)
+def test_the_result_leads_with_where_to_go(
+    client: FlaskClient, form: dict[str, str], how_soon: str, setting: str
+) -> None:
+    """Where to go, how soon and whether in person come first; the care level after them."""
+    html = client.post("/result", data=form).get_data(as_text=True)
+    where = html.index('id="destination"')
+    soon = html.index(f'<dd class="how-soon">{how_soon}</dd>')
+    in_person = html.index(f'<dd class="setting">{setting}</dd>')
+    level = html.index('<dd class="level">')
+    assert where < soon < in_person < level
+    assert html.index('id="result-title">Where to go<') < where
+    if 'id="emergency-banner"' in html:
+        assert html.index('id="emergency-banner"') < where  # the banner stays on top
+
+
+def test_self_care_at_home_says_no_appointment(client: FlaskClient) -> None:
+    """Self-care at home has no "how soon" or "in person" to give: neither line is shown."""
+    html = client.post("/result", data=SELF_CARE).get_data(as_text=True)
+    assert 'data-destination="self_care_at_home"' in html
+    assert '<p class="destination" id="destination">Self-care at home</p>' in html
+    assert 'class="how-soon"' not in html
+    assert 'class="setting"' not in html
+    assert "Also referred to" not in html
+
+
+def test_every_other_referral_is_listed_once(client: FlaskClient, ruleset: Ruleset) -> None:
+    """After an injury: the fracture clinic leads; the call-back and physiotherapy follow."""
+    html = client.post("/result", data=FRACTURE).get_data(as_text=True)
+    api = client.post("/v1/triage", json=_intake(FRACTURE)).get_json()
+    assert api["destination"] == "fracture_clinic"
+    also = _between(html, 'id="also-title"', "</ul>")
+    listed = re.findall(r'<li data-destination="([a-z_]+)">', also)
+    expected = list(
+        dict.fromkeys(
+            r["destination"] for r in api["referrals"] if r["destination"] != "fracture_clinic"
+        )
+    )
+    assert listed == expected == ["clinician_call_back", "physical_therapy"]
+    assert f"<strong>{ruleset.destinations['clinician_call_back']}</strong>:" in also
+    assert '<span class="how-soon">today</span>' in also
+    assert '<span class="how-soon">routine appointment</span>' in also
+    assert '<a href="/rules/G2">G2</a>, <a href="/rules/G3">G3</a>' in also
+    assert html.index('id="destination"') < html.index('id="also-title"')
+    assert html.index('id="also-title"') < html.index('<dd class="level">')
+
+
+def test_a_child_goes_to_a_doctor_who_sees_children(client: FlaskClient, ruleset: Ruleset) -> None:
+    """Under 16: never refused; the paediatric destination and the review note (PED1)."""
+    response = client.post("/result", data=CHILD)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    paediatric = _escaped(ruleset.destinations["paediatric_assessment"])
+    assert f'<p class="destination" id="destination">{paediatric}</p>' in html
+    assert "PED1" in _fired(html)
+    assert '<p class="review" id="review-note">A clinician should review these answers.</p>' in html
+    assert html.index('id="review-note"') < html.index('<dd class="level">')
+    assert f"Who this is for: {_escaped(ruleset.population)}" in html
+
+
+def test_the_population_and_the_unknown_promise_are_stated(
+    client: FlaskClient, ruleset: Ruleset
+) -> None:
+    """On the form (the promise beside the Unknown explanation), the result and the safety page."""
+    form = client.get("/").get_data(as_text=True)
+    population = _escaped(ruleset.population)
+    promise = _escaped(ruleset.unknown_promise)
+    assert population in _between(form, 'id="population"', "</p>")
+    unknown = _between(form, 'id="unknown-promise"', "</p>")
+    assert "leave the rest as\n  <strong>Unknown</strong>. What Unknown does: " in unknown
+    assert promise in unknown
+    assert form.index('id="result"') < form.index('id="unknown-promise"') < form.index("<form")
+    assert "never lowers the result" not in form  # the old, wider promise is gone
+    result = client.post("/result", data=EMERGENCY).get_data(as_text=True)
+    assert f"Who this is for: {population}" in result
+    safety = client.get("/safety").get_data(as_text=True)
+    assert promise in _between(safety, 'id="unknown-promise"', "</p>")
 
 
 def test_the_fragment_is_the_result_only(client: FlaskClient) -> None:
@@ -151,11 +306,21 @@ def test_the_fragment_is_the_result_only(client: FlaskClient) -> None:
     assert 'role="alert"' in html
 
 
-def test_injury_answers_are_sent_as_answered(client: FlaskClient) -> None:
-    """Injury-only answers reach the rules as they do through the API: only an injury fires them."""
+def test_situational_answers_are_sent_as_answered(client: FlaskClient) -> None:
+    """Injury-only and pregnancy answers reach the rules as through the API, whatever onset or age.
+
+    EM8 (compartment syndrome) still needs an injury; a deformity (asked of everyone since
+    2027.1) fires UR10 with or without one.
+    """
+    tight = {"pain_out_of_proportion": "yes"}
+    assert "EM8" in _fired(client.post("/", data={"onset": "injury", **tight}).text)
+    assert "EM8" not in _fired(client.post("/", data={"onset": "gradual", **tight}).text)
     deformity = {"visible_deformity": "yes"}
-    assert "UR10" in _fired(client.post("/", data={"onset": "injury", **deformity}).text)
-    assert "UR10" not in _fired(client.post("/", data={"onset": "gradual", **deformity}).text)
+    assert "UR10" in _fired(client.post("/", data={"onset": "gradual", **deformity}).text)
+    kept = read_form(MultiDict({"onset": "gradual", **tight, "age_years": "60", "pregnant": "yes"}))
+    assert kept.intake is not None
+    assert kept.intake["symptoms"]["pain_out_of_proportion"] == "yes"
+    assert kept.intake["patient"] == {"age_years": 60, "pregnant": "yes"}
 
 
 def _form(intake: dict[str, dict[str, Any]]) -> MultiDict[str, str]:
@@ -171,9 +336,18 @@ def _form(intake: dict[str, dict[str, Any]]) -> MultiDict[str, str]:
 @pytest.mark.parametrize(
     "intake",
     [
-        *[v.intake for v in load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")],
+        # Whatever vignettes are there when the tests run (the suite is rewritten per ruleset).
+        *[v.intake for v in load_vignettes(VIGNETTES)],
         {"symptoms": {"open_wound_at_injury": "yes", "visible_deformity": "yes", "pain_nrs": 3}},
         {"symptoms": {"onset": "gradual", "plantar_bruising": "yes", "steps_immediately": 2}},
+        {"patient": {"age_years": 70, "pregnant": "yes"}, "symptoms": {"onset": "gradual"}},
+        {
+            "symptoms": {
+                "onset": "unknown",
+                "pain_out_of_proportion": "no",
+                "injury_mechanism": "twist",
+            }
+        },
     ],
 )
 def test_the_form_gives_the_api_intake(intake: dict[str, dict[str, Any]]) -> None:
@@ -269,6 +443,47 @@ def test_catalogue_lists_every_rule_in_words(client: FlaskClient, ruleset: Rules
             assert f'href="/rules#cite-{key}"' in html
     for key in ruleset.citations:
         assert f'id="cite-{key}"' in html
+
+
+def test_catalogue_shows_where_each_rule_sends_and_how(
+    client: FlaskClient, ruleset: Ruleset
+) -> None:
+    """Each row: destination text, setting, the informational flag; the children family listed."""
+    html = client.get("/rules").get_data(as_text=True)
+    for rule in (*ruleset.rules, ruleset.default):
+        row = _between(html, f'<tr id="rule-{rule.id}"', "</tr>")
+        assert f'data-family="{rule.family}"' in row
+        where = _escaped(ruleset.destinations[rule.destination])
+        assert f'<span class="where">{where}</span>' in row
+        setting = {"in_person": "Must be seen in person"}.get(rule.setting, "A video or phone")
+        assert f'<span class="flag setting">{setting}' in row
+        assert ("Informational: never sets the care level" in row) == rule.informational
+    children = _between(html, 'id="family-children"', "</li>")
+    assert re.findall(r'href="#rule-([A-Z0-9]+)"', children) == ["PED1", "PED2", "PED3"]
+    assert "informational" not in _between(html, '<tr id="rule-PED1"', "</tr>").lower()
+    assert _escaped(ruleset.population) in html
+    assert "at that urgency" not in html  # aggregation v1 is gone (clinical.md 1.2)
+
+
+def test_one_rule_shows_destination_setting_and_advice_as_text(
+    client: FlaskClient, ruleset: Ruleset
+) -> None:
+    """/rules/PED1: the paediatric destination, virtual, not informational, its call-back line."""
+    html = client.get("/rules/PED1").get_data(as_text=True)
+    rule = ruleset.by_id["PED1"]
+    assert rule.family == "children"
+    where = _escaped(ruleset.destinations["paediatric_assessment"])
+    assert f'<dd class="where">{where}</dd>' in html
+    assert '<dd class="setting">Virtual suitable: a video or phone appointment' in html
+    assert '<dd class="informational">No</dd>' in html
+    assert 'href="/rules#family-children">children</a>' in html
+    advice = _between(html, '<ul class="rule-advice">', "</ul>")
+    for text in ruleset.advice_texts(rule):
+        assert _escaped(text) in advice
+    assert "AdviceLine" not in html
+    assert "call-back line: replaced by" in advice
+    sc2 = client.get("/rules/SC2").get_data(as_text=True)
+    assert "Yes: it explains a self-care answer and never sets the care level" in sc2
 
 
 def test_one_rule_shows_its_cases(client: FlaskClient) -> None:

@@ -31,7 +31,14 @@ SELF_CARE = {
     "pain_location": "ball_of_foot",
     "pain_nrs": "2",
     "steps_now": "4",
+    "tender_5th_mt_base": "no",
+    "tender_navicular": "no",
+    "tender_metatarsal_point": "no",
 }
+# A child with the same mild ache: self-care level, a doctor who sees children, review (PED1).
+CHILD = {**SELF_CARE, "age_years": "9"}
+# A child whose pain wakes them at night: within 48 hours, in person (PED3 with PED1).
+CHILD_NIGHT_PAIN = {**CHILD, "pain_at_rest_or_night": "yes"}
 
 
 @dataclass
