@@ -6,7 +6,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from service.fhir_common import display
+from service.fhir_common import (
+    SETTING_TEXT,
+    URGENCY_MEANING,
+    display,
+    where_and_when,
+)
+from service.fhir_guidance import Destinations, referral_lines
 
 # Brief/issue 6: emergency and urgent are critical, soon a warning, routine information.
 INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}
@@ -14,23 +20,30 @@ SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
 
 
-def _summary(answer: Mapping[str, Any]) -> str:
-    lead = answer["rationale"][0]["title"]
-    text = f"Forefoot triage: {display(answer['level'])}, {answer['urgency']}. {lead}"
-    if answer["escalation"]:
-        text = f"{display(answer['escalation'])} now. {text}"
+def _summary(answer: Mapping[str, Any], destinations: Destinations) -> str:
+    """Where to go and how soon lead (clinical.md 1.2), then the deciding rule's title."""
+    lead = where_and_when(destinations[answer["destination"]], answer["urgency"])
+    text = f"{lead}. Forefoot triage: {answer['rationale'][0]['title']}"
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 
-def _detail(answer: Mapping[str, Any]) -> str:
+def _detail(answer: Mapping[str, Any], destinations: Destinations) -> str:
+    urgency = answer["urgency"]
     lines = [
-        f"**Level:** {display(answer['level'])}  ",
-        f"**Urgency:** {display(answer['urgency'])}",
+        f"**Where:** {destinations[answer['destination']]}  ",
+        f"**How soon:** {display(urgency)}, {URGENCY_MEANING[urgency]}  ",
+        f"**{SETTING_TEXT[answer['setting']]}**",
     ]
     if answer["escalation"]:
+        lines[-1] += "  "
         lines.append(f"**Escalation:** {display(answer['escalation'])}")
+    lines += ["", "### Referrals"]
+    lines += [f"- {line}" for line in referral_lines(answer, destinations)] or [
+        "- None (no rule above self-care fired)"
+    ]
+    lines += ["", f"**Level:** {display(answer['level'])}"]
     if answer["needs_clinician_review"]:
-        lines.append("**A clinician should review these answers and call the patient back.**")
+        lines += ["", "**A clinician should review these answers.**"]
     lines += ["", "### Why"]
     lines += [f"- **{e['rule_id']} {e['title']}**: {e['statement']}" for e in answer["rationale"]]
     if answer["advice"]:
@@ -51,14 +64,17 @@ def _source(citation: Mapping[str, Any] | None) -> dict[str, Any]:
     return source
 
 
-def build_card(answer: Mapping[str, Any]) -> dict[str, Any]:
-    """The card for one answer: the leading citation is the source, the others are links."""
+def build_card(answer: Mapping[str, Any], destinations: Destinations) -> dict[str, Any]:
+    """The card for one answer: the leading citation is the source, the others are links.
+
+    destinations: the display text of each destination code (ruleset.destinations).
+    """
     citations = list(answer["citations"])
     return {
         "uuid": str(uuid.uuid4()),
-        "summary": _summary(answer),
+        "summary": _summary(answer, destinations),
         "indicator": INDICATOR[answer["urgency"]],
-        "detail": _detail(answer),
+        "detail": _detail(answer, destinations),
         "source": _source(citations[0] if citations else None),
         "links": [
             {"label": citation["title"], "url": citation["url"], "type": "absolute"}

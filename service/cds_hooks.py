@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from service.api import evaluate
@@ -31,7 +31,8 @@ DISCOVERY = {
             "title": "Forefoot pain triage",
             "description": (
                 "Triages the patient's latest answers to the forefoot-triage Questionnaire "
-                "(ball-of-foot pain): level, urgency, reasons and sources, as one card."
+                "(ball-of-foot pain): where to go, how soon, in person or not, the referrals, "
+                "level, reasons and sources, as one card."
             ),
             "prefetch": {
                 PREFETCH_KEY: "QuestionnaireResponse?subject=Patient/{{context.patientId}}"
@@ -212,7 +213,7 @@ def service() -> Any:
         field = error.link_id or "(unknown key)"
         raise _Invalid([{"field": field, "message": error.detail}]) from None
     answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
-    return {"cards": [build_card(answer)]}
+    return {"cards": [build_card(answer, current_app.extensions["triage"].ruleset.destinations)]}
 
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}/feedback", provide_automatic_options=False)

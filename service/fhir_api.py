@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 from flask import Blueprint, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import UnsupportedMediaType
 
 from service.api import evaluate
@@ -17,17 +15,20 @@ from service.fhir_questionnaire import build_questionnaire
 from service.validation import validate_intake
 
 fhir = Blueprint("fhir", __name__)
+_QUESTIONNAIRE = "fhir_questionnaire"  # app.extensions key
 
 
-@cache
-def _questionnaire(version: str) -> dict[str, Any]:
-    return build_questionnaire(version)
+@fhir.record_once
+def _build_questionnaire(state: BlueprintSetupState) -> None:
+    """Built once, when the app is made: an asked_when it cannot carry stops the start."""
+    ruleset = state.app.extensions["triage"].ruleset
+    state.app.extensions[_QUESTIONNAIRE] = build_questionnaire(ruleset)
 
 
 @fhir.get("/fhir/Questionnaire/forefoot-triage", provide_automatic_options=False)
 def questionnaire() -> Response:
     """The intake as an R4 Questionnaire; its version is the ruleset version."""
-    return fhir_response(_questionnaire(current_app.extensions["triage"].ruleset.version))
+    return fhir_response(current_app.extensions[_QUESTIONNAIRE])
 
 
 # "$" is an ordinary character in a werkzeug rule (it is regex-escaped, not an anchor).
@@ -39,4 +40,5 @@ def triage_response() -> Response:
     resource = read_json(request)  # 400/413 -> OperationOutcome (service.fhir_errors)
     intake = validate_intake(intake_from_response(resource))  # ResponseError, ValidationError
     answer = evaluate(intake)
-    return fhir_response(build_guidance(answer, resource.get("subject")))
+    destinations = current_app.extensions["triage"].ruleset.destinations
+    return fhir_response(build_guidance(answer, destinations, resource.get("subject")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ MODULE_URL = f"{BASE}/Library/forefoot-triage"  # the ruleset, as GuidanceRespon
 ANSWERS_SYSTEM = f"{BASE}/CodeSystem/answers"  # every tri-state and enum answer code
 RULES_SYSTEM = f"{BASE}/CodeSystem/rules"  # rule ids
 FINDINGS_SYSTEM = f"{BASE}/CodeSystem/findings"  # finding names (= the Questionnaire's linkIds)
-# The prefix of four code systems: outcome-level, -urgency, -escalation and -destination.
+# The prefix of five code systems: outcome-level, -urgency, -escalation, -destination, -setting.
 OUTCOME_SYSTEM = f"{BASE}/CodeSystem/outcome"
 DECISION_SYSTEM = f"{BASE}/NamingSystem/decision-id"
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
@@ -22,9 +23,41 @@ MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 
 
+# How soon, in words (clinical.md 1.1): follows the destination in a lead, "X-ray and fracture
+# clinic today"; after a comma when it is not an adverb.
+WHEN = {"emergency": "now", "urgent": "today", "soon": "within days", "routine": "routine"}
+URGENCY_MEANING = {
+    "emergency": "now (emergency department / emergency services)",
+    "urgent": "same day (within 24 hours)",
+    "soon": "within days (up to a week)",
+    "routine": "within weeks (normal booking)",
+}
+# clinical.md 1.6: what the answer's setting means for the patient.
+SETTING_DISPLAY = {
+    "in_person": "In person",
+    "virtual_suitable": "Virtual (video or phone) suitable",
+}
+SETTING_TEXT = {
+    "in_person": "Must be seen in person.",
+    "virtual_suitable": "A video or phone assessment can be the first step.",
+}
+
+
 def display(code: str) -> str:
     """A readable display for one of our codes: 'sudden_no_injury' -> 'Sudden no injury'."""
     return code.replace("_", " ").capitalize()
+
+
+def where_and_when(destination: str, urgency: str) -> str:
+    """Where to go and how soon, for a lead: 'X-ray and fracture clinic today'.
+
+    A destination text that already says when ('Maternity assessment unit or midwife, today',
+    'Emergency department now; ...') is not told twice.
+    """
+    when = WHEN[urgency]
+    if re.search(rf"\b{re.escape(when)}\b", destination, flags=re.IGNORECASE):
+        return destination
+    return f"{destination}, {when}" if urgency == "routine" else f"{destination} {when}"
 
 
 def fhir_response(resource: dict[str, Any], status: int = 200) -> Response:

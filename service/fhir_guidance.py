@@ -13,18 +13,32 @@ from service.fhir_common import (
     MODULE_URL,
     OUTCOME_SYSTEM,
     RULES_SYSTEM,
+    SETTING_DISPLAY,
+    SETTING_TEXT,
+    URGENCY_MEANING,
     display,
+    where_and_when,
 )
 from service.findings import FINDINGS
 from service.schemas import UNKNOWN
 
-# The completeness rule that fires when a danger-sign question is unanswered (clinical.md 7.3).
+# The completeness rule that fires when a danger-sign question is unanswered (clinical.md 7.3,
+# G2 v3: on an unknown answer only; a flag answered yes fires its own rule).
 SCREEN_RULE = "G2"
 _XHTML = "http://www.w3.org/1999/xhtml"
+Destinations = Mapping[str, str]  # destination code -> display text (ruleset.destinations)
 
 
-def _code(kind: str, code: str) -> dict[str, Any]:
-    return {"system": f"{OUTCOME_SYSTEM}-{kind}", "code": code, "display": display(code)}
+def _code(kind: str, code: str, text: str | None = None) -> dict[str, Any]:
+    return {"system": f"{OUTCOME_SYSTEM}-{kind}", "code": code, "display": text or display(code)}
+
+
+def _destination(code: str, destinations: Destinations) -> dict[str, Any]:
+    return _code("destination", code, destinations[code])
+
+
+def _rule_id(rule_id: str, title: str) -> dict[str, Any]:
+    return {"system": RULES_SYSTEM, "code": rule_id, "display": title}
 
 
 def _artifact(citation: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,44 +53,69 @@ def _artifact(citation: Mapping[str, Any]) -> dict[str, Any]:
     return artifact
 
 
-def _rule(entry: Mapping[str, Any]) -> dict[str, Any]:
+def _rule(entry: Mapping[str, Any], destinations: Destinations) -> dict[str, Any]:
     return {
         "name": "rule",
         "part": [
-            {
-                "name": "id",
-                "valueCoding": {
-                    "system": RULES_SYSTEM,
-                    "code": entry["rule_id"],
-                    "display": entry["title"],
-                },
-            },
+            {"name": "id", "valueCoding": _rule_id(entry["rule_id"], entry["title"])},
             {"name": "version", "valueInteger": entry["rule_version"]},
             {"name": "level", "valueCoding": _code("level", entry["level"])},
             {"name": "urgency", "valueCoding": _code("urgency", entry["urgency"])},
+            {
+                "name": "destination",
+                "valueCoding": _destination(entry["destination"], destinations),
+            },
+            {
+                "name": "setting",
+                "valueCoding": _code(
+                    "setting", entry["setting"], SETTING_DISPLAY[entry["setting"]]
+                ),
+            },
+            {"name": "informational", "valueBoolean": entry["informational"]},
             {"name": "statement", "valueString": entry["statement"]},
             *({"name": "citation", "valueString": key} for key in entry["citations"]),
         ],
     }
 
 
-def _parameters(answer: Mapping[str, Any]) -> dict[str, Any]:
+def _referral(
+    referral: Mapping[str, Any], titles: Mapping[str, str], destinations: Destinations
+) -> dict[str, Any]:
+    """One indicated referral (clinical.md 1.2 step 9): rule, level, urgency, destination."""
+    rule_id = referral["rule_id"]
+    return {
+        "name": "referral",
+        "part": [
+            {"name": "rule_id", "valueCoding": _rule_id(rule_id, titles[rule_id])},
+            {"name": "level", "valueCoding": _code("level", referral["level"])},
+            {"name": "urgency", "valueCoding": _code("urgency", referral["urgency"])},
+            {
+                "name": "destination",
+                "valueCoding": _destination(referral["destination"], destinations),
+            },
+        ],
+    }
+
+
+def _parameters(answer: Mapping[str, Any], destinations: Destinations) -> dict[str, Any]:
+    # Where to go leads (consumers route on it, clinical.md 1.2), then how soon and how.
+    setting = answer["setting"]
     parameters: list[dict[str, Any]] = [
-        {"name": "level", "valueCoding": _code("level", answer["level"])},
+        {"name": "destination", "valueCoding": _destination(answer["destination"], destinations)},
         {"name": "urgency", "valueCoding": _code("urgency", answer["urgency"])},
+        {"name": "setting", "valueCoding": _code("setting", setting, SETTING_DISPLAY[setting])},
     ]
     if answer["escalation"]:
         parameters.append(
             {"name": "escalation", "valueCoding": _code("escalation", answer["escalation"])}
         )
-    if answer["destination"]:
-        parameters.append(
-            {"name": "destination", "valueCoding": _code("destination", answer["destination"])}
-        )
-    parameters.append(
-        {"name": "needs_clinician_review", "valueBoolean": answer["needs_clinician_review"]}
-    )
-    parameters.extend(_rule(entry) for entry in answer["rationale"])
+    parameters += [
+        {"name": "level", "valueCoding": _code("level", answer["level"])},
+        {"name": "needs_clinician_review", "valueBoolean": answer["needs_clinician_review"]},
+    ]
+    titles = {entry["rule_id"]: entry["title"] for entry in answer["rationale"]}
+    parameters.extend(_referral(r, titles, destinations) for r in answer["referrals"])
+    parameters.extend(_rule(entry, destinations) for entry in answer["rationale"])
     parameters.extend({"name": "advice", "valueString": text} for text in answer["advice"])
     parameters.extend(
         {"name": "citation", "valueRelatedArtifact": _artifact(citation)}
@@ -94,7 +133,12 @@ def _parameters(answer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def missing_data(answer: Mapping[str, Any]) -> list[str]:
-    """Findings to ask next when the red-flag screen fired because a flag is unknown, else []."""
+    """Findings to ask next when the red-flag screen (G2) fired, else [].
+
+    G2 v3 fires only on an unknown danger sign, so when it fired the data really is missing: its
+    unknown flags, after the answer's follow-up questions. Other unknowns (G1, G3) do not make
+    the response data-required: their rules already give the result a call-back or a referral.
+    """
     screen = next((e for e in answer["rationale"] if e["rule_id"] == SCREEN_RULE), None)
     if screen is None:
         return []
@@ -105,38 +149,55 @@ def missing_data(answer: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys([*follow_up, *unknown]))
 
 
-def _narrative(answer: Mapping[str, Any]) -> str:
-    level, urgency = display(answer["level"]), display(answer["urgency"])
+def referral_lines(answer: Mapping[str, Any], destinations: Destinations) -> list[str]:
+    """Each referral as text: 'X-ray and fracture clinic: urgent (UR1)'; [] when none."""
+    return [
+        f"{destinations[r['destination']]}: {display(r['urgency']).lower()} ({r['rule_id']})"
+        for r in answer["referrals"]
+    ]
+
+
+def _narrative(answer: Mapping[str, Any], destinations: Destinations) -> str:
+    """Where to go and how soon lead (clinical.md 1.2), in person or not, referrals, level, why."""
+    esc = html.escape
+    urgency = answer["urgency"]
+    lead = where_and_when(destinations[answer["destination"]], urgency)
+    referrals = "".join(f"<li>{esc(line)}</li>" for line in referral_lines(answer, destinations))
     rules = "".join(
-        f"<li><b>{html.escape(e['rule_id'])} {html.escape(e['title'])}</b>: "
-        f"{html.escape(e['statement'])}</li>"
+        f"<li><b>{esc(e['rule_id'])} {esc(e['title'])}</b>: {esc(e['statement'])}</li>"
         for e in answer["rationale"]
     )
-    advice = "".join(f"<li>{html.escape(text)}</li>" for text in answer["advice"])
-    # An escalation leads, in words: "Go to the emergency department now" must not be missed.
-    lead = (
-        f"<p><b>{html.escape(display(answer['escalation']))} now</b>"
-        + (f" ({html.escape(display(answer['destination']))})" if answer["destination"] else "")
-        + ".</p>"
-        if answer["escalation"]
+    advice = "".join(f"<li>{esc(text)}</li>" for text in answer["advice"])
+    review = (
+        "<p>A clinician should review these answers.</p>"
+        if answer["needs_clinician_review"]
         else ""
     )
     return (
-        f'<div xmlns="{_XHTML}">{lead}<p>Triage: <b>{html.escape(level)}</b>, urgency '
-        f"<b>{html.escape(urgency)}</b>.</p><p>Why:</p><ul>{rules}</ul>"
+        f'<div xmlns="{_XHTML}"><p><b>{esc(lead)}</b>.</p>'
+        f"<p>How soon: <b>{esc(display(urgency))}</b>, {esc(URGENCY_MEANING[urgency])}.</p>"
+        f"<p>{esc(SETTING_TEXT[answer['setting']])}</p>"
+        + (f"<p>Referrals:</p><ul>{referrals}</ul>" if referrals else "<p>No referral.</p>")
+        + f"<p>Triage level: <b>{esc(display(answer['level']))}</b>.</p>{review}"
+        f"<p>Why:</p><ul>{rules}</ul>"
         + (f"<p>Advice:</p><ul>{advice}</ul>" if advice else "")
-        + f"<p>{html.escape(answer['disclaimer'])}</p></div>"
+        + f"<p>{esc(answer['disclaimer'])}</p></div>"
     )
 
 
-def build_guidance(answer: Mapping[str, Any], subject: Any = None) -> dict[str, Any]:
-    """The GuidanceResponse: data-required when unknown red flags need answers, else success."""
+def build_guidance(
+    answer: Mapping[str, Any], destinations: Destinations, subject: Any = None
+) -> dict[str, Any]:
+    """The GuidanceResponse: data-required when unknown red flags need answers, else success.
+
+    destinations: the display text of each destination code (ruleset.destinations).
+    """
     needed = missing_data(answer)
     decision_id = answer["decision_id"]
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
-        "text": {"status": "generated", "div": _narrative(answer)},
-        "contained": [_parameters(answer)],
+        "text": {"status": "generated", "div": _narrative(answer, destinations)},
+        "contained": [_parameters(answer, destinations)],
         "requestIdentifier": {"system": DECISION_SYSTEM, "value": decision_id},
         "identifier": [{"system": DECISION_SYSTEM, "value": decision_id}],
         "moduleUri": MODULE_URL,
@@ -146,10 +207,7 @@ def build_guidance(answer: Mapping[str, Any], subject: Any = None) -> dict[str, 
         resource["subject"] = {"reference": subject["reference"]}
     resource["occurrenceDateTime"] = datetime.now(UTC).isoformat(timespec="seconds")
     resource["reasonCode"] = [
-        {
-            "coding": [{"system": RULES_SYSTEM, "code": e["rule_id"], "display": e["title"]}],
-            "text": e["statement"],
-        }
+        {"coding": [_rule_id(e["rule_id"], e["title"])], "text": e["statement"]}
         for e in answer["rationale"]
     ]
     resource["outputParameters"] = {"reference": "#result"}

@@ -28,18 +28,23 @@ def _without_id(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_results_equal_single_calls(roomy: Flask) -> None:
-    """Every vignette in one batch: each result is the /v1/triage answer, apart from decision_id."""
+    """Every vignette, in batches of TRIAGE_MAX_BATCH: each result is the /v1/triage answer,
+    apart from decision_id."""
     client = roomy.test_client()
+    limit = roomy.config["MAX_BATCH"]
     intakes = [vignette.intake for vignette in VIGNETTES]
-    response = client.post(BATCH, json={"intakes": intakes}, headers={"X-Request-ID": "req-1"})
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
-    results = response.get_json()["results"]
-    assert [entry["index"] for entry in results] == list(range(len(intakes)))
-    for index, (entry, intake) in enumerate(zip(results, intakes, strict=True)):
-        single = client.post("/v1/triage", json=intake).get_json()
-        assert _without_id(entry["result"]) == _without_id(single)
-        assert entry["result"]["decision_id"] == f"req-1.{index}"
+    for first in range(0, len(intakes), limit):
+        chunk = intakes[first : first + limit]
+        request_id = f"req-{first}"
+        response = client.post(BATCH, json={"intakes": chunk}, headers={"X-Request-ID": request_id})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.headers["Cache-Control"] == "no-store"
+        results = response.get_json()["results"]
+        assert [entry["index"] for entry in results] == list(range(len(chunk)))
+        for index, (entry, intake) in enumerate(zip(results, chunk, strict=True)):
+            single = client.post("/v1/triage", json=intake).get_json()
+            assert _without_id(entry["result"]) == _without_id(single)
+            assert entry["result"]["decision_id"] == f"{request_id}.{index}"
 
 
 def test_one_bad_intake_spoils_nothing(client: FlaskClient) -> None:

@@ -13,9 +13,10 @@ from jsonschema import Draft202012Validator
 from prometheus_client import REGISTRY
 
 from service import create_app
-from service.cases import load_vignettes
+from service.cases import Case, load_vignettes
 from service.fhir_common import QUESTIONNAIRE_URL
-from tests.conftest import ROOT
+from service.ruleset import Ruleset
+from tests.conftest import RED_FLAG_SCREEN, ROOT
 from tests.fhir_support import response_from_intake
 
 SCHEMAS = ROOT / "tests" / "schemas"
@@ -24,6 +25,32 @@ PATIENT_ID = "pat-4711-secret"
 VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
 BY_URGENCY = {v.urgency: v for v in reversed(VIGNETTES)}
 INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}
+# How soon, in the words that follow the destination in the summary (clinical.md 1.1).
+WHEN = {"emergency": "now", "urgent": "today", "soon": "within days", "routine": "routine"}
+IN_PERSON = "Must be seen in person"
+VIRTUAL = "A video or phone assessment can be the first step"
+CLEAR = {
+    "patient": {"age_years": 40},
+    "history": {"diabetes": "no"},
+    "symptoms": {
+        "onset": "gradual",
+        "pain_nrs": 3,
+        "steps_now": 4,
+        "swelling": "none",
+        "tender_5th_mt_base": "no",
+        "tender_navicular": "no",
+        "tender_metatarsal_point": "no",
+        **{flag: "no" for flag in RED_FLAG_SCREEN},
+    },
+}
+INJURY = {
+    **CLEAR["symptoms"],
+    "onset": "injury",
+    "injury_mechanism": "twist",
+    "pain_location": "midfoot",
+    "steps_immediately": 4,
+    "pain_out_of_proportion": "no",
+}
 
 
 def _validator(name: str) -> Draft202012Validator:
@@ -56,6 +83,15 @@ def _qr(intake: dict[str, Any]) -> dict[str, Any]:
     resource = response_from_intake(intake)
     resource["subject"] = {"reference": f"Patient/{PATIENT_ID}"}
     return resource
+
+
+def _card(client: FlaskClient, intake: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(SERVICE, json=_call(_qr(intake)))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    CARDS.validate(body)
+    (card,) = body["cards"]
+    return dict(card)
 
 
 def _problem(response: Any, status: int) -> dict[str, Any]:
@@ -115,6 +151,93 @@ def test_one_card_per_call(client: FlaskClient, urgency: str) -> None:
         assert entry["statement"] in card["detail"]
     for advice in expected["advice"]:
         assert advice in card["detail"]
+
+
+@pytest.mark.parametrize("vignette", VIGNETTES, ids=[v.name.split()[0] for v in VIGNETTES])
+def test_the_card_leads_with_where_and_how_soon(
+    client: FlaskClient, ruleset: Ruleset, vignette: Case
+) -> None:
+    """Every vignette: the summary opens with the destination and how soon; the detail gives
+    where, how soon, in person or not, then the referrals, then the level, then why."""
+    expected = client.post("/v1/triage", json=vignette.intake).get_json()
+    card = _card(client, vignette.intake)
+    where = ruleset.destinations[expected["destination"]]
+    summary = card["summary"]
+    assert len(summary) < 140
+    assert summary.startswith(where), summary
+    assert WHEN[expected["urgency"]] in summary[: len(where) + 14].lower(), summary
+    lines = card["detail"].split("\n")
+    assert lines[0] == f"**Where:** {where}  "
+    assert lines[1].startswith(f"**How soon:** {expected['urgency'].capitalize()}, ")
+    setting = IN_PERSON if expected["setting"] == "in_person" else VIRTUAL
+    assert lines[2].startswith(f"**{setting}.**")
+    assert (IN_PERSON in card["detail"]) is (expected["setting"] == "in_person")
+    detail = card["detail"]
+    start, level, why = (
+        detail.index("### Referrals"),
+        detail.index("**Level:**"),
+        detail.index("### Why"),
+    )
+    assert start < level < why
+    referrals = [line for line in detail[start:level].split("\n") if line.startswith("- ")]
+    if expected["referrals"]:
+        assert referrals == [
+            f"- {ruleset.destinations[r['destination']]}: {r['urgency']} ({r['rule_id']})"
+            for r in expected["referrals"]
+        ]
+    else:
+        assert referrals == ["- None (no rule above self-care fired)"]
+    assert detail[level:why].startswith(
+        f"**Level:** {expected['level'].replace('_', ' ').capitalize()}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "summary"),
+    [
+        (
+            {**INJURY, "open_wound_at_injury": "yes"},
+            "Emergency department now. Forefoot triage: ",
+        ),
+        ({**INJURY, "tender_5th_mt_base": "yes"}, "X-ray and fracture clinic today. Forefoot"),
+        ({**CLEAR["symptoms"]}, "Self-care at home, routine. Forefoot triage: "),
+    ],
+    ids=["EM2", "UR1", "SC2"],
+)
+def test_summaries_in_words(client: FlaskClient, symptoms: dict[str, Any], summary: str) -> None:
+    """'Emergency department now', 'X-ray and fracture clinic today', 'Self-care at home'."""
+    assert _card(client, {**CLEAR, "symptoms": symptoms})["summary"].startswith(summary)
+
+
+def test_an_in_person_card_says_so(client: FlaskClient) -> None:
+    """UR1 (a tender 5th metatarsal base after an injury): the patient must be seen in person."""
+    card = _card(client, {**CLEAR, "symptoms": {**INJURY, "tender_5th_mt_base": "yes"}})
+    assert card["detail"].split("\n")[:3] == [
+        "**Where:** X-ray and fracture clinic  ",
+        "**How soon:** Urgent, same day (within 24 hours)  ",
+        f"**{IN_PERSON}.**",
+    ]
+    assert card["indicator"] == "critical"
+
+
+def test_a_call_back_card_lists_every_referral(client: FlaskClient) -> None:
+    """G2 decides where and when (a same-day call-back, virtual); RT3 keeps its orthopaedic
+    referral and sets the level (aggregation v2)."""
+    intake = {
+        "patient": {"age_years": 40},
+        "history": {"diabetes": "no", "conservative_care_weeks": 12, "prior_pt_or_orthoses": "yes"},
+        "symptoms": {**CLEAR["symptoms"], "improving": "no", "fever": "unknown"},
+    }
+    card = _card(client, intake)
+    assert card["summary"].startswith("A clinician calls back to go through the answers today.")
+    detail = card["detail"]
+    assert f"**{VIRTUAL}.**" in detail
+    assert IN_PERSON not in detail
+    assert detail.index("- A clinician calls back to go through the answers: urgent (G2)") < (
+        detail.index("- Orthopaedic foot and ankle clinic (referral): routine (RT3)")
+    )
+    assert "**Level:** Orthopedic surgeon" in detail
+    assert "**A clinician should review these answers.**" in detail
 
 
 def test_each_card_has_its_own_uuid(client: FlaskClient) -> None:
