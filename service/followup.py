@@ -83,8 +83,10 @@ class FollowUpPlanner:
         """Unknown findings whose answer could raise (urgency, level) above `rank`, most first,
         then those that would only add a clinician's review (a blank age: PED1, clinical.md 7.9).
 
-        `rank` is the answer's (urgency, level); a raise in either counts (the answer's outcome
-        is the highest of each over the fired rules, so it orders as a pair). `review` says
+        `rank` is the answer's (urgency, level); a raise in either counts, even when the other
+        would fall (answering a tenderness question G3 calls back about can end the same-day
+        call-back and send the patient to a fracture clinic within days). Each entry gives the
+        urgency and level the answer would then have. `review` says
         whether the answer already asks for a clinician's review.
         """
         fired_set = frozenset(fired)
@@ -139,8 +141,8 @@ class FollowUpPlanner:
             reviewers = [rule for rule in after - fired if rule.needs_clinician_review]
             if reviewers:
                 return _Raise(new_rank, tuple(order_rules(reviewers)), review_only=True)
-        if new_rank <= rank:
-            return None
+        if new_rank[0] <= rank[0] and new_rank[1] <= rank[1]:
+            return None  # neither the urgency nor the level would be higher
         raising = [
             rule
             for rule in after - fired

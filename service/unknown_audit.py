@@ -4,7 +4,8 @@
 choices an unknown can miss a rule that some known answer fires. This audit replays seeded
 random intakes through the real triage, once with the finding unknown and once with each answer
 worth trying, and counts per finding how often the unknown gives a lower (urgency, level), and
-whether `follow_up` then lists the finding (it must, every time).
+whether `follow_up` then lists the finding (it must, every time). Lower means a lower urgency or
+a lower level than some known answer would give (the two are compared one by one).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class FindingCounts:
     """One finding's counts over the audit."""
 
     trials: int = 0  # intakes in which the finding was made unknown
-    lowered: int = 0  # ... and some known answer gave a higher (urgency, level)
+    lowered: int = 0  # ... and some known answer gave a higher urgency or a higher level
     listed: int = 0  # ... and follow_up listed the finding
     lost_rules: Counter[str] = field(default_factory=Counter)  # rules a known answer fires
 
@@ -105,7 +106,7 @@ def audit(
             lowered = False
             for value in probes(name):
                 known = triage.decide({**unknown, name: value})
-                lowered |= known.rank > base.rank
+                lowered |= known.rank[0] > base.rank[0] or known.rank[1] > base.rank[1]
                 lost |= {
                     rule.id
                     for rule in known.rationale
@@ -126,7 +127,7 @@ def render_counts(counts: dict[str, FindingCounts], intakes: int = INTAKES) -> s
         "intakes, each finding made unknown in each intake and compared with every allowed "
         f"answer, numbers 0 to {NUMBERS_UP_TO} and the maximum):",
         "",
-        "| finding | intakes where unknown gives a lower (urgency, level) | of those, listed in "
+        "| finding | intakes where unknown gives a lower urgency or level | of those, listed in "
         "`follow_up` | rules a known answer would add (intakes) |",
         "|---|---|---|---|",
     ]
