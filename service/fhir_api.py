@@ -40,5 +40,7 @@ def triage_response() -> Response:
     resource = read_json(request)  # 400/413 -> OperationOutcome (service.fhir_errors)
     intake = validate_intake(intake_from_response(resource))  # ResponseError, ValidationError
     answer = evaluate(intake)
-    destinations = current_app.extensions["triage"].ruleset.destinations
-    return fhir_response(build_guidance(answer, destinations, resource.get("subject")))
+    ruleset = current_app.extensions["triage"].ruleset
+    return fhir_response(
+        build_guidance(answer, ruleset.destinations, resource.get("subject"), ruleset.advice)
+    )

@@ -48,14 +48,25 @@ def display(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
+# Destination texts of the manifest that already name a time ("..., today", "... now; ...",
+# "... within a few days", "(same or next day)").
+_SAYS_WHEN = re.compile(r"\b(today|now|within|same[- ]day|same or next day)\b", re.IGNORECASE)
+
+
+def says_when(text: str) -> bool:
+    """The text names a time already ('today', 'now', 'within a few days', 'same-day')."""
+    return _SAYS_WHEN.search(text) is not None
+
+
 def where_and_when(destination: str, urgency: str) -> str:
     """Where to go and how soon, for a lead: 'X-ray and fracture clinic today'.
 
     A destination text that already says when ('Maternity assessment unit or midwife, today',
-    'Emergency department now; ...') is not told twice.
+    'Emergency department now; ...', "Doctor's assessment (GP) within a few days", 'Urgent
+    vascular surgery assessment (same or next day)') is not told twice.
     """
     when = WHEN[urgency]
-    if re.search(rf"\b{re.escape(when)}\b", destination, flags=re.IGNORECASE):
+    if says_when(destination):
         return destination
     return f"{destination}, {when}" if urgency == "routine" else f"{destination} {when}"
 

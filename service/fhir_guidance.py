@@ -20,6 +20,7 @@ from service.fhir_common import (
     where_and_when,
 )
 from service.findings import FINDINGS
+from service.ruleset import AdvicePolicy
 from service.schemas import UNKNOWN
 
 # The completeness rule that fires when a danger-sign question is unanswered (clinical.md 7.3,
@@ -185,14 +186,29 @@ def _narrative(answer: Mapping[str, Any], destinations: Destinations) -> str:
     )
 
 
+def sends_today(answer: Mapping[str, Any], policy: AdvicePolicy) -> bool:
+    """A fired rule sends the patient somewhere today, other than to a call-back (7.8 A1)."""
+    return any(
+        entry["urgency"] in policy.today and entry["destination"] != policy.call_back_destination
+        for entry in answer["rationale"]
+    )
+
+
 def build_guidance(
-    answer: Mapping[str, Any], destinations: Destinations, subject: Any = None
+    answer: Mapping[str, Any],
+    destinations: Destinations,
+    subject: Any = None,
+    policy: AdvicePolicy | None = None,
 ) -> dict[str, Any]:
     """The GuidanceResponse: data-required when unknown red flags need answers, else success.
 
-    destinations: the display text of each destination code (ruleset.destinations).
+    destinations: the display text of each destination code (ruleset.destinations); policy: the
+    ruleset's advice policy. When a rule already sends the patient somewhere today, the answer is
+    complete enough to act on: success, with the missing data still listed as requirements (an
+    EHR may read data-required as "no result yet", and an emergency must not wait for it).
     """
     needed = missing_data(answer)
+    final = policy is not None and sends_today(answer, policy)
     decision_id = answer["decision_id"]
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
@@ -201,7 +217,7 @@ def build_guidance(
         "requestIdentifier": {"system": DECISION_SYSTEM, "value": decision_id},
         "identifier": [{"system": DECISION_SYSTEM, "value": decision_id}],
         "moduleUri": MODULE_URL,
-        "status": "data-required" if needed else "success",
+        "status": "data-required" if needed and not final else "success",
     }
     if isinstance(subject, dict) and isinstance(subject.get("reference"), str):
         resource["subject"] = {"reference": subject["reference"]}

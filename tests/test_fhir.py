@@ -422,7 +422,14 @@ def test_round_trip_equals_v1_triage(
     assert [reason["coding"][0]["code"] for reason in guidance["reasonCode"]] == codes
     cited = [p["valueRelatedArtifact"]["label"] for p in _parameter(guidance, "citation")]
     assert cited == [citation["key"] for citation in expected["citations"]]
-    assert guidance["status"] == ("data-required" if "G2" in codes else "success")
+    # data-required when G2 fired, unless another rule already sends the patient somewhere
+    # today (7.8 A1): then the result is actionable (success) and the missing data still listed.
+    today = any(
+        e["urgency"] in ("urgent", "emergency") and e["destination"] != "clinician_call_back"
+        for e in expected["rationale"]
+    )
+    assert guidance["status"] == ("data-required" if "G2" in codes and not today else "success")
+    assert ("dataRequirement" in guidance) == ("G2" in codes)
 
 
 def test_guidance_response_carries_identity_and_narrative(client: FlaskClient) -> None:
@@ -534,10 +541,11 @@ def test_a_flag_answered_yes_is_not_missing_data(client: FlaskClient) -> None:
 
 
 def test_only_the_unknown_flags_are_data_required(client: FlaskClient) -> None:
-    """Fever yes, systemically unwell unknown: G2 fires for the unknown one, only it is asked."""
+    """Fever yes, systemically unwell unknown: G2 fires for the unknown one, only it is asked;
+    UR13 already sends the patient for a same-day assessment, so the status is success."""
     symptoms = {**CLEAR["symptoms"], "fever": "yes", "systemically_unwell": "unknown"}
     guidance = _guidance(client, {**CLEAR, "symptoms": symptoms})
-    assert guidance["status"] == "data-required"
+    assert guidance["status"] == "success"
     wanted = {req["codeFilter"][0]["code"][0]["code"] for req in guidance["dataRequirement"]}
     assert "systemically_unwell" in wanted
     assert "fever" not in wanted
@@ -683,9 +691,9 @@ def test_fhir_js_accepts_every_resource_we_produce(client: FlaskClient) -> None:
     """FHIR.js (npm fhir 4.12.0) finds no error or warning in our resources."""
     questionnaire = client.get(QUESTIONNAIRE).get_json(force=True)
     success = _post(client, response_from_intake(CLEAR)).get_json(force=True)
-    required = _post(client, response_from_intake({"symptoms": {"fever": None}})).get_json(
-        force=True
-    )
+    required = _post(
+        client, response_from_intake({**CLEAR, "symptoms": {**CLEAR["symptoms"], "fever": None}})
+    ).get_json(force=True)
     emergency = next(v for v in VIGNETTES if v.urgency == "emergency")
     urgent = _post(client, response_from_intake(emergency.intake)).get_json(force=True)
     referrals = _post(client, response_from_intake(CALL_BACK_AND_RT3)).get_json(force=True)
@@ -803,3 +811,21 @@ def test_help_items_may_sit_under_their_question(client: FlaskClient) -> None:
 def answer_yes() -> dict[str, Any]:
     """A coded yes."""
     return {"valueCoding": {"system": ANSWERS_SYSTEM, "code": "yes"}}
+
+
+def test_an_emergency_with_unanswered_danger_signs_is_a_result_not_a_wait(
+    client: FlaskClient,
+) -> None:
+    """A cold foot (EM1) with the other danger signs unanswered: the GuidanceResponse is success
+    (go now), and the unanswered signs are still listed as data requirements."""
+    intake = {"patient": {"age_years": 60}, "symptoms": {"foot_cold_pale_or_blue": "yes"}}
+    guidance = _post(client, response_from_intake(intake)).get_json(force=True)
+    assert guidance["status"] == "success"
+    (destination,) = _parameter(guidance, "destination")
+    assert _code(destination) == "vascular_surgery_on_call"
+    required = {
+        code["code"]
+        for requirement in guidance["dataRequirement"]
+        for code in requirement["codeFilter"][0]["code"]
+    }
+    assert {"fever", "systemically_unwell", "hot_swollen_joint"} <= required
