@@ -105,7 +105,8 @@ def test_unknown_instead_of_no_never_lowers(
         unknown = _with(unknown, name, replacement)
     lowered_to, answered = _rank_of(TRIAGE, unknown), _rank_of(TRIAGE, answered_no)
     # Neither the urgency nor the level falls (stronger than the pair's order of 1.3).
-    assert lowered_to[0] >= answered[0] and lowered_to[1] >= answered[1]
+    assert lowered_to[0] >= answered[0]
+    assert lowered_to[1] >= answered[1]
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -120,7 +121,8 @@ def test_yes_instead_of_unknown_on_a_danger_sign_never_lowers(
     """A danger sign answered yes where it was unknown (or left out) never lowers the result."""
     before = _rank_of(TRIAGE, _with(intake, sign, unknown))
     after = _rank_of(TRIAGE, _with(intake, sign, "yes"))
-    assert after[0] >= before[0] and after[1] >= before[1]
+    assert after[0] >= before[0]
+    assert after[1] >= before[1]
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -129,7 +131,8 @@ def test_adding_a_red_flag_never_lowers(intake: dict[str, dict[str, Any]], flag:
     """A red flag answered yes, in place of whatever it was, never lowers the result."""
     before = _rank_of(TRIAGE, intake)
     after = _rank_of(TRIAGE, _with(intake, flag, "yes"))
-    assert after[0] >= before[0] and after[1] >= before[1]
+    assert after[0] >= before[0]
+    assert after[1] >= before[1]
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -177,10 +180,14 @@ def test_follow_up_never_names_an_answered_finding(intake: dict[str, dict[str, A
         )
         # A higher urgency or level, or the same with a clinician's review the answer does not
         # have yet (PED1).
-        assert raised[0] > current[0] or raised[1] > current[1] or (
-            raised == current
-            and not answer["needs_clinician_review"]
-            and all(RULESET.by_id[rule].needs_clinician_review for rule in item["rules"])
+        assert (
+            raised[0] > current[0]
+            or raised[1] > current[1]
+            or (
+                raised == current
+                and not answer["needs_clinician_review"]
+                and all(RULESET.by_id[rule].needs_clinician_review for rule in item["rules"])
+            )
         )
 
 
