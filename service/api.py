@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from service.body import read_json
-from service.conditions import describe
+from service.conditions import describe_plain
 from service.config import ROOT
 from service.findings import FINDINGS
 from service.metrics import observe_decision
@@ -87,7 +87,9 @@ def questions() -> Any:
     for finding in FINDINGS.values():
         question = finding.as_question()
         if finding.name in ruleset.asked_when_source:
-            question["asked_when"] = describe(ruleset.asked_when_source[finding.name])
+            question["asked_when"] = describe_plain(
+                ruleset.asked_when_source[finding.name], ruleset.helpers
+            )
         questions.append(question)
     return {"population": ruleset.population, "questions": questions}
 

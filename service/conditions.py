@@ -274,6 +274,20 @@ def describe(tree: Any) -> str:
     )
 
 
+def _expand(tree: Any, helpers: Mapping[str, Any]) -> Any:
+    if isinstance(tree, str):
+        name = tree.strip()
+        return _expand(helpers[name], helpers) if name in helpers else tree
+    if isinstance(tree, dict):
+        return {key: _expand(value, helpers) for key, value in tree.items()}
+    return [_expand(child, helpers) for child in tree]
+
+
+def describe_plain(tree: Any, helpers: Mapping[str, Any]) -> str:
+    """A condition in plain words for API clients: helpers spelt out, no Markdown."""
+    return describe(_expand(tree, helpers)).replace("`", "").replace("**", "")
+
+
 def _balanced(text: str) -> bool:
     depth = 0
     for char in text:
