@@ -1,0 +1,163 @@
+"""The gunicorn worker: gevent, so a slow, idle or distant client costs a greenlet, not a worker.
+
+gunicorn's gevent worker gives every connection a greenlet; this subclass adds what a public
+service needs on top (docs/serving.md):
+- a deadline for each request's body and answer (`TRIAGE_REQUEST_TIMEOUT`): a client trickling
+  its body gets 408, one that stops reading its answer is disconnected; the request head already
+  has one (gunicorn's keep-alive timeout covers waiting for and reading the head);
+- load shedding: a monitor greenlet marks each pass of the event loop; once a pass has run
+  for `TRIAGE_SHED_AFTER_MS` without the monitor getting its turn, every further request in it
+  other than the health probes gets 503 with Retry-After at once, on a connection kept open,
+  at a tenth of the cost of an answer; so a pass, and the wait of a probe queued behind it,
+  stays bounded however many connections are ready;
+- a drain at shutdown: connections the kernel already accepted are taken from the listen queue
+  and answered before the listener closes, instead of being reset.
+The rule engine never yields, so evaluations in one process still run one at a time.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from functools import partial
+from typing import Any
+
+import gevent
+from gevent.pool import Pool
+from gevent.server import StreamServer
+from gunicorn import util
+from gunicorn.workers.ggevent import GeventWorker
+
+PROBES = frozenset({"/healthz", "/readyz"})
+ACCEPT_BATCH = 512  # connections a worker accepts per pass of its event loop
+_TICK = 0.01  # the monitor's interval, seconds
+
+
+def _number(name: str, default: float, highest: float) -> float:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"forefoot-triage: {name}={raw!r} is not a number") from None
+    if not 0 < value <= highest:
+        raise SystemExit(f"forefoot-triage: {name}={raw!r} is out of range (0, {highest}]")
+    return value
+
+
+class RequestDeadline(TimeoutError):
+    """The request's body or answer did not move within the request deadline."""
+
+
+def _overloaded_answer(retry_after: int) -> bytes:
+    # Kept alive: a client closing and reconnecting at once would cost the server more.
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "The service is busy; retry after the time given in Retry-After.",
+        }
+    )
+    return (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        "Content-Type: application/problem+json\r\n"
+        "Cache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        f"Retry-After: {retry_after}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode("latin-1")
+
+
+_OVERLOADED = _overloaded_answer(retry_after=1)
+
+
+def _busy(server: StreamServer) -> bool:
+    """The server still has connections in hand."""
+    pool = server.pool
+    return pool is not None and pool.free_count() != pool.size
+
+
+class TriageWorker(GeventWorker):  # type: ignore[misc]
+    """gunicorn's gevent worker with request deadlines, lag-based shedding and a full drain."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_timeout = _number("TRIAGE_REQUEST_TIMEOUT", 15, 3600)
+        self.shed_after = _number("TRIAGE_SHED_AFTER_MS", 250, 60_000) / 1000
+        self.tick = time.monotonic()
+        self.shed = 0
+
+    def run(self) -> None:
+        """gunicorn's GeventWorker.run (27.0.1), with two changes: each worker accepts up to
+        ACCEPT_BATCH connections per pass of its loop (gunicorn takes one when there are several
+        workers, so a burst of connections, a probe among them, waits in the kernel's queue for
+        seconds), and at shutdown the listeners stay open until the listen queue is drained and
+        answered."""
+        gevent.spawn(self._monitor)
+        servers = []
+        for listener in self.sockets:
+            listener.setblocking(1)
+            server = StreamServer(
+                listener, handle=partial(self.handle, listener), spawn=Pool(self.worker_connections)
+            )
+            server.max_accept = ACCEPT_BATCH
+            server.start()
+            servers.append(server)
+        while self.alive:
+            self.notify()
+            gevent.sleep(1.0)
+        # Stop accepting but keep the listeners open (gunicorn closes them here, which fails the
+        # connections accepted in the last pass: their handlers read the listener's name).
+        for server in servers:
+            server.stop_accepting()
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        while time.monotonic() < deadline and any(_busy(server) for server in servers):
+            self.notify()
+            gevent.sleep(0.1)
+        self._drain(self.sockets, deadline)
+        for server in servers:
+            server.stop(timeout=1)
+
+    def _monitor(self) -> None:
+        """Mark the passes of the event loop: a request sees how long the current one has run."""
+        while True:
+            self.tick = time.monotonic()
+            gevent.sleep(_TICK)
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        if req.path not in PROBES and time.monotonic() - self.tick > self.shed_after:
+            self.shed += 1
+            util.write_nonblock(sock, _OVERLOADED)
+            return True  # the unread body, if any, is skipped by the parser
+        deadline = gevent.Timeout(self.request_timeout, RequestDeadline())
+        deadline.start()
+        try:
+            handled: bool = super().handle_request(listener_name, req, sock, addr)
+        except RequestDeadline:
+            # The answer could not be written in time: the client stopped reading.
+            raise StopIteration() from None
+        finally:
+            expired = not deadline.pending
+            deadline.close()
+        if expired:  # answered 408 for a body that did not arrive: the rest is not read
+            raise StopIteration()
+        return handled
+
+    def _drain(self, listeners: list[Any], deadline: float) -> None:
+        """Answer every connection still waiting in the listen queue."""
+        handlers = []
+        for listener in listeners:
+            try:
+                listener.setblocking(False)
+                while True:
+                    client, addr = listener.accept()
+                    client.setblocking(True)
+                    handlers.append(gevent.spawn(self.handle, listener, client, addr))
+            except BlockingIOError:
+                pass
+            except OSError as error:
+                if error.errno not in (errno.EBADF, errno.EINVAL):
+                    self.log.warning("Could not drain the listen queue at shutdown")
+        gevent.joinall(handlers, timeout=max(1.0, deadline - time.monotonic()))
