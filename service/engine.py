@@ -10,15 +10,16 @@ durable-rules 2.0.28 is unmaintained C code. It is safe only when wrapped exactl
 - a condition too large for durable split into one durable rule per top-level ``$or`` branch:
   durable expands a condition into its disjunctive normal form and refuses more than about a
   dozen branches in one rule (error 113, measured with UR9 v2's sixteen);
-- durable's Python layer serialising through orjson instead of the stdlib json module: it
-  encodes and decodes the whole fact several times per fired rule, the largest cost measured
-  per request (issue 11).
+- evaluations driven through durable's C interface (`durable_rules_engine`), the calls its
+  Python layer makes, without that layer: it built a closure and encoded and decoded the whole
+  fact several times per fired rule, the largest cost measured per request (issue 11), to run
+  actions that only record a name; here the name is read off the action message. The Python
+  layer still builds the rulesets (through orjson instead of the stdlib json module).
 Exception texts from the engine quote the whole fact, i.e. patient data: they are never logged.
 """
 
 from __future__ import annotations
 
-import contextvars
 import copy
 import math
 import threading
@@ -26,6 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import durable_rules_engine
 import orjson
 from durable import engine as durable_engine
 
@@ -57,24 +59,20 @@ class _OrjsonForDurable:
 durable_engine.json = _OrjsonForDurable
 # Module-wide: every engine in the process shares it, so at most one session is ever alive.
 _ONE_SESSION = threading.Lock()
-_FIRED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("fired")
 
 
 class _StatelessHost(durable_engine.Host):  # type: ignore[misc]
-    """A Host without the dispatcher threads, whose actions only record the rule name."""
+    """A Host without the dispatcher threads; it only builds rulesets (evaluate runs them)."""
 
     def _run(self) -> None:
         """Start no timer threads: they would run actions concurrently with requests."""
 
     def get_action(self, action_name: str) -> Callable[[Any], None]:
-        return _recorder(action_name)
+        return _never
 
 
-def _recorder(name: str) -> Callable[[Any], None]:
-    def record(_context: Any) -> None:
-        _FIRED.get().append(name)
-
-    return record
+def _never(_context: Any) -> None:  # pragma: no cover (evaluate never runs durable's actions)
+    raise EngineError("durable's own action runner was used")
 
 
 class RuleEngine:
@@ -101,6 +99,8 @@ class RuleEngine:
             self._host.set_rulesets({_RULESET: definitions})
         except Exception as error:  # durable raises bare Exception or its own C error type
             raise EngineError(f"the engine refused the rules: {type(error).__name__}") from None
+        self._handle = self._host.get_ruleset(_RULESET)._handle
+        self._actions = frozenset(definitions)
 
     def evaluate(self, facts: Mapping[str, str | int | None]) -> list[str]:
         """Rule ids that fire for these facts, in engine order; raise EngineError on any fault.
@@ -111,23 +111,41 @@ class RuleEngine:
         fact: dict[str, Any] = {k: v for k, v in facts.items() if v is not None}
         sid = uuid.uuid4().hex
         fact["sid"], fact["kind"] = sid, _KIND
-        fired: list[str] = []
-        token = _FIRED.set(fired)
         try:
             with _ONE_SESSION:
                 try:
-                    state = self._host.assert_fact(_RULESET, fact)
+                    fired = self._run(orjson.dumps(fact).decode("utf-8"))
                 finally:
-                    self._host.delete_state(_RULESET, sid)
+                    durable_rules_engine.delete_state(self._handle, sid)
         except Exception:
             raise EngineError("the rule engine raised during an evaluation") from None
-        finally:
-            _FIRED.reset(token)
-        if not isinstance(state, dict) or "exception" in state or _CATCH_ALL not in fired:
+        if _CATCH_ALL not in fired or not fired <= self._actions:
             raise EngineError("the rule engine did not complete the evaluation")
-        # durable expands $or into separate matches, and a rule is registered once per top-level
-        # branch: a rule whose several branches hold fires once per branch. Each counts once.
+        # durable expands $or into separate matches, and a rule may be registered once per
+        # top-level branch: a rule whose several branches hold fires more than once. Once each.
         return list(dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL))
+
+    def _run(self, fact: str) -> set[str]:
+        """Assert the fact and take every action durable schedules for it, by name.
+
+        The sequence of durable's Ruleset.assert_fact and do_actions: each action is started,
+        its state written back unchanged and the next one started, until none is left.
+        """
+        engine = durable_rules_engine
+        status, state = engine.assert_fact(self._handle, fact)
+        if status != 0:  # 1 not handled, 2 already observed, 3 queued: none is a complete run
+            raise EngineError(f"the engine did not take the fact (status {status})")
+        fired: set[str] = set()
+        started = engine.start_action_for_state(self._handle, state)
+        if not started:
+            return fired
+        session, message = started[0], started[1]
+        while message:
+            # The message is {"<action name>": {...the fact...}}; names are ours, never escaped.
+            fired.add(message[2 : message.index('"', 2)])
+            engine.update_state(self._handle, session)
+            message = engine.complete_and_start_action(self._handle, state)
+        return fired
 
 
 def _dnf_size(condition: Any) -> int:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.conditions import to_durable
-from service.engine import RuleEngine, _StatelessHost
+from service.engine import RuleEngine
 from service.errors import EngineError
 from service.facts import build_facts
 from service.findings import FINDINGS
@@ -71,27 +69,45 @@ def test_each_rule_fires_once(engine: RuleEngine) -> None:
     assert len(fired) == len(set(fired))
 
 
-def test_an_action_exception_fails_closed() -> None:
-    """durable stores an action's exception in the state: the adapter must raise EngineError."""
+def test_a_fault_inside_the_engine_fails_closed() -> None:
+    """Whatever durable raises mid-evaluation becomes EngineError, without its text (it quotes
+    the fact, i.e. patient data), and the engine stays usable afterwards."""
 
-    class RaisingHost(_StatelessHost):
-        def get_action(self, action_name: str) -> Callable[[Any], None]:
-            if not action_name.startswith("R1#"):
-                return super().get_action(action_name)
+    class FaultyEngine(RuleEngine):
+        faults = 1
 
-            def boom(_context: Any) -> None:
-                raise RuntimeError("canary-patient-data")
+        def _run(self, fact: str) -> set[str]:
+            if self.faults:
+                self.faults -= 1
+                raise RuntimeError(f"Could not handle message: {fact} canary-patient-data")
+            return super()._run(fact)
 
-            return boom
-
-    class RaisingEngine(RuleEngine):
-        host_class = RaisingHost
-
-    engine = RaisingEngine({"R1": {"pain_nrs": 5}})
+    engine = FaultyEngine({"R1": {"pain_nrs": 5}})
     with pytest.raises(EngineError) as caught:
         engine.evaluate({"pain_nrs": 5})
     assert "canary" not in str(caught.value)
-    assert engine.evaluate({"pain_nrs": 4}) == []  # the engine stays usable afterwards
+    assert engine.evaluate({"pain_nrs": 5}) == ["R1"]  # usable afterwards, its state deleted
+
+
+def test_a_fact_the_engine_does_not_take_fails_closed() -> None:
+    """A status other than 0 from durable's assert_fact is not an evaluation: EngineError."""
+    engine = RuleEngine({"R1": {"pain_nrs": 5}})
+    engine.evaluate({"pain_nrs": 5})
+    fact = '{"pain_nrs": 5, "sid": "fixed", "kind": "intake"}'
+    assert engine._run(fact) == {"R1#0", "zz_evaluated"}
+    with pytest.raises(EngineError, match="status 2"):
+        engine._run(fact)  # the same fact again: durable answers 'already observed' (2)
+
+
+def test_an_action_name_the_adapter_did_not_register_fails_closed() -> None:
+    """The adapter reads action names off durable's messages: an unexpected one is an error."""
+
+    class MisreadEngine(RuleEngine):
+        def _run(self, fact: str) -> set[str]:
+            return super()._run(fact) | {"R9#0"}
+
+    with pytest.raises(EngineError):
+        MisreadEngine({"R1": {"pain_nrs": 5}}).evaluate({"pain_nrs": 5})
 
 
 def test_engine_refuses_unknown_operators() -> None:
@@ -132,14 +148,9 @@ def test_compiled_conditions_carry_no_not(ruleset: Ruleset) -> None:
 def test_missing_catch_all_fails_closed() -> None:
     """If the catch-all did not fire, the evaluation is incomplete: EngineError, not an answer."""
 
-    class SilentCatchAllHost(_StatelessHost):
-        def get_action(self, action_name: str) -> Callable[[Any], None]:
-            if action_name == "zz_evaluated":
-                return lambda _context: None
-            return super().get_action(action_name)
-
     class IncompleteEngine(RuleEngine):
-        host_class = SilentCatchAllHost
+        def _run(self, fact: str) -> set[str]:
+            return super()._run(fact) - {"zz_evaluated"}
 
     with pytest.raises(EngineError):
         IncompleteEngine({"R1": {"pain_nrs": 5}}).evaluate({"pain_nrs": 5})
@@ -150,18 +161,15 @@ def test_one_live_session_per_process() -> None:
     live = [0]
     peak = [0]
 
-    class CountingHost(_StatelessHost):
-        def assert_fact(self, ruleset_name: str, fact: Any) -> Any:
+    class CountingEngine(RuleEngine):
+        def _run(self, fact: str) -> set[str]:
             live[0] += 1
             peak[0] = max(peak[0], live[0])
             time.sleep(0.002)  # hand the GIL to the other threads mid-session
             try:
-                return super().assert_fact(ruleset_name, fact)
+                return super()._run(fact)
             finally:
                 live[0] -= 1
-
-    class CountingEngine(RuleEngine):
-        host_class = CountingHost
 
     engine = CountingEngine({"R1": {"pain_nrs": 5}})
     threads = [
