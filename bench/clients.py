@@ -72,7 +72,7 @@ async def probe_every_second(
             writer.write(_request(path, body, close=True))
             status = await asyncio.wait_for(_read_answer(reader), timeout=limit * 3)
             writer.close()
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             status = 0
         elapsed = time.monotonic() - started
         result.probes += 1
