@@ -2,10 +2,8 @@
 
 import os
 import re
-import shutil
-import tempfile
 
-from service.server_errors import RedactingLogger, install
+from service.server_errors import HEADER_FIELD_BYTES, HEADER_FIELDS, RedactingLogger, install
 
 
 def _setting(name: str, default: str, pattern: str) -> str:
@@ -20,16 +18,26 @@ if not 1 <= _port <= 65535:
     raise SystemExit(f"forefoot-triage: PORT={_port} is out of range")
 _host = _setting("HOST", "127.0.0.1", r"[A-Za-z0-9.:\[\]-]{1,255}")
 bind = f"{_host}:{_port}"
-# Processes are how this service scales: the engine is CPU-bound, never releases the GIL and is
-# not thread-safe, so each sync worker evaluates one request at a time (dependencies.md 1.6).
+# Processes are how this service scales: the engine is CPU-bound and never yields, so each
+# worker evaluates one request at a time. Connections are greenlets (gevent): a slow, idle or
+# distant client costs a greenlet, never a worker (docs/serving.md).
 workers = int(_setting("WEB_CONCURRENCY", "2", r"[1-9]\d{0,2}"))
-worker_class = "sync"
+worker_class = "service.gevent_worker.TriageWorker"
+# Connections per worker (each a greenlet of a few KiB); past them the kernel queues new ones.
+worker_connections = int(_setting("WORKER_CONNECTIONS", "4096", r"[1-9]\d{0,5}"))
 # The app is built once in the master, so a broken rules folder stops the server before any
 # worker answers. Safe with durable-rules only because the adapter starts no timer threads.
 preload_app = True
+# The kernel's queue of connections not yet accepted: room for a burst of 2,000 clients and the
+# health probes behind them (Linux caps it at net.core.somaxconn, 4096 by default).
+backlog = 4096
+# A worker whose event loop is blocked this long is restarted by the master.
 timeout = 30
+# After SIGTERM: in-flight requests and the listen queue are answered within this time.
 graceful_timeout = 30
-keepalive = 2
+# Seconds a connection may take to send a complete request head, counted from its opening or
+# from its previous answer: covers idle keep-alive connections and trickled headers alike.
+keepalive = 5
 # Workers are not recycled (max_requests 0): `make soak` shows flat memory over 100,000
 # requests, and each recycled worker would leave its metric files behind in the tmpfs.
 max_requests = 0
@@ -41,28 +49,39 @@ control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = "info"
-# gunicorn's own messages about rejected requests quote the request line: redacted.
+# gunicorn's error log as JSON lines, one write each (never torn), without the request text
+# its messages quote (request lines, raw URIs, methods): service/server_errors.py.
 logger_class = RedactingLogger
+# Request heads (README, Operations): past these, 431. The request line keeps gunicorn's
+# default of 4094 bytes (414 past it); the whole header section is at most 32 KiB.
+limit_request_fields = HEADER_FIELDS  # 50
+limit_request_field_size = HEADER_FIELD_BYTES  # 8190 bytes, name and value
 # Requests gunicorn itself rejects (request line too long, malformed headers…) are answered
-# as problem+json like every other error, never as gunicorn's HTML page.
+# as problem+json like every other error, never as gunicorn's HTML page; what RFC 9112 asks
+# and gunicorn has no setting for (Host, version, transfer codings) is checked; no Server header.
 install()
 
-# Prometheus multiprocess mode: every worker writes its metrics to files in this folder, which
-# must exist, be empty at start and be set before prometheus_client is imported (the app is
-# preloaded after this file runs). Containers point it at a tmpfs (/tmp is the one writable path).
-_metrics_dir = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="triage-metrics-")
-)
+# Prometheus multiprocess mode: every worker writes its metrics to files in this folder
+# (PROMETHEUS_MULTIPROC_DIR; a new temporary folder when unset, as under `make run`; containers
+# point it at their tmpfs /tmp). Best-effort (service/metric_files.py): workers create the folder
+# if missing and read the variable at their first update, so import order does not matter, and a
+# missing, full or unwritable folder turns a worker's metrics off, never fails an answer.
+from service import metric_files  # noqa: E402
+
+_metrics_dir = metric_files.choose_folder()
 
 
 def on_starting(server):
-    """Start with an empty metrics folder: stale files would add a previous run's counts."""
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    os.makedirs(_metrics_dir, exist_ok=True)
+    """Start with an empty metrics folder (created if missing): no previous run's counts."""
+    metric_files.reset_folder(_metrics_dir)
 
 
 def child_exit(server, worker):
-    """A dead worker's live gauges are dropped; its counters stay in the totals."""
-    from prometheus_client import multiprocess
+    """A dead worker's files are added into the archive files: its counts stay in the totals."""
+    metric_files.compact_dead(_metrics_dir)
 
-    multiprocess.mark_process_dead(worker.pid)
+
+def on_exit(server):
+    """Remove the temporary metrics folder chosen when none was set (unless a re-exec uses it)."""
+    if not server.reexec_pid:
+        metric_files.remove_created_folder()

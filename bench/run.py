@@ -390,7 +390,7 @@ def _report(results: dict[str, Any], figures: dict[str, Any], args: Any) -> str:
         f"64 / 0.05 s = 1,280/s.",
         f"- 2,000 connections: wrk made {overload['requests']} requests, {overload['shed']} of "
         "them answered 503 with Retry-After (shed by the worker once a pass of its event loop "
-        "had run 250 ms).",
+        "had run 500 ms).",
         f"- a batch of 100 invalid intakes: {batch['invalid_batch_s'] * 1000:.1f} ms of CPU; "
         f"100 valid: {batch['valid_batch_s'] * 1000:.1f} ms.",
         "",

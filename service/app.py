@@ -26,6 +26,7 @@ from service.metrics import metrics
 from service.pages import pages
 from service.ruleset import load_ruleset
 from service.schemas import GROUPS
+from service.site_data import SITE_DATA, load_site_data
 from service.triage import Triage
 
 CONTENT_SECURITY_POLICY = (
@@ -50,6 +51,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     triage.self_check()
     app.extensions["triage"] = triage
     structlog.get_logger("service").info("ruleset loaded", **triage.ruleset.identity)
+    # What the pages show (rule cases, vignettes, the safety summary): loaded, checked and
+    # replayed now, with the ruleset, never again; a broken case or vignette file stops the start.
+    site = load_site_data(triage, settings["RULES_DIR"], settings["VIGNETTES"])
+    app.extensions[SITE_DATA] = site
+    structlog.get_logger("service").info("cases loaded", **site.identity)
 
     install_request_logging(app)  # first: every later hook and error has a decision id
     install_api_keys(app, settings["API_KEYS"])

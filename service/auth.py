@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import Unauthorized
 
 API_KEY_HEADER = "X-API-Key"
+# RFC 9110 11.6.1: every 401 carries a challenge. The scheme is the contract's security scheme
+# (openapi.yaml: ApiKey, in the X-API-Key header).
+CHALLENGE = f'ApiKey realm="forefoot-triage", header="{API_KEY_HEADER}"'
 _GUARDED = ("/v1/", "/fhir/", "/cds-services")
 
 
@@ -28,6 +31,13 @@ def install_api_keys(app: Flask, keys: tuple[str, ...]) -> None:
     """
     if not keys:
         return
+
+    @app.after_request
+    def _challenge(response: Response) -> Response:
+        # Every 401, the API's and the web form's alike, says how to authenticate.
+        if response.status_code == 401:
+            response.headers.setdefault("WWW-Authenticate", CHALLENGE)
+        return response
 
     @app.before_request
     def _require_key() -> None:

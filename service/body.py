@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Request
-from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.exceptions import (
+    ClientDisconnected,
+    RequestEntityTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
-from service.errors import BadRequestBody
+from service.errors import BadRequestBody, UnencodableBody
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -43,14 +49,41 @@ def read_json(request: Request) -> Any:
     """The parsed body; 415 unless the content type is JSON, 400 unless it is valid JSON."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the intake as application/json.")
-    raw = _body(request)
+    try:
+        raw = _body(request)
+    except TimeoutError:  # the server's request deadline passed while the body trickled in
+        raise RequestTimeout("The request body did not arrive in time.") from None
+    except ClientDisconnected as error:
+        # werkzeug reports any failed read as a disconnect: the deadline is a timeout.
+        if isinstance(error.__context__, TimeoutError):
+            raise RequestTimeout("The request body did not arrive in time.") from None
+        raise
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequestBody("The body is not valid UTF-8.") from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except RecursionError:
         raise BadRequestBody("The JSON body is nested too deeply.") from None
     except ValueError:  # JSONDecodeError, and integers beyond Python's digit limit
         raise BadRequestBody("The body is not valid JSON.") from None
+    if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
+        raise UnencodableBody()
+    return value
+
+
+# JSON may escape a UTF-16 surrogate ("\ud800") that no pair completes: json.loads gives a str
+# with no UTF-8 form, which fails later when it is answered (a FHIR reference is echoed) or
+# logged. Only a body with such an escape is checked; the check is one more serialisation.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except RecursionError:
+        raise BadRequestBody("The JSON body is nested too deeply.") from None
+    return True

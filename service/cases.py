@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service.errors import TriageError
@@ -75,9 +76,18 @@ class Case:
     reasoning: str = ""
 
 
-def _load(path: Path, schema: Schema) -> Any:
+def _load(path: Path, schema: Schema, parsed: dict[str, Any] | None) -> Any:
+    """A file's content, checked; its parsed YAML is kept in parsed[file name] when given."""
     try:
-        return schema.load(read_yaml(path))
+        data = read_yaml(path)
+    except OSError as error:
+        raise CaseFileError(f"{path}: cannot be read: {error.strerror or error}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise CaseFileError(f"{path}: not valid YAML: {error}") from None
+    if parsed is not None:
+        parsed[path.name] = data
+    try:
+        return schema.load(data)
     except ValidationError as error:
         raise CaseFileError(f"{path}: {error.messages}") from None
 
@@ -106,11 +116,14 @@ def _case(family: str, name: str, intake: dict[str, Any], raw: Any, reasoning: s
     )
 
 
-def load_cases(folder: str | Path) -> list[Case]:
-    """Every case of every case file, in file then case order; the base input is merged in."""
+def load_cases(folder: str | Path, parsed: dict[str, Any] | None = None) -> list[Case]:
+    """Every case of every case file, in file then case order; the base input is merged in.
+
+    With parsed, each file's parsed YAML is also kept there under its file name (for a digest).
+    """
     cases: list[Case] = []
     for path in sorted(Path(folder).glob(f"*{CASES_SUFFIX}")):
-        content = _load(path, _CaseFileSchema())
+        content = _load(path, _CaseFileSchema(), parsed)
         family = path.name.removesuffix(CASES_SUFFIX)
         if content["family"] != family:
             raise CaseFileError(f"{path}: declares family '{content['family']}'")
@@ -121,9 +134,12 @@ def load_cases(folder: str | Path) -> list[Case]:
     return cases
 
 
-def load_vignettes(path: str | Path) -> list[Case]:
-    """The clinical vignettes of one file: full intakes, each with its clinical reasoning."""
-    content = _load(Path(path), _VignetteFileSchema())
+def load_vignettes(path: str | Path, parsed: dict[str, Any] | None = None) -> list[Case]:
+    """The clinical vignettes of one file: full intakes, each with its clinical reasoning.
+
+    With parsed, the file's parsed YAML is also kept there under its file name (for a digest).
+    """
+    content = _load(Path(path), _VignetteFileSchema(), parsed)
     return [
         _case("vignette", f"{raw['id']} {raw['title']}", raw["intake"], raw, raw["reasoning"])
         for raw in content["vignettes"]

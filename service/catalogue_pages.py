@@ -78,7 +78,7 @@ def one_rule(rule_id: str) -> Any:
 
 @catalogue_pages.get("/safety", provide_automatic_options=False)
 def safety_report() -> Any:
-    """The safety report of the rule cases and the vignettes, replayed once per worker."""
+    """The safety report of the rule cases and the vignettes, replayed once, at start."""
     data = site_data()
     ruleset = _ruleset()
     return render_template(

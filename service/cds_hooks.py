@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, json, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from service.api import evaluate
 from service.body import read_json
 from service.cds_cards import build_card
-from service.errors import field_errors, problem
+from service.errors import PROBLEM_JSON, problem, problem_body, validation_problem
 from service.fhir_common import QUESTIONNAIRE_URL
 from service.fhir_intake import ResponseError, intake_from_response, is_ours
 from service.metrics import observe_feedback
@@ -88,24 +88,27 @@ _CALL_FIELDS = frozenset(
 _FEEDBACK_FIELDS = frozenset({"feedback", *_Feedback().fields})
 
 
+_NOT_CDS = "The body does not match CDS Hooks 2.0."
+
+
 def _load(schema: Schema, body: Any, vocabulary: frozenset[str]) -> Any:
     try:
         return schema.load(body)
     except ValidationError as error:
-        raise _Invalid(field_errors(error.messages, vocabulary)) from None
+        raise _Invalid(validation_problem(_NOT_CDS, error.messages, vocabulary)) from None
 
 
 class _Invalid(Exception):
-    def __init__(self, errors: list[dict[str, str]]) -> None:
+    """A 422: the problem body to answer."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
         super().__init__("invalid")
-        self.errors = errors
+        self.body = body
 
 
 @cds_hooks.errorhandler(_Invalid)
 def _invalid(error: _Invalid) -> Response:
-    return problem(
-        422, "Unprocessable Content", "The body does not match CDS Hooks 2.0.", errors=error.errors
-    )
+    return Response(json.dumps(error.body), status=422, mimetype=PROBLEM_JSON)
 
 
 def _precondition(detail: str) -> Response:
@@ -211,7 +214,10 @@ def service() -> Any:
         if error.kind != "answer":
             return _precondition(f"The prefetched resource is not usable: {error.detail}")
         field = error.link_id or "(unknown key)"
-        raise _Invalid([{"field": field, "message": error.detail}]) from None
+        errors = [{"field": field, "message": error.detail}]
+        raise _Invalid(
+            problem_body(422, "Unprocessable Content", _NOT_CDS, errors=errors)
+        ) from None
     answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
     return {"cards": [build_card(answer, current_app.extensions["triage"].ruleset.destinations)]}
 

@@ -11,6 +11,8 @@ from typing import Any
 from service.errors import TriageError
 
 ROOT = Path(__file__).resolve().parent.parent
+# The vignette suite for the /safety page: in the repository and in the image (Dockerfile).
+VIGNETTES = ROOT / "tests" / "vignettes" / "vignettes.yaml"
 
 
 class ConfigError(TriageError):
@@ -23,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "API_KEYS": "",
     "LOG_LEVEL": "INFO",
     "MAX_BATCH": 100,
+    "VIGNETTES": None,  # VIGNETTES if it is there, else none; "" for none; else a file
 }
 
 _ENV = {key: f"TRIAGE_{key}" for key in DEFAULTS}
@@ -70,12 +73,25 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("TRIAGE_MAX_BATCH must be between 1 and 1000")
     return {
         **config,
+        "VIGNETTES": _vignettes(config["VIGNETTES"]),
         "MAX_BATCH": batch,
         "MAX_BODY_BYTES": size,
         "RULES_DIR": str(rules_dir),
         "API_KEYS": _api_keys(config["API_KEYS"]),
         "LOG_LEVEL": level,
     }
+
+
+def _vignettes(raw: Any) -> str | None:
+    """The vignette file the pages replay, or None: the pages then show the rule cases only."""
+    if raw is None:  # not set: the shipped file when it is there (not every install has tests/)
+        return str(VIGNETTES) if VIGNETTES.is_file() else None
+    if not str(raw).strip():
+        return None  # set empty: no vignettes, on purpose
+    path = Path(str(raw))
+    if not path.is_file():
+        raise ConfigError(f"TRIAGE_VIGNETTES: {path} is not a file")
+    return str(path)
 
 
 def _api_keys(raw: Any) -> tuple[str, ...]:

@@ -69,6 +69,9 @@ def _from_problem(response: ResponseBase) -> None:
         if "(" not in link_id:  # '(unknown key)' and '(body)' name no item
             issue["expression"] = [expression(link_id)]
         issues.append(issue)
+    if issues and problem.get("errors_omitted"):
+        # The problem's list was cut: say so, as the problem's detail does.
+        issues.append({"severity": "information", "code": "informational", "diagnostics": detail})
     response.set_data(json.dumps(operation_outcome(status, detail, issues)))
     response.mimetype = FHIR_JSON
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import time
 from functools import partial
 from typing import Any
@@ -85,9 +86,19 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request_timeout = _number("TRIAGE_REQUEST_TIMEOUT", 15, 3600)
-        self.shed_after = _number("TRIAGE_SHED_AFTER_MS", 250, 60_000) / 1000
+        self.shed_after = _number("TRIAGE_SHED_AFTER_MS", 500, 60_000) / 1000
         self.tick = time.monotonic()
         self.shed = 0
+
+    def init_process(self) -> None:
+        # The master's SIGTERM can arrive while gevent patches the process, before gunicorn
+        # installs its handlers; the master's own handler, inherited, would drop it and the
+        # master would wait its whole graceful time. Remember it instead.
+        signal.signal(signal.SIGTERM, self._stop_early)
+        super().init_process()
+
+    def _stop_early(self, _signum: int, _frame: Any) -> None:
+        self.alive = False
 
     def run(self) -> None:
         """gunicorn's GeventWorker.run (27.0.1), with two changes: each worker accepts up to

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from service.errors import problem
+from service.site_data import SITE_DATA
 
 health = Blueprint("health", __name__)
 
@@ -19,8 +20,12 @@ def healthz() -> Any:
 
 @health.get("/readyz", provide_automatic_options=False)
 def readyz() -> Any:
-    """Ready only once a validated ruleset is loaded and its engine passed the self-check."""
+    """Ready only once a validated ruleset is loaded and its engine passed the self-check.
+
+    The cases the pages show were loaded, checked and replayed with it: their digest too.
+    """
     triage = current_app.extensions.get("triage")
-    if triage is None:
+    site = current_app.extensions.get(SITE_DATA)
+    if triage is None or site is None:
         return problem(503, "Service Unavailable", "No validated ruleset is loaded yet.")
-    return {"status": "ready", "ruleset": triage.ruleset.identity}
+    return {"status": "ready", "ruleset": triage.ruleset.identity, "cases": site.identity}

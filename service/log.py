@@ -1,19 +1,23 @@
-"""JSON logging: one canonical line per request, with ids and outcomes only, never patient data."""
+"""JSON logging: one canonical line per request, with ids and outcomes only, never patient data.
+
+Every line is one JSON record written with one write (service.log_lines): structlog's, and the
+standard library's (Flask, libraries), whose records are rendered in the same shape.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-import sys
 import time
 import uuid
 from collections.abc import MutableMapping
-from typing import Any
+from typing import IO, Any
 
 import orjson
 import structlog
 from flask import Flask, Response, g, request
 
+from service.log_lines import JsonLineHandler, logged_method, write_line
 from service.metrics import observe_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -28,24 +32,48 @@ def _log_level(
     return event
 
 
-def _dumps(event: Any, **_options: Any) -> str:
-    return orjson.dumps(event).decode("utf-8")
+class LineLogger:
+    """structlog's logger: each rendered record (bytes) as one line in one write.
+
+    stream None is whatever sys.stdout is when a line is written (as structlog's PrintLogger).
+    """
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream
+
+    def msg(self, message: bytes | str) -> None:
+        """Write one record."""
+        write_line(self._stream, message if isinstance(message, bytes) else message.encode())
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+def _line_logger(*_args: Any) -> LineLogger:
+    return LineLogger()
 
 
 def configure_logging(level: str) -> None:
-    """structlog to stdout as JSON lines (containers collect stdout)."""
+    """structlog to stdout as JSON lines (containers collect stdout); stdlib logging too."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             _log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             # orjson: structlog's recipe for speed, a third of the stdlib encoder's cost.
-            structlog.processors.JSONRenderer(serializer=_dumps),
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=_line_logger,
         cache_logger_on_first_use=True,
     )
+    # The standard library's records (Flask's, any library's) as JSON lines on stdout too,
+    # instead of its plain-text last-resort handler on stderr.
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, JsonLineHandler)]:
+        root.removeHandler(handler)
+    root.addHandler(JsonLineHandler())
+    root.setLevel(level)
 
 
 def request_id() -> str:
@@ -57,6 +85,9 @@ def request_id() -> str:
 def install_request_logging(app: Flask) -> None:
     """Bind a decision id to each request, echo it, and log one line when the answer leaves."""
     log = structlog.get_logger("service.request")
+    # Flask logs an unhandled error as "Exception on <raw path> [<method>]": its records keep
+    # a fixed text; the JSON line adds the exception's type and frames, never its message.
+    app.logger.addFilter(_without_request_text)
 
     @app.before_request
     def _start() -> None:
@@ -75,7 +106,7 @@ def install_request_logging(app: Flask) -> None:
         log.info(
             "request",
             decision_id=decision_id,
-            method=request.method if request.method.isalpha() else "(other)",
+            method=logged_method(request.method),
             route=route,
             status=response.status_code,
             duration_ms=round(seconds * 1000, 3),
@@ -85,3 +116,8 @@ def install_request_logging(app: Flask) -> None:
             ruleset_version=outcome.get("ruleset_version"),
         )
         return response
+
+
+def _without_request_text(record: logging.LogRecord) -> bool:
+    record.msg, record.args = "unhandled exception in Flask", ()
+    return True

@@ -1,19 +1,28 @@
-"""Prometheus metrics, shared across gunicorn workers through the multiprocess directory."""
+"""Prometheus metrics, shared across gunicorn workers through the multiprocess directory.
+
+Best-effort: the values live in service.metric_files, where a missing, full or unwritable
+PROMETHEUS_MULTIPROC_DIR turns a worker's metrics off (one log line) and never fails an answer.
+"""
 
 from __future__ import annotations
 
 import os
 
+import structlog
 from flask import Blueprint, Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
-    multiprocess,
 )
+
+from service import metric_files
+
+# Before any metric below is created: their values are FileValues.
+metric_files.install()
 
 metrics = Blueprint("metrics", __name__)
 
@@ -36,17 +45,26 @@ CDS_FEEDBACK = Counter(
 
 def _registry() -> CollectorRegistry:
     # Under gunicorn each worker writes its own files; the view merges them (dependencies.md 6).
-    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    folder = os.environ.get(metric_files.FOLDER_VARIABLE)
+    if not folder:
         return REGISTRY
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(metric_files.FolderCollector(folder))
     return registry
 
 
 @metrics.get("/metrics", provide_automatic_options=False)
 def exposition() -> Response:
     """All workers' metrics in the Prometheus text format (counts only, no patient data)."""
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+    try:
+        body = generate_latest(_registry())
+    except Exception as error:  # metrics never fail: an empty exposition rather than a 500
+        structlog.get_logger("service.metrics").warning(
+            "metrics exposition failed", error=type(error).__name__
+        )
+        body = b""
+    # content_type, not mimetype: Flask would append a second charset.
+    return Response(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def observe_request(route: str, status: int, seconds: float) -> None:

@@ -11,6 +11,7 @@ from service.auth import is_valid_key
 from service.fhir_common import display
 from service.findings import FINDINGS
 from service.ruleset import Ruleset
+from service.site_data import site_data
 from service.web_form import (
     API_KEY_FIELD,
     INJURY_LEGEND,
@@ -53,8 +54,8 @@ pages.add_app_template_filter(setting_words, "setting_words")
 
 @pages.app_context_processor
 def _identity() -> dict[str, Any]:
-    """Every page names the ruleset it shows (the footer)."""
-    return {"ruleset": _ruleset()}
+    """Every page names the ruleset it shows and the cases it was checked with (the footer)."""
+    return {"ruleset": _ruleset(), "site": site_data()}
 
 
 def _ruleset() -> Ruleset:

@@ -247,25 +247,42 @@ class Ruleset:
         return {rule.id: rule for rule in (*self.rules, self.default)}
 
 
+def _unique_keys(
+    loader: yaml.constructor.SafeConstructor, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
+    """A mapping as safe_load builds it, except that a key written twice is an error."""
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """safe_load, except that a key written twice in one mapping is an error, not a silent win."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _value in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    construct_mapping = _unique_keys
+
+
+_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = _UniqueKeyLoader
+if yaml.__with_libyaml__:  # PyYAML's wheels bundle libyaml: its parser reads YAML ~6x faster
+
+    class _FastUniqueKeyLoader(yaml.CSafeLoader):
+        """The same loader on libyaml's parser: the same documents, the same duplicate check."""
+
+        construct_mapping = _unique_keys
+
+    _LOADER = _FastUniqueKeyLoader
 
 
 def read_yaml(path: Path) -> Any:
     """One YAML document, safely; duplicate keys refused."""
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(handle, Loader=_LOADER)  # noqa: S506 (safe: SafeConstructor only)
 
 
 def _read(path: Path) -> Any:

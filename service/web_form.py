@@ -227,7 +227,7 @@ def read_form(form: MultiDict[str, str]) -> FormResult:
             body.setdefault(finding.group, {})[name] = value
     intake = None
     try:
-        intake = validate_intake(body)
+        intake = validate_intake(body, limit=len(FINDINGS))  # one error a question at most
     except ValidationError as error:
         errors.extend(field_errors(error.messages, _VOCABULARY))
     return FormResult(None if errors else intake, errors, _answers_to_show(form))

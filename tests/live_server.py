@@ -12,6 +12,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ class LiveServer:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited early:\n{self.log()}")
+                status = self.process.returncode
+                raise AssertionError(f"gunicorn exited early (status {status}):\n{self.log()}")
             try:
                 status, _ = request(self.base, "GET", "/readyz")
                 if status == 200:
@@ -63,12 +65,22 @@ class LiveServer:
         return self.process.wait(timeout=timeout)
 
 
-def start(env_extra: dict[str, str] | None = None, workers: int = 2) -> LiveServer:
-    """gunicorn as `make run` starts it, on a free port, with its own metrics folder."""
+def start(
+    env_extra: dict[str, str] | None = None,
+    workers: int = 2,
+    prefix: Sequence[str] = (),
+    metrics_dir: Path | None = None,
+) -> LiveServer:
+    """gunicorn as `make run` starts it, on a free port, with its own metrics folder.
+
+    The metrics folder does not exist yet (gunicorn creates it, as in a container); `prefix`
+    runs the server under another command (e.g. `unshare` with its own mounts).
+    """
     port = free_port()
     handle, name = tempfile.mkstemp(prefix="triage-server-", suffix=".log")
     os.close(handle)
-    metrics_dir = Path(tempfile.mkdtemp(prefix="triage-test-metrics-"))
+    if metrics_dir is None:
+        metrics_dir = Path(tempfile.mkdtemp(prefix="triage-test-metrics-")) / "metrics"
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
@@ -79,7 +91,15 @@ def start(env_extra: dict[str, str] | None = None, workers: int = 2) -> LiveServ
     }
     with open(name, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "service.wsgi:app"],
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "gunicorn.conf.py",
+                "service.wsgi:app",
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,

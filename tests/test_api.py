@@ -428,10 +428,11 @@ def test_question_wording_is_clinical_md(client: FlaskClient, finding: str) -> N
 
 
 def test_health_and_readiness(client: FlaskClient, ruleset: Ruleset) -> None:
-    """/healthz is alive; /readyz names the loaded ruleset."""
+    """/healthz is alive; /readyz names the loaded ruleset and the cases replayed with it."""
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz").get_json()
-    assert ready == {"status": "ready", "ruleset": ruleset.identity}
+    cases = client.application.extensions["site_data"].identity
+    assert ready == {"status": "ready", "ruleset": ruleset.identity, "cases": cases}
 
 
 def test_readiness_is_503_without_a_ruleset(app: Flask) -> None:
