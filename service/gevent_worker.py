@@ -21,6 +21,7 @@ import errno
 import json
 import os
 import signal
+import socket
 import time
 from functools import partial
 from typing import Any
@@ -34,6 +35,7 @@ from gunicorn.workers.ggevent import GeventWorker
 PROBES = frozenset({"/healthz", "/readyz"})
 ACCEPT_BATCH = 512  # connections a worker accepts per pass of its event loop
 _TICK = 0.01  # the monitor's interval, seconds
+LINGER_SECONDS, LINGER_BYTES = 1.0, 1 << 20  # at most, per closing connection
 
 
 def _number(name: str, default: float, highest: float) -> float:
@@ -72,6 +74,18 @@ def _overloaded_answer(retry_after: int) -> bytes:
 
 
 _OVERLOADED = _overloaded_answer(retry_after=1)
+
+
+def _linger(sock: Any) -> None:
+    """Close the sending side, then read and drop what the client still sends, briefly."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        with gevent.Timeout(LINGER_SECONDS, TimeoutError()):
+            for _ in range(LINGER_BYTES // 65536):
+                if not sock.recv(65536):
+                    break
+    except OSError:  # TimeoutError included: the client kept sending; close now
+        pass
 
 
 def _busy(server: StreamServer) -> bool:
@@ -149,6 +163,12 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         except RequestDeadline:
             # The answer could not be written in time: the client stopped reading.
             raise StopIteration() from None
+        except StopIteration:
+            # gunicorn closes the connection after this answer; a body the client is still
+            # sending (an answer before the body was read, e.g. 413) would turn the close into
+            # a reset that destroys the answer in the client's buffer: linger first.
+            _linger(sock)
+            raise
         finally:
             expired = not deadline.pending
             deadline.close()
