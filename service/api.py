@@ -36,7 +36,6 @@ def evaluate(intake: Mapping[str, Mapping[str, Any]], decision_id: str | None = 
         g.outcome = {
             "level": answer["level"],
             "urgency": answer["urgency"],
-            "rules": rules,
             "ruleset_version": triage.ruleset.version,
         }
     observe_decision(answer["level"], answer["urgency"], rules, answer["needs_clinician_review"])

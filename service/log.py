@@ -112,7 +112,6 @@ def install_request_logging(app: Flask) -> None:
             duration_ms=round(seconds * 1000, 3),
             level=outcome.get("level"),
             urgency=outcome.get("urgency"),
-            rules=outcome.get("rules"),
             ruleset_version=outcome.get("ruleset_version"),
         )
         return response
