@@ -85,3 +85,13 @@ def on_exit(server):
     """Remove the temporary metrics folder chosen when none was set (unless a re-exec uses it)."""
     if not server.reexec_pid:
         metric_files.remove_created_folder()
+
+
+def pre_fork(server, worker):
+    """Objects built before the fork (the ruleset, the pages' replayed cases) are never
+    garbage: moved out of the collector's reach, a full collection in a worker no longer walks
+    them (it stalled a worker's event loop for hundreds of milliseconds), and pages the workers
+    share with the master stay shared."""
+    import gc
+
+    gc.freeze()

@@ -9,7 +9,7 @@ A condition is a YAML tree of ``all``/``any``/``not`` over leaves written as in 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,6 +202,22 @@ def to_predicate(node: Node) -> Predicate:
     code = compile(f"lambda f: {_source(node)}", "<rule condition>", "eval")
     predicate: Predicate = eval(code, {"__builtins__": {}})  # noqa: S307 (built from a parsed tree)
     return predicate
+
+
+def to_firing(conditions: Sequence[tuple[str, Node]]) -> Callable[[Facts], set[str]]:
+    """One compiled function giving the ids whose condition holds: each request evaluates
+    every rule once (the engine's cross-check), and one function beats a call per rule."""
+    lines = ["def fired(f):", "    out = set()"]
+    for rule_id, node in conditions:
+        if not re.fullmatch(r"[A-Za-z0-9]+", rule_id):
+            raise ConditionError(f"rule id {rule_id!r} cannot name a firing")
+        lines += [f"    if {_source(node)}:", f"        out.add({rule_id!r})"]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {}
+    code = compile("\n".join(lines), "<rule firings>", "exec")
+    exec(code, {"__builtins__": {"set": set}}, namespace)  # noqa: S102 (built from parsed trees)
+    firing: Callable[[Facts], set[str]] = namespace["fired"]
+    return firing
 
 
 Explainer = Callable[[Facts], dict[str, Any]]

@@ -35,6 +35,7 @@ from gunicorn.workers.ggevent import GeventWorker
 PROBES = frozenset({"/healthz", "/readyz"})
 ACCEPT_BATCH = 512  # connections a worker accepts per pass of its event loop
 _TICK = 0.01  # the monitor's interval, seconds
+BUSY_PASS = 0.05  # seconds: a worker whose last pass took longer accepts in batches
 LINGER_SECONDS, LINGER_BYTES = 1.0, 1 << 20  # at most, per closing connection
 
 
@@ -76,6 +77,23 @@ def _overloaded_answer(retry_after: int) -> bytes:
 _OVERLOADED = _overloaded_answer(retry_after=1)
 
 
+class _AdaptiveServer(StreamServer):
+    """gevent's StreamServer, accepting one connection per pass when its worker is at ease and
+    up to ACCEPT_BATCH when its passes are long (the listen queue would otherwise back up)."""
+
+    def __init__(self, *args: Any, worker: TriageWorker, **kwargs: Any) -> None:
+        self.worker = worker  # before gevent's __init__, which reads max_accept
+        super().__init__(*args, **kwargs)
+
+    @property
+    def max_accept(self) -> int:
+        return ACCEPT_BATCH if self.worker.last_pass > BUSY_PASS else 1
+
+    @max_accept.setter
+    def max_accept(self, _value: int) -> None:
+        """gevent's own setting is ignored: the number follows the worker's load."""
+
+
 def _linger(sock: Any) -> None:
     """Close the sending side, then read and drop what the client still sends, briefly."""
     try:
@@ -102,6 +120,7 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.request_timeout = _number("TRIAGE_REQUEST_TIMEOUT", 15, 3600)
         self.shed_after = _number("TRIAGE_SHED_AFTER_MS", 500, 60_000) / 1000
         self.tick = time.monotonic()
+        self.last_pass = 0.0
         self.shed = 0
 
     def init_process(self) -> None:
@@ -115,19 +134,22 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.alive = False
 
     def run(self) -> None:
-        """gunicorn's GeventWorker.run (27.0.1), with two changes: each worker accepts up to
+        """gunicorn's GeventWorker.run (27.0.1), with two changes: a busy worker accepts up to
         ACCEPT_BATCH connections per pass of its loop (gunicorn takes one when there are several
         workers, so a burst of connections, a probe among them, waits in the kernel's queue for
-        seconds), and at shutdown the listeners stay open until the listen queue is drained and
-        answered."""
+        seconds; a worker with short passes still takes one, which spreads keep-alive clients
+        over the workers), and at shutdown the listeners stay open until the listen queue is
+        drained and answered."""
         gevent.spawn(self._monitor)
         servers = []
         for listener in self.sockets:
             listener.setblocking(1)
-            server = StreamServer(
-                listener, handle=partial(self.handle, listener), spawn=Pool(self.worker_connections)
+            server = _AdaptiveServer(
+                listener,
+                handle=partial(self.handle, listener),
+                spawn=Pool(self.worker_connections),
+                worker=self,
             )
-            server.max_accept = ACCEPT_BATCH
             server.start()
             servers.append(server)
         while self.alive:
@@ -146,9 +168,12 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             server.stop(timeout=1)
 
     def _monitor(self) -> None:
-        """Mark the passes of the event loop: a request sees how long the current one has run."""
+        """Mark the passes of the event loop: a request sees how long the current one has run,
+        the accept loop how long the last one took."""
         while True:
-            self.tick = time.monotonic()
+            now = time.monotonic()
+            self.last_pass = max(0.0, now - self.tick - _TICK)
+            self.tick = now
             gevent.sleep(_TICK)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.conditions import to_durable
+from service.conditions import to_durable, to_firing
 from service.decision import Decision, decide
 from service.engine import RuleEngine
 from service.errors import EngineError, RulesetError
@@ -30,6 +30,9 @@ class Triage:
             {rule.id: to_durable(rule.when) for rule in ruleset.rules if rule.when is not None}
         )
         self.planner = FollowUpPlanner(ruleset)
+        self._firing = to_firing(
+            [(rule.id, rule.when) for rule in ruleset.rules if rule.when is not None]
+        )
         self._citations = ruleset.citations
 
     def self_check(self) -> None:
@@ -49,7 +52,7 @@ class Triage:
         fired = self.engine.evaluate(facts)
         # The engine is unmaintained C code known to merge sessions and mis-coerce types: its
         # firings must equal the conditions evaluated in Python, or no answer is given.
-        if set(fired) != {rule.id for rule in self.ruleset.rules if rule.predicate(facts)}:
+        if set(fired) != self._firing(facts):
             raise EngineError("the engine's firings disagree with the rule conditions")
         return decide(fired, self.ruleset)
 

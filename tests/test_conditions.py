@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.cases import load_cases, load_vignettes
 from service.conditions import (
     All,
     Any_,
@@ -13,9 +14,13 @@ from service.conditions import (
     matched,
     parse,
     to_durable,
+    to_firing,
     to_predicate,
 )
 from service.facts import build_facts
+from service.ruleset import Ruleset
+from service.validation import validate_intake
+from tests.conftest import ROOT, RULES
 
 
 def test_leaves_parse_as_written_in_clinical_md() -> None:
@@ -85,3 +90,13 @@ def test_matched_names_the_findings_that_made_it_true() -> None:
     node = parse({"any": ["Y(fever)", "Y(redness)", "pain_nrs >= 7"]})
     facts = build_facts({"symptoms": {"fever": "yes", "redness": "no", "pain_nrs": 8}})
     assert matched(node, facts) == {"fever": "yes", "pain_nrs": 8}
+
+
+def test_one_compiled_firing_function_agrees_with_each_rule(ruleset: Ruleset) -> None:
+    """The cross-check's single compiled function gives exactly the rules whose own predicate
+    holds, on every rule case and vignette intake."""
+    firing = to_firing([(rule.id, rule.when) for rule in ruleset.rules if rule.when is not None])
+    cases = [*load_cases(RULES), *load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")]
+    for case in cases:
+        facts = build_facts(validate_intake(case.intake))
+        assert firing(facts) == {rule.id for rule in ruleset.rules if rule.predicate(facts)}
