@@ -167,13 +167,13 @@ def _overload(port: int, script: Path, seconds: int) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    time.sleep(3)  # the 2,000 connections open first: probes measure the loaded service
+    time.sleep(6)  # the 2,000 connections open first (a storm of seconds): the loaded service
 
     async def probes() -> list[Any]:
         return list(
             await asyncio.gather(
-                probe_every_second(port, "/healthz", None, seconds - 5),
-                probe_every_second(port, "/readyz", None, seconds - 5),
+                probe_every_second(port, "/healthz", None, seconds - 8),
+                probe_every_second(port, "/readyz", None, seconds - 8),
             )
         )
 
@@ -225,7 +225,7 @@ def main() -> int:
             kind: asyncio.run(slow_clients_and_a_probe(port, kind, 256, args.seconds + 2))
             for kind in ("headers", "body", "idle")
         }
-        overload = _overload(port, script, args.seconds + 6)
+        overload = _overload(port, script, args.seconds + 10)
     finally:
         for process in (service, bare, sync):
             if process.poll() is None:
@@ -327,7 +327,7 @@ def _checks(results: dict[str, Any], figures: dict[str, Any]) -> list[tuple[str,
             batch["ratio"] <= 3,
         ),
         (
-            "worker RSS growth during the run",
+            "worker RSS growth over the wrk rounds",
             f"{growth:+.2f} MB",
             "< 5 MB (100,000 requests: `make soak`)",
             growth < 5,

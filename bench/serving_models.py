@@ -56,8 +56,8 @@ def _model(name: str, args: list[str], script: Path, seconds: int) -> list[str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(3)
-        crowd = asyncio.run(probe_every_second(port, "/healthz", None, seconds - 2))
+        time.sleep(6)  # after the storm of 2,000 new connections
+        crowd = asyncio.run(probe_every_second(port, "/healthz", None, seconds - 4))
         load.wait(timeout=seconds + 30)
     finally:
         _stop(process)
