@@ -69,8 +69,8 @@ soak: $(BIN)/.dev
 	$(BIN)/python scripts/soak.py
 
 lint: $(BIN)/.dev tools
-	$(BIN)/ruff check service tests
-	$(BIN)/ruff format --check service tests
+	$(BIN)/ruff check service tests bench scripts
+	$(BIN)/ruff format --check service tests bench scripts
 	$(BIN)/mypy service
 	$(BIN)/openapi-spec-validator openapi.yaml
 	node_modules/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
