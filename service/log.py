@@ -7,7 +7,9 @@ standard library's (Flask, libraries), whose records are rendered in the same sh
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 import time
 import uuid
 from collections.abc import MutableMapping
@@ -70,10 +72,29 @@ def configure_logging(level: str) -> None:
     # The standard library's records (Flask's, any library's) as JSON lines on stdout too,
     # instead of its plain-text last-resort handler on stderr.
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, JsonLineHandler)]:
-        root.removeHandler(handler)
-    root.addHandler(JsonLineHandler())
+    # One handler per process, kept: a replaced handler collected while the interpreter shuts
+    # down made logging print a plain-text "Exception ignored" line.
+    if not any(isinstance(handler, JsonLineHandler) for handler in root.handlers):
+        root.addHandler(JsonLineHandler())
     root.setLevel(level)
+    sys.unraisablehook = _unraisable_as_json
+
+
+def _unraisable_as_json(
+    unraisable: Any, _write: Any = os.write, _dumps: Any = orjson.dumps, _time: Any = time.time
+) -> None:
+    """Python's "Exception ignored in ..." reports as one JSON line on stderr, type only (its
+    text could quote data); the defaults keep what it needs alive while the interpreter ends."""
+    try:
+        record = {
+            "event": "exception ignored",
+            "exception_type": type(unraisable.exc_value).__name__,
+            "log_level": "warning",
+            "timestamp": _time(),
+        }
+        _write(2, _dumps(record) + b"\n")
+    except Exception:  # noqa: S110 (nothing may escape the hook, nor be printed in plain text)
+        pass
 
 
 def request_id() -> str:

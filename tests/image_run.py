@@ -175,7 +175,21 @@ def main() -> None:
     _run("mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", str(WORKDIR_STAND_IN))
     _copy_image_files(image, WORKDIR_STAND_IN)
     _run("mount", "-o", "remount,ro", str(WORKDIR_STAND_IN))
+    # The packages stand in for the image's /usr/local: when this checkout (and so its
+    # virtualenv) lives under /tmp, as a CI clone may, the empty /tmp would hide them. They are
+    # put back at the same path (their scripts name it), read-only, and left out of what /tmp
+    # holds below.
+    venv = Path(sys.prefix)
+    kept = Path("/run/image-run-packages")
+    under_tmp = Path("/tmp") in venv.parents
+    if under_tmp:
+        kept.mkdir(parents=True, exist_ok=True)
+        _run("mount", "--bind", str(venv), str(kept))
     _run("mount", "-t", "tmpfs", "-o", f"mode=1777,size={TMP_SIZE}", "tmpfs", "/tmp")
+    if under_tmp:
+        venv.mkdir(parents=True, exist_ok=True)
+        _run("mount", "--bind", str(kept), str(venv))
+        _run("mount", "-o", "remount,bind,ro", str(venv))
     _run("mount", "-o", "remount,bind,ro", "/")
     _loopback_up()
 
@@ -212,7 +226,11 @@ def main() -> None:
             )
             report["healthcheck"] = check.returncode
             report["metrics"] = _http(base, "GET", "/metrics", None)
-            report["tmp"] = sorted(str(p.relative_to("/tmp")) for p in Path("/tmp").rglob("*"))
+            report["tmp"] = sorted(
+                str(p.relative_to("/tmp"))
+                for p in Path("/tmp").rglob("*")
+                if not (under_tmp and (p == venv or venv in p.parents or p in venv.parents))
+            )
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
