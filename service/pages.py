@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from service.api import evaluate
 from service.auth import is_valid_key
+from service.errors import EngineError
 from service.fhir_common import display
 from service.findings import FINDINGS
 from service.ruleset import Ruleset
@@ -108,8 +109,14 @@ def _read() -> tuple[FormResult, int]:
 def _context(result: FormResult | None = None) -> dict[str, Any]:
     """What the form and the result templates need; the answer is triaged through evaluate()."""
     answer = None
+    engine_failed = False
     if result is not None and result.intake is not None:
-        answer = evaluate(result.intake)
+        try:
+            answer = evaluate(result.intake)
+        except EngineError:
+            # A person sees a page with the safety net, never the API's problem JSON; still no
+            # triage is guessed (fail closed).
+            engine_failed = True
     layout = form_layout(_ruleset())
     return {
         "sections": layout.sections,
@@ -122,6 +129,8 @@ def _context(result: FormResult | None = None) -> dict[str, Any]:
         "answer": answer,
         "also_referred": also_referred(answer) if answer else [],
         "needs_key": bool(_keys()),
+        "engine_failed": engine_failed,
+        "safety_net": _ruleset().disclaimer,
     }
 
 
@@ -135,11 +144,13 @@ def intake_form() -> Any:
 def intake_result() -> Any:
     """JavaScript off: the form posted, the whole page again with the answer or field errors."""
     result, status = _read()
-    return render_template("index.html", **_context(result)), status
+    context = _context(result)
+    return render_template("index.html", **context), 500 if context["engine_failed"] else status
 
 
 @pages.post("/result", provide_automatic_options=False)
 def intake_fragment() -> Any:
     """JavaScript on: the same post, answered with the result fragment only (in-place update)."""
     result, status = _read()
-    return render_template("_result.html", **_context(result)), status
+    context = _context(result)
+    return render_template("_result.html", **context), 500 if context["engine_failed"] else status

@@ -563,3 +563,25 @@ def test_colours_meet_wcag_aa(text: str, background: str) -> None:
     assert background in CSS
     light, dark = sorted((_luminance(text), _luminance(background)), reverse=True)
     assert (light + 0.05) / (dark + 0.05) >= 4.5
+
+
+@pytest.mark.parametrize("path", ["/", "/result"])
+def test_an_engine_failure_shows_a_page_with_the_safety_net(path: str) -> None:
+    """The engine failing on the form's answers: a 500 HTML page (or fragment) saying no result
+    was given, with the safety-net text; no triage, and not the API's problem JSON."""
+    from service.errors import EngineError
+
+    app = create_app()
+    triage = app.extensions["triage"]
+
+    def fail(_facts: Any) -> list[str]:
+        raise EngineError("boom")
+
+    triage.engine.evaluate = fail
+    response = app.test_client().post(path, data=EMERGENCY)
+    assert response.status_code == 500
+    assert response.mimetype == "text/html"
+    text = response.get_data(as_text=True)
+    assert "No result could be given" in text
+    assert triage.ruleset.disclaimer.split(".")[0] in text
+    assert "Where to go" not in text
