@@ -13,15 +13,11 @@ from service.fhir_common import (
     MODULE_URL,
     OUTCOME_SYSTEM,
     RULES_SYSTEM,
-    SETTING_DISPLAY,
-    SETTING_TEXT,
-    URGENCY_MEANING,
-    display,
-    where_and_when,
 )
 from service.findings import FINDINGS
 from service.ruleset import AdvicePolicy
 from service.schemas import UNKNOWN
+from service.wording import SETTING_DISPLAY, SETTING_TEXT, URGENCY_MEANING, display, where_and_when
 
 # The completeness rule that fires when a danger-sign question is unanswered (clinical.md 7.3,
 # G2 v3: on an unknown answer only; a flag answered yes fires its own rule).

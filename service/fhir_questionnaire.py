@@ -18,11 +18,11 @@ from service.fhir_common import (
     MAX_VALUE,
     MIN_VALUE,
     QUESTIONNAIRE_URL,
-    display,
 )
 from service.findings import FINDINGS, Finding
 from service.ruleset import Ruleset
 from service.schemas import GROUPS, UNKNOWN
+from service.wording import display
 
 _GROUP_TEXT = {"patient": "Patient", "history": "History", "symptoms": "Symptoms"}
 _ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"

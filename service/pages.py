@@ -9,7 +9,6 @@ from flask import Blueprint, current_app, render_template, request
 from service.api import evaluate
 from service.auth import is_valid_key
 from service.errors import EngineError
-from service.fhir_common import display
 from service.findings import FINDINGS
 from service.ruleset import Ruleset
 from service.site_data import site_data
@@ -21,22 +20,10 @@ from service.web_form import (
     form_layout,
     read_form,
 )
+from service.wording import HOW_SOON, SETTING_LABEL, display
 
 pages = Blueprint("pages", __name__)
 pages.add_app_template_filter(display, "words")
-
-# How soon, in words a patient reads (clinical.md 1.1): the answer's urgency, and each referral's.
-HOW_SOON = {
-    "emergency": "now",
-    "urgent": "today",
-    "soon": "within a few days",
-    "routine": "routine appointment",
-}
-# Whether the first contact can be remote (clinical.md 1.6): the answer's setting.
-SETTING_WORDS = {
-    "in_person": "Must be seen in person",
-    "virtual_suitable": "A video or phone appointment can be the first step",
-}
 
 
 def how_soon(urgency: str) -> str:
@@ -46,7 +33,7 @@ def how_soon(urgency: str) -> str:
 
 def setting_words(setting: str) -> str:
     """A care setting in words; a setting this page does not know, as its code reads."""
-    return SETTING_WORDS.get(setting, display(setting))
+    return SETTING_LABEL.get(setting, display(setting))
 
 
 pages.add_app_template_filter(how_soon, "how_soon")

@@ -14,11 +14,11 @@ from werkzeug.datastructures import MultiDict
 from service.conditions import ConditionError, Node, findings_of, parse
 from service.errors import field_errors
 from service.facts import build_facts
-from service.fhir_common import display
 from service.findings import FINDINGS, Finding
 from service.ruleset import Ruleset
 from service.schemas import GROUPS, UNKNOWN
 from service.validation import validate_intake
+from service.wording import display
 
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 _NUMBER = re.compile(r"-?\d{1,7}")

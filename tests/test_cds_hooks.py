@@ -14,8 +14,9 @@ from prometheus_client import REGISTRY
 
 from service import create_app
 from service.cases import Case, load_vignettes
-from service.fhir_common import QUESTIONNAIRE_URL, says_when
+from service.fhir_common import QUESTIONNAIRE_URL
 from service.ruleset import Ruleset
+from service.wording import says_when
 from tests.conftest import RED_FLAG_SCREEN, ROOT
 from tests.fhir_support import response_from_intake
 
