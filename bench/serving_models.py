@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,10 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.clients import (  # noqa: E402
     distant_clients,
-    probe_every_second,
     slow_clients_and_a_probe,
 )
-from bench.run import _bodies, _free_port, _lua, _start, _stop, _wrk  # noqa: E402
+from bench.run import _bodies, _free_port, _lua, _overload, _start, _stop, _wrk  # noqa: E402
 
 MODELS = {
     "sync (2 workers)": ["-k", "sync"],
@@ -43,22 +40,7 @@ def _model(name: str, args: list[str], script: Path, seconds: int) -> list[str]:
         wrk = _wrk(port, script, seconds)
         distant = asyncio.run(distant_clients(port, bodies, 64, 0.05, seconds))
         slow = asyncio.run(slow_clients_and_a_probe(port, "headers", 256, seconds))
-        load = subprocess.Popen(
-            [
-                "wrk",
-                "-t2",
-                "-c2000",
-                f"-d{seconds + 4}s",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}/v1/triage",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(6)  # after the storm of 2,000 new connections
-        crowd = asyncio.run(probe_every_second(port, "/healthz", None, seconds - 4))
-        load.wait(timeout=seconds + 30)
+        crowd = _overload(port, script, seconds + 10)["healthz"]
     finally:
         _stop(process)
     return [

@@ -11,8 +11,23 @@ from typing import Any
 import pytest
 
 from service.fhir_common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
-from tests.conftest import ROOT
+from tests.conftest import RED_FLAG_SCREEN, ROOT
 
+# Nothing but SC2 fires: every danger sign, step and tenderness question answered, no diabetes.
+CLEAR = {
+    "patient": {"age_years": 40},
+    "history": {"diabetes": "no"},
+    "symptoms": {
+        "onset": "gradual",
+        "pain_nrs": 3,
+        "steps_now": 4,
+        "swelling": "none",
+        "tender_5th_mt_base": "no",
+        "tender_navicular": "no",
+        "tender_metatarsal_point": "no",
+        **{flag: "no" for flag in RED_FLAG_SCREEN},
+    },
+}
 NODE = shutil.which("node")
 FHIR_JS = ROOT / "node_modules" / "fhir" / "package.json"
 needs_fhir_js = pytest.mark.skipif(

@@ -17,8 +17,8 @@ from service.cases import Case, load_vignettes
 from service.fhir_common import QUESTIONNAIRE_URL
 from service.ruleset import Ruleset
 from service.wording import says_when
-from tests.conftest import RED_FLAG_SCREEN, ROOT
-from tests.fhir_support import response_from_intake
+from tests.conftest import ROOT
+from tests.fhir_support import CLEAR, response_from_intake
 
 SCHEMAS = ROOT / "tests" / "schemas"
 SERVICE = "/cds-services/forefoot-triage"
@@ -30,20 +30,6 @@ INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "
 WHEN = {"emergency": "now", "urgent": "today", "soon": "within days", "routine": "routine"}
 IN_PERSON = "Must be seen in person"
 VIRTUAL = "A video or phone assessment can be the first step"
-CLEAR = {
-    "patient": {"age_years": 40},
-    "history": {"diabetes": "no"},
-    "symptoms": {
-        "onset": "gradual",
-        "pain_nrs": 3,
-        "steps_now": 4,
-        "swelling": "none",
-        "tender_5th_mt_base": "no",
-        "tender_navicular": "no",
-        "tender_metatarsal_point": "no",
-        **{flag: "no" for flag in RED_FLAG_SCREEN},
-    },
-}
 INJURY = {
     **CLEAR["symptoms"],
     "onset": "injury",

@@ -35,28 +35,13 @@ from service.fhir_questionnaire import (
 from service.findings import FINDINGS
 from service.ruleset import Ruleset
 from tests.conftest import RED_FLAG_SCREEN, ROOT, RULES
-from tests.fhir_support import fhir_js_validate, needs_fhir_js, response_from_intake
+from tests.fhir_support import CLEAR, fhir_js_validate, needs_fhir_js, response_from_intake
 
 QUESTIONNAIRE = "/fhir/Questionnaire/forefoot-triage"
 TRIAGE = "/fhir/QuestionnaireResponse/$triage"
 FHIR_JSON = "application/fhir+json"
 VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
 FLAGS = RED_FLAG_SCREEN
-# Nothing but SC2 fires: every danger sign, step and tenderness question answered, no diabetes.
-CLEAR = {
-    "patient": {"age_years": 40},
-    "history": {"diabetes": "no"},
-    "symptoms": {
-        "onset": "gradual",
-        "pain_nrs": 3,
-        "steps_now": 4,
-        "swelling": "none",
-        "tender_5th_mt_base": "no",
-        "tender_navicular": "no",
-        "tender_metatarsal_point": "no",
-        **{flag: "no" for flag in FLAGS},
-    },
-}
 # G2 (a danger sign unknown: same-day call-back) decides the urgency and destination; RT3 (12 weeks
 # of failed supervised care) raises the level to orthopedic surgeon (aggregation v2, 1.2).
 CALL_BACK_AND_RT3 = {
