@@ -121,7 +121,6 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.shed_after = _number("TRIAGE_SHED_AFTER_MS", 500, 60_000) / 1000
         self.tick = time.monotonic()
         self.last_pass = 0.0
-        self.shed = 0
 
     def init_process(self) -> None:
         # The master's SIGTERM can arrive while gevent patches the process, before gunicorn
@@ -178,7 +177,6 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
         if req.path not in PROBES and time.monotonic() - self.tick > self.shed_after:
-            self.shed += 1
             util.write_nonblock(sock, _OVERLOADED)
             return True  # the unread body, if any, is skipped by the parser
         deadline = gevent.Timeout(self.request_timeout, RequestDeadline())

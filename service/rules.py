@@ -10,7 +10,7 @@ from pathlib import Path
 from service.cases import Case, load_cases, load_vignettes
 from service.catalogue import render_catalogue
 from service.changes_report import changes, render_changes
-from service.config import ROOT
+from service.config import ROOT, VIGNETTES
 from service.errors import TriageError
 from service.release_replay import replay_here, replay_release
 from service.ruleset import load_ruleset
@@ -19,7 +19,6 @@ from service.triage import Triage
 from service.unknown_audit import audit, render_counts
 
 RULES = ROOT / "rules"
-VIGNETTES = ROOT / "tests" / "vignettes" / "vignettes.yaml"
 
 
 def _triage(folder: Path) -> Triage:

@@ -40,7 +40,7 @@ class Triage:
         for intake in _SELF_CHECK_INTAKES:
             facts = build_facts(intake)
             engine = set(self.engine.evaluate(facts))
-            expected = {rule.id for rule in self.ruleset.rules if rule.predicate(facts)}
+            expected = self._firing(facts)
             if engine != expected:
                 raise RulesetError(
                     "start-up self-check: the engine fired "
