@@ -132,10 +132,15 @@ def test_overload_is_shed_with_503_and_probes_still_answer() -> None:
     """With the shedding threshold at 1 ms, requests queued behind a long pass get 503 with
     Retry-After as problem+json on a kept-open connection; the health probes are never shed."""
     live = start({"TRIAGE_SHED_AFTER_MS": "1"}, workers=1)
+    busy: list[socket.socket] = []
+    waiting: list[socket.socket] = []
     try:
         live.wait_ready()
         busy = [_connect(live) for _ in range(4)]
         waiting = [_connect(live) for _ in range(20)]
+        # Every connection accepted first (an idle worker takes one per pass): the requests
+        # below then all become ready in one pass, behind the batches.
+        time.sleep(0.5)
         for sock in busy:
             sock.sendall(_post("/v1/triage/batch", BATCH))
         for sock in waiting:
@@ -154,9 +159,9 @@ def test_overload_is_shed_with_503_and_probes_still_answer() -> None:
         for path in ("/healthz", "/readyz"):
             status, _ = _probe(live, path)
             assert status == 200
+    finally:
         for sock in busy + waiting:
             sock.close()
-    finally:
         live.stop()
 
 
