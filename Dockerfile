@@ -16,11 +16,13 @@ RUN python -m pip install --no-cache-dir --require-hashes -r requirements-build.
 
 FROM ${PYTHON_IMAGE} AS runtime
 # Read-only-root friendly: the only writable path is /tmp (mount a tmpfs there): gunicorn's
-# worker heartbeat files and the Prometheus multiprocess folder live in it.
+# worker heartbeat files and the Prometheus multiprocess folder live in it. HEALTH_PORT: the
+# probes' own port, answered within milliseconds even under a flood (docs/serving.md).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
+    HEALTH_PORT=8001 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin triage
 WORKDIR /app
@@ -36,7 +38,7 @@ COPY service/ service/
 # Bytecode compiled now, as root: at run time nothing under /app is writable.
 RUN python -m compileall -q service
 USER 10001
-EXPOSE 8000
+EXPOSE 8000 8001
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/readyz', timeout=2)"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('HEALTH_PORT') or os.environ.get('PORT', '8000')) + '/readyz', timeout=2)"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "service.wsgi:app"]

@@ -3,6 +3,7 @@
 import os
 import re
 
+from service import probe_port
 from service.server_errors import HEADER_FIELD_BYTES, HEADER_FIELDS, RedactingLogger, install
 
 
@@ -18,6 +19,19 @@ if not 1 <= _port <= 65535:
     raise SystemExit(f"forefoot-triage: PORT={_port} is out of range")
 _host = _setting("HOST", "127.0.0.1", r"[A-Za-z0-9.:\[\]-]{1,255}")
 bind = f"{_host}:{_port}"
+# HEALTH_PORT (the image: 8001; the Deployment's probes use it): /healthz and /readyz also on a
+# port of their own, answered by a thread in each worker, within milliseconds even when a flood
+# of connections makes the service port's queue seconds long (service/probe_port.py). Unset,
+# as under `make run`: the probes are on the service port only.
+_health = _setting("HEALTH_PORT", "", r"(\d{1,5})?")
+if _health and not (1 <= int(_health) <= 65535 and int(_health) != _port):
+    raise SystemExit(f"forefoot-triage: HEALTH_PORT={_health} is out of range or the service port")
+try:
+    _probe_listener = probe_port.open_listener(_host, int(_health)) if _health else None
+except OSError as error:
+    raise SystemExit(
+        f"forefoot-triage: cannot listen on HEALTH_PORT={_health}: {error.strerror}"
+    ) from None
 # Processes are how this service scales: the engine is CPU-bound and never yields, so each
 # worker evaluates one request at a time. Connections are greenlets (gevent): a slow, idle or
 # distant client costs a greenlet, never a worker (docs/serving.md).
@@ -85,6 +99,14 @@ def on_exit(server):
     """Remove the temporary metrics folder chosen when none was set (unless a re-exec uses it)."""
     if not server.reexec_pid:
         metric_files.remove_created_folder()
+
+
+def post_worker_init(worker):
+    """Answer the probe port from this worker (when HEALTH_PORT is set)."""
+    if _probe_listener is not None:
+        from service.health import ready_body
+
+        probe_port.start(worker, _probe_listener.fileno(), ready_body(worker.wsgi))
 
 
 def pre_fork(server, worker):

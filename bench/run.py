@@ -77,10 +77,14 @@ def _ready(port: int) -> bool:
 
 
 def _start(
-    app: str, port: int, options: Sequence[str] = ()
+    app: str, port: int, options: Sequence[str] = (), health_port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], float]:
-    """gunicorn with the repository's gunicorn.conf.py; `options` override it (e.g. -k sync)."""
+    """gunicorn with the repository's gunicorn.conf.py; `options` override it (e.g. -k sync);
+    `health_port` is HEALTH_PORT, the probe port, as the image and the Deployment set it."""
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    env.pop("HEALTH_PORT", None)
+    if health_port is not None:
+        env["HEALTH_PORT"] = str(health_port)
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]
     started = time.monotonic()
     process = subprocess.Popen(
@@ -151,8 +155,10 @@ def _wrk(port: int, script: Path, seconds: int, connections: int = 8) -> dict[st
     }
 
 
-def _overload(port: int, script: Path, seconds: int) -> dict[str, Any]:
-    """2,000 connections from wrk; liveness and readiness probed every second meanwhile."""
+def _overload(port: int, health_port: int, script: Path, seconds: int) -> dict[str, Any]:
+    """2,000 connections from wrk; from its first instant, liveness and readiness probed every
+    second on the probe port (HEALTH_PORT, as the Deployment probes), and /healthz on the
+    service port for comparison."""
     load = subprocess.Popen(
         [
             "wrk",
@@ -167,23 +173,24 @@ def _overload(port: int, script: Path, seconds: int) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    time.sleep(6)  # the 2,000 connections open first (a storm of seconds): the loaded service
 
     async def probes() -> list[Any]:
         return list(
             await asyncio.gather(
-                probe_every_second(port, "/healthz", None, seconds - 8),
-                probe_every_second(port, "/readyz", None, seconds - 8),
+                probe_every_second(health_port, "/healthz", None, seconds - 1),
+                probe_every_second(health_port, "/readyz", None, seconds - 1),
+                probe_every_second(port, "/healthz", None, seconds - 1),
             )
         )
 
-    healthz, readyz = asyncio.run(probes())
+    healthz, readyz, service_port = asyncio.run(probes())
     out, _ = load.communicate(timeout=seconds + 30)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     total = re.search(r"(\d+) requests in", out)
     return {
         "healthz": healthz,
         "readyz": readyz,
+        "service_port": service_port,
         "requests": int(total.group(1)) if total else 0,
         "shed": int(non_2xx.group(1)) if non_2xx else 0,
     }
@@ -204,7 +211,8 @@ def main() -> int:
     bodies = [body.encode() for body in _bodies()]
     results: dict[str, Any] = {"service": [], "bare": [], "sync": []}
     ports = {"service": _free_port(), "bare": _free_port(), "sync": _free_port()}
-    service, ready_s = _start("service.wsgi:app", ports["service"])
+    health_port = _free_port()
+    service, ready_s = _start("service.wsgi:app", ports["service"], health_port=health_port)
     bare, _ = _start("bench.bare_app:app", ports["bare"])
     sync, _ = _start("service.wsgi:app", ports["sync"], ["-k", "sync"])
     try:
@@ -225,7 +233,7 @@ def main() -> int:
             kind: asyncio.run(slow_clients_and_a_probe(port, kind, 256, args.seconds + 2))
             for kind in ("headers", "body", "idle")
         }
-        overload = _overload(port, script, args.seconds + 10)
+        overload = _overload(port, health_port, script, args.seconds + 10)
     finally:
         for process in (service, bare, sync):
             if process.poll() is None:
@@ -312,7 +320,8 @@ def _checks(results: dict[str, Any], figures: dict[str, Any]) -> list[tuple[str,
         probe = figures["overload"][name]
         checks.append(
             (
-                f"2,000 connections: /{name} probes 200 within 1 s",
+                f"2,000 connections from their first second: /{name} on the probe port "
+                "(HEALTH_PORT) 200 within 1 s",
                 f"{probe.ok}/{probe.probes}, worst {probe.worst_ms:.0f} ms",
                 "all",
                 probe.ok == probe.probes > 0,
@@ -348,7 +357,8 @@ def _report(results: dict[str, Any], figures: dict[str, Any], args: Any) -> str:
         f"- machine: {_machine()}",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "- served as `make run` serves it: `gunicorn.conf.py`, 2 gevent workers "
-        "(`service/gevent_worker.py`, see [serving.md](serving.md)), preloaded",
+        "(`service/gevent_worker.py`, see [serving.md](serving.md)), preloaded; with "
+        "HEALTH_PORT set, as in the image and the Deployment",
         "- the bare endpoint (`bench/bare_app.py`) parses the intake and answers one of the "
         "service's own answers, stored: the same transport, parse and answer size, no triage",
         "- the sync model: the same service with `-k sync` (the serving model before issue 11)",
@@ -391,7 +401,10 @@ def _report(results: dict[str, Any], figures: dict[str, Any], args: Any) -> str:
         f"64 / 0.05 s = 1,280/s.",
         f"- 2,000 connections: wrk made {overload['requests']} requests, {overload['shed']} of "
         "them answered 503 with Retry-After (shed by the worker once a pass of its event loop "
-        "had run 500 ms).",
+        "had run 500 ms). /healthz on the service port meanwhile (a new connection each second, "
+        "queued behind the flood; the reason for the probe port): "
+        f"{overload['service_port'].ok}/{overload['service_port'].probes} within 1 s, worst "
+        f"{overload['service_port'].worst_ms:.0f} ms.",
         f"- a batch of 100 invalid intakes: {batch['invalid_batch_s'] * 1000:.1f} ms of CPU; "
         f"100 valid: {batch['valid_batch_s'] * 1000:.1f} ms.",
         "",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, current_app
+import orjson
+from flask import Blueprint, Flask, current_app
 
 from service.errors import problem
 from service.site_data import SITE_DATA
@@ -24,8 +26,20 @@ def readyz() -> Any:
 
     The cases the pages show were loaded, checked and replayed with it: their digest too.
     """
-    triage = current_app.extensions.get("triage")
-    site = current_app.extensions.get(SITE_DATA)
-    if triage is None or site is None:
+    readiness = _readiness(current_app.extensions)
+    if readiness is None:
         return problem(503, "Service Unavailable", "No validated ruleset is loaded yet.")
+    return readiness
+
+
+def _readiness(extensions: Mapping[str, Any]) -> dict[str, Any] | None:
+    triage, site = extensions.get("triage"), extensions.get(SITE_DATA)
+    if triage is None or site is None:
+        return None
     return {"status": "ready", "ruleset": triage.ruleset.identity, "cases": site.identity}
+
+
+def ready_body(app: Flask) -> bytes | None:
+    """The /readyz body of a built app (the probe port's, service.probe_port), or None."""
+    readiness = _readiness(getattr(app, "extensions", {}))
+    return None if readiness is None else orjson.dumps(readiness)

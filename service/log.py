@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import IO, Any
 
 import orjson
@@ -103,9 +104,18 @@ def request_id() -> str:
     return inbound if _REQUEST_ID.match(inbound) else str(uuid.uuid4())
 
 
+def _request_line(fields: dict[str, Any]) -> bytes:
+    """The request's record, in the shape structlog's chain gives every other line (same keys,
+    same order, ISO UTC timestamp), built directly: the chain cost a tenth of a triage."""
+    fields["event"] = "request"
+    fields["log_level"] = "info"
+    fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return orjson.dumps(fields)
+
+
 def install_request_logging(app: Flask) -> None:
     """Bind a decision id to each request, echo it, and log one line when the answer leaves."""
-    log = structlog.get_logger("service.request")
+    logged = logging.getLogger().isEnabledFor(logging.INFO)  # configure_logging set the level
     # Flask logs an unhandled error as "Exception on <raw path> [<method>]": its records keep
     # a fixed text; the JSON line adds the exception's type and frames, never its message.
     app.logger.addFilter(_without_request_text)
@@ -124,17 +134,18 @@ def install_request_logging(app: Flask) -> None:
         route = request.url_rule.rule if request.url_rule else "(unmatched)"
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         observe_request(route, response.status_code, seconds)
-        log.info(
-            "request",
-            decision_id=decision_id,
-            method=logged_method(request.method),
-            route=route,
-            status=response.status_code,
-            duration_ms=round(seconds * 1000, 3),
-            level=outcome.get("level"),
-            urgency=outcome.get("urgency"),
-            ruleset_version=outcome.get("ruleset_version"),
-        )
+        if logged:
+            line = {
+                "decision_id": decision_id,
+                "method": logged_method(request.method),
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 3),
+                "level": outcome.get("level"),
+                "urgency": outcome.get("urgency"),
+                "ruleset_version": outcome.get("ruleset_version"),
+            }
+            write_line(None, _request_line(line))
         return response
 
 

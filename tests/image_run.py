@@ -37,6 +37,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 WORKDIR_STAND_IN = Path("/srv")  # an empty directory of every Debian system
+PROBES = ("/healthz", "/readyz")
 TMP_SIZE = "32m"  # deploy/kubernetes/deployment.yaml: emptyDir sizeLimit 32Mi
 
 
@@ -225,6 +226,10 @@ def main() -> None:
                 [*as_user, *image.healthcheck], env=env, cwd=WORKDIR_STAND_IN, timeout=10
             )
             report["healthcheck"] = check.returncode
+            if image.env.get("HEALTH_PORT"):
+                probes = f"http://127.0.0.1:{image.env['HEALTH_PORT']}"
+                report["probe_port"] = [_http(probes, "GET", p, None) for p in PROBES]
+                report["service_port"] = [_http(base, "GET", p, None) for p in PROBES]
             report["metrics"] = _http(base, "GET", "/metrics", None)
             report["tmp"] = sorted(
                 str(p.relative_to("/tmp"))

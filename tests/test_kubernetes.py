@@ -163,18 +163,24 @@ def test_liveness_readiness_and_startup_probes() -> None:
 
 
 def test_container_port_probes_and_metrics_agree() -> None:
-    """Port 8000 named http is what gunicorn binds, every probe calls and Prometheus scrapes."""
-    assert CONTAINER["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    """Port 8000 named http is what gunicorn binds and Prometheus scrapes; 8001 named health is
+    HEALTH_PORT, the probe port every probe calls; the image sets and exposes the same two."""
+    assert CONTAINER["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "health", "containerPort": 8001, "protocol": "TCP"},
+    ]
     assert ENV["PORT"]["value"] == "8000"
+    assert ENV["HEALTH_PORT"]["value"] == "8001"
     assert ENV["HOST"]["value"] == "0.0.0.0"  # noqa: S104 (the pod must accept the Service's traffic)
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        assert _container_port(CONTAINER[probe]["httpGet"]["port"]) == 8000
+        assert _container_port(CONTAINER[probe]["httpGet"]["port"]) == 8001
     annotations = POD["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics"
     assert _container_port(int(annotations["prometheus.io/port"])) == 8000
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"^EXPOSE 8000$", dockerfile, flags=re.MULTILINE)
+    assert re.search(r"^EXPOSE 8000 8001$", dockerfile, flags=re.MULTILINE)
+    assert re.search(r"^ +HEALTH_PORT=8001 \\$", dockerfile, flags=re.MULTILINE)
 
 
 def test_resources_requests_and_limits_fit_the_workers() -> None:

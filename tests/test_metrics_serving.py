@@ -191,7 +191,8 @@ def test_the_image_starts_as_shipped_on_a_read_only_root_with_an_empty_tmp() -> 
     tests/image_run.py is `docker run --read-only --tmpfs /tmp` without Docker: new mount,
     network and pid namespaces, the image's COPY'd files read-only, / read-only, /tmp a new
     tmpfs, and CMD run as USER 10001 with exactly the image's ENV (HOST=0.0.0.0 and PORT=8000
-    in a network namespace of its own). The HEALTHCHECK command passes too.
+    in a network namespace of its own). The HEALTHCHECK command passes too, and the probe port
+    (HEALTH_PORT) answers as the service port does.
     """
     image = parse_dockerfile((ROOT / "Dockerfile").read_text(encoding="utf-8"))
     assert image.cmd[0] == "gunicorn"
@@ -212,6 +213,9 @@ def test_the_image_starts_as_shipped_on_a_read_only_root_with_an_empty_tmp() -> 
     assert report["ready"], report["output"]
     assert [answer["status"] for answer in report["answers"]] == [200] * 13 + [422]
     assert report["healthcheck"] == 0
+    # HEALTH_PORT: the probe port gives the service port's own answers.
+    assert report["probe_port"] == report["service_port"]
+    assert [probe["status"] for probe in report["probe_port"]] == [200, 200]
     metrics = report["metrics"]
     assert metrics["status"] == 200
     assert metrics["content_type"] == [TEXT_FORMAT]
