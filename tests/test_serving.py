@@ -6,6 +6,7 @@ Speed targets are `make bench`'s; these tests check behaviour, each bounded to s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -193,3 +194,27 @@ def test_sigterm_answers_every_request_the_kernel_accepted() -> None:
     assert 0 not in statuses
     assert set(statuses) <= {200, 503}
     assert statuses.count(200) >= len(busy)
+
+
+def test_a_client_with_requests_waiting_takes_turns_with_the_others() -> None:
+    """One worker; client A pipelines 400 intakes at once, and while they are being answered
+    client B sends one: B is answered while half of A's or more are still to come (gevent would
+    otherwise read A's next request, already there, again and again before B's)."""
+    live = start(workers=1)
+    try:
+        live.wait_ready()
+        eager, other = _connect(live), _connect(live)
+        with eager, other:
+            time.sleep(0.3)  # both accepted (an idle worker takes one connection per pass)
+            eager.sendall(_post("/v1/triage", INTAKE) * 400)
+            time.sleep(0.02)
+            other.sendall(_post("/v1/triage", INTAKE))
+            assert _status(other)[0] == 200
+            eager.setblocking(False)
+            received = b""
+            with contextlib.suppress(BlockingIOError):
+                while chunk := eager.recv(1 << 20):
+                    received += chunk
+            assert received.count(b"HTTP/1.1 200") < 200
+    finally:
+        live.stop()
