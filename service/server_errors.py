@@ -35,7 +35,7 @@ from gunicorn.workers import base
 
 from service.log_lines import JsonLineFormatter, JsonLineHandler
 
-# Request header limits (README, Operations). gunicorn.conf.py sets the first two.
+# Request header limits (docs/operations.md, Request limits). gunicorn.conf.py sets the first two.
 HEADER_FIELDS = 50  # limit_request_fields: header fields in a request
 HEADER_FIELD_BYTES = (
     8190  # limit_request_field_size: one field, name and value (gunicorn's default)
