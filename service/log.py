@@ -24,6 +24,7 @@ from service.log_lines import JsonLineHandler, logged_method, write_line
 from service.metrics import observe_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = "HTTP_X_REQUEST_ID"  # the header as WSGI names it (read without werkzeug's view)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -100,7 +101,7 @@ def _unraisable_as_json(
 
 def request_id() -> str:
     """The inbound X-Request-ID when it is a plain token, else a new uuid."""
-    inbound = request.headers.get(REQUEST_ID_HEADER, "")
+    inbound = request.environ.get(_REQUEST_ID_KEY, "")
     return inbound if _REQUEST_ID.match(inbound) else str(uuid.uuid4())
 
 
