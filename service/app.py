@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from flask import Flask, Response
+from flask import Flask
 
 from service.api import api
 from service.auth import install_api_keys
@@ -26,13 +26,9 @@ from service.metrics import metrics
 from service.pages import pages
 from service.ruleset import load_ruleset
 from service.schemas import GROUPS
+from service.security_headers import with_security_headers
 from service.site_data import SITE_DATA, load_site_data
 from service.triage import Triage
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -71,14 +67,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS))
     install_fhir_errors(app)  # after the problem+json handlers: /fhir errors become FHIR
 
-    @app.after_request
-    def _no_store(response: Response) -> Response:
-        # Answers describe a patient: no cache, shared or private, may keep them.
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        # The pages load only their own scripts, styles and images: no inline script, no CDN.
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+    app.wsgi_app = with_security_headers(app.wsgi_app)  # type: ignore[method-assign,assignment]
 
     return app

@@ -19,11 +19,9 @@ from service.errors import BadRequestBody, UnencodableBody
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # An intake answering the same question twice is ambiguous: refuse rather than pick one.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise BadRequestBody("The JSON body repeats a key.")
-        result[key] = value
+    result = dict(pairs)  # a repeated key leaves the dict shorter than the pairs
+    if len(result) != len(pairs):
+        raise BadRequestBody("The JSON body repeats a key.")
     return result
 
 

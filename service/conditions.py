@@ -223,24 +223,36 @@ def to_firing(conditions: Sequence[tuple[str, Node]]) -> Callable[[Facts], set[s
 Explainer = Callable[[Facts], dict[str, Any]]
 
 
-def to_explainer(node: Node) -> Explainer:
-    """Compile, once, a function giving the findings that make a true condition true."""
+def _explaining(node: Node, depth: int) -> list[str]:
+    """Statements adding to `out` the findings that make `node` true (when it is)."""
+    pad = "    " * depth
     if isinstance(node, Compare | IsNull):
-        name, holds = node.finding, to_predicate(node)
-        return lambda facts: {name: facts.get(name)} if holds(facts) else {}
+        return [
+            f"{pad}if {_source(node)}:",
+            f"{pad}    out[{node.finding!r}] = f.get({node.finding!r})",
+        ]
     if isinstance(node, Not):
-        names = sorted(findings_of(node.child))
-        return lambda facts: {name: facts.get(name) for name in names}
-    parts = [(to_predicate(child), to_explainer(child)) for child in node.children]
+        return [f"{pad}out[{name!r}] = f.get({name!r})" for name in sorted(findings_of(node.child))]
+    lines: list[str] = []
+    for child in node.children:
+        if isinstance(child, Compare | IsNull):
+            lines += _explaining(child, depth)
+        else:
+            lines += [f"{pad}if {_source(child)}:", *_explaining(child, depth + 1)]
+    return lines
 
-    def explain(facts: Facts) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for holds, explain_child in parts:
-            if holds(facts):
-                found.update(explain_child(facts))
-        return found
 
-    return explain
+def to_explainer(node: Node) -> Explainer:
+    """Compile, once, a function giving the findings that make a true condition true: each
+    leaf that holds, every finding under a `not`, and within all/any only the branches that
+    hold, in the order written. One compiled function, as for the predicates: the nested
+    closures it replaces cost a fifth of an answer."""
+    lines = ["def explain(f):", "    out = {}", *_explaining(node, 1), "    return out"]
+    namespace: dict[str, Any] = {}
+    code = compile("\n".join(lines), "<rule explanation>", "exec")
+    exec(code, {"__builtins__": {}}, namespace)  # noqa: S102 (built from a parsed tree)
+    explainer: Explainer = namespace["explain"]
+    return explainer
 
 
 def matched(node: Node, facts: Facts) -> dict[str, Any]:

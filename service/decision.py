@@ -63,7 +63,8 @@ def decide(fired_ids: Iterable[str], ruleset: Ruleset) -> Decision:
     unknown = fired - ruleset.by_id.keys()
     if unknown:  # pragma: no cover (the engine only knows ruleset ids)
         raise ValueError(f"fired ids not in the ruleset: {sorted(unknown)}")
-    rules = [rule for rule in ruleset.rules if rule.id in fired] or [ruleset.default]
+    by_id = ruleset.by_id  # order_rules gives the order: each rule's `order` is its own
+    rules = [by_id[rule_id] for rule_id in fired] or [ruleset.default]
     rationale = order_rules(rules)
     first = rationale[0]
     rank = outcome_rank(rationale)

@@ -25,6 +25,8 @@ import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any
 
 import durable_rules_engine
@@ -108,7 +110,9 @@ class RuleEngine:
         Facts hold validated strings and integers only; None (unknown number) is left out of
         the fact, so that 'is null' is the engine's 'field does not exist'.
         """
-        fact: dict[str, Any] = {k: v for k, v in facts.items() if v is not None}
+        # The known facts only, filtered without a Python-level loop (it was a tenth of this).
+        known = compress(facts.items(), map(is_not, facts.values(), repeat(None)))
+        fact: dict[str, Any] = dict(known)
         sid = uuid.uuid4().hex
         fact["sid"], fact["kind"] = sid, _KIND
         try:

@@ -128,17 +128,21 @@ def install_request_logging(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        decision_id = g.get("decision_id") or request_id()
+        # The objects behind Flask's proxies, looked up once: every proxy access is a lookup.
+        state = g._get_current_object()
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        decision_id = state.get("decision_id") or request_id()
         response.headers[REQUEST_ID_HEADER] = decision_id
-        outcome: dict[str, Any] = g.get("outcome") or {}
+        outcome: dict[str, Any] = state.get("outcome") or {}
         # The route template, not the raw path: a client could put anything in a URL.
-        route = request.url_rule.rule if request.url_rule else "(unmatched)"
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        rule = current.url_rule
+        route = rule.rule if rule else "(unmatched)"
+        seconds = time.perf_counter() - state.get("started", time.perf_counter())
         observe_request(route, response.status_code, seconds)
         if logged:
             line = {
                 "decision_id": decision_id,
-                "method": logged_method(request.method),
+                "method": logged_method(current.method),
                 "route": route,
                 "status": response.status_code,
                 "duration_ms": round(seconds * 1000, 3),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from service.cases import load_cases, load_vignettes
@@ -11,13 +13,16 @@ from service.conditions import (
     Compare,
     ConditionError,
     IsNull,
+    Node,
+    Not,
+    findings_of,
     matched,
     parse,
     to_durable,
     to_firing,
     to_predicate,
 )
-from service.facts import build_facts
+from service.facts import Facts, build_facts
 from service.ruleset import Ruleset
 from service.validation import validate_intake
 from tests.conftest import ROOT, RULES
@@ -100,3 +105,35 @@ def test_one_compiled_firing_function_agrees_with_each_rule(ruleset: Ruleset) ->
     for case in cases:
         facts = build_facts(validate_intake(case.intake))
         assert firing(facts) == {rule.id for rule in ruleset.rules if rule.predicate(facts)}
+
+
+def _reference_explanation(node: Node, facts: Facts) -> dict[str, Any]:
+    """What `matched` means, written plainly: a leaf that holds names its finding; a `not` names
+    every finding under it; all/any name what their true branches name, in order."""
+    if isinstance(node, Compare | IsNull):
+        return {node.finding: facts.get(node.finding)} if to_predicate(node)(facts) else {}
+    if isinstance(node, Not):
+        return {name: facts.get(name) for name in sorted(findings_of(node.child))}
+    found: dict[str, Any] = {}
+    for child in node.children:
+        if to_predicate(child)(facts):
+            found.update(_reference_explanation(child, facts))
+    return found
+
+
+def test_compiled_explanations_equal_the_plain_reading(ruleset: Ruleset) -> None:
+    """Every rule's compiled explainer gives the plain reading's findings, values and order,
+    on every rule case and vignette intake (where rules fire and where they do not)."""
+    cases = [*load_cases(RULES), *load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")]
+    rules = [rule for rule in ruleset.rules if rule.when is not None]
+    compared = 0
+    for case in cases:
+        facts = build_facts(validate_intake(case.intake))
+        for rule in rules:
+            assert rule.when is not None
+            if rule.predicate(facts):
+                expected = _reference_explanation(rule.when, facts)
+                got = rule.explain(facts)
+                assert list(got.items()) == list(expected.items()), (case.name, rule.id)
+                compared += 1
+    assert compared > 500

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
+from service.facts import build_facts
 from service.findings import FINDINGS
 from service.schemas import TriageRequestSchema
 from service.validation import IntakeValidator
@@ -82,3 +83,23 @@ def test_booleans_are_not_numbers_on_either_path() -> None:
     """true for a number is invalid, as Marshmallow's strict Integer says."""
     assert VALIDATOR._fast({"symptoms": {"pain_nrs": True}}) is None
     assert _outcome(VALIDATOR.load, {"symptoms": {"pain_nrs": True}})[0] == "invalid"
+
+
+def _facts_plainly(intake: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The facts as clinical.md 1.3 reads: each finding's answer; unanswered or null is
+    'unknown', or None for a number; in the catalogue's order."""
+    facts: dict[str, Any] = {}
+    for name, finding in FINDINGS.items():
+        value = (intake.get(finding.group) or {}).get(name)
+        facts[name] = "unknown" if value is None and not finding.is_numeric else value
+    return facts
+
+
+@settings(max_examples=600, deadline=None)
+@given(body=bodies())
+def test_facts_are_each_answer_or_unknown(body: Any) -> None:
+    """build_facts gives the plain reading (values and order) for every intake that validates."""
+    outcome, intake = _outcome(VALIDATOR.load, body)
+    if outcome == "ok":
+        facts = build_facts(intake)
+        assert list(facts.items()) == list(_facts_plainly(intake).items())
