@@ -62,6 +62,16 @@ class FollowUpPlanner:
         }
         self._situations = ruleset.asked_when
         self._situation_reads = ruleset.asked_when_reads
+        # (finding, value) of each read finding left unanswered or answered unknown, and the
+        # catalogue's order: most intakes answer most findings, and a Python step per finding
+        # to find the few open ones was most of the follow-up's cost.
+        self._open = frozenset(
+            (name, value)
+            for name, readers in self._readers.items()
+            if readers
+            for value in (None, UNKNOWN)
+        )
+        self._order = {name: index for index, name in enumerate(self._readers)}
 
     def _may_be_asked(self, facts: Facts, name: str) -> bool:
         """clinical.md 2.2: a situational question is asked when its situation holds, or when
@@ -83,17 +93,19 @@ class FollowUpPlanner:
         """Unknown findings whose answer could raise (urgency, level) above `rank`, most first,
         then those that would only add a clinician's review (a blank age: PED1, clinical.md 7.9).
 
-        `rank` is the answer's (urgency, level); a raise in either counts, even when the other
-        would fall (answering a tenderness question G3 calls back about can end the same-day
-        call-back and send the patient to a fracture clinic within days). Each entry gives the
-        urgency and level the answer would then have. `review` says
-        whether the answer already asks for a clinician's review.
+        `facts` hold every finding (service.facts.build_facts). `rank` is the answer's (urgency,
+        level); a raise in either counts, even when the other would fall (answering a tenderness
+        question G3 calls back about can end the same-day call-back and send the patient to a
+        fracture clinic within days). Each entry gives the urgency and level the answer would
+        then have. `review` says whether the answer already asks for a clinician's review.
         """
         fired_set = frozenset(fired)
         found: list[tuple[_Raise, Finding]] = []
-        for name, readers in self._readers.items():
-            if facts.get(name) not in (None, UNKNOWN) or not readers:
-                continue
+        open_names = sorted(
+            (name for name, _ in facts.items() & self._open), key=self._order.__getitem__
+        )
+        for name in open_names:
+            readers = self._readers[name]
             if not self._may_be_asked(facts, name):
                 continue
             best: _Raise | None = None
