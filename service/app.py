@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -31,9 +31,24 @@ from service.site_data import SITE_DATA, load_site_data
 from service.triage import Triage
 
 
+class _TriageFlask(Flask):
+    """Flask, asking once per view or hook (not on every request) whether it is a coroutine
+    function: the check inspected each of a request's five hooks and its view each time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        found = self._sync.get(func)
+        if found is None:
+            found = self._sync[func] = super().ensure_sync(func)
+        return found
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; raise (so the server refuses to start) on bad settings or rules."""
-    app = Flask(__name__)
+    app = _TriageFlask(__name__)
     settings = load_config(overrides=test_config)
     configure_logging(settings["LOG_LEVEL"])
     app.config.update(settings)

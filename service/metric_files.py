@@ -223,21 +223,26 @@ class _Store:
     def update(
         self, value: FileValue, amount: float, replace: float | None, timestamp: float = 0.0
     ) -> None:
+        self.update_many(((value, amount, replace, timestamp),))
+
+    def update_many(self, updates: Iterable[tuple[FileValue, float, float | None, float]]) -> None:
+        """Apply (value, amount, replacement or None, timestamp) updates under one lock."""
         failure: BaseException | None = None
         with self.lock:
             self.check_pid()
-            if self.writing:
-                try:
-                    file = self.file(value.prefix)
-                    if value.pid != self.pid:  # first use here: what the file holds, usually 0
-                        value.value, value.pid = file.read(value.key), self.pid
-                    value.value = (value.value if replace is None else replace) + amount
-                    file.write(value.key, value.value, timestamp)
-                    return
-                except Exception as error:  # whatever it is, metrics never fail a request
-                    failure = error
-                    self.stop()
-            value.value = (value.value if replace is None else replace) + amount
+            for value, amount, replace, timestamp in updates:
+                if self.writing:
+                    try:
+                        file = self.file(value.prefix)
+                        if value.pid != self.pid:  # first use here: what the file holds, usually 0
+                            value.value, value.pid = file.read(value.key), self.pid
+                        value.value = (value.value if replace is None else replace) + amount
+                        file.write(value.key, value.value, timestamp)
+                        continue
+                    except Exception as error:  # whatever it is, metrics never fail a request
+                        failure = error
+                        self.stop()
+                value.value = (value.value if replace is None else replace) + amount
         if failure is not None:
             _log.error(
                 "metrics disabled in this worker: a metric file could not be written",
@@ -300,6 +305,12 @@ class FileValue:
 
     def get_exemplar(self) -> None:
         return None
+
+
+def increment_each(values: Iterable[FileValue]) -> None:
+    """Add one to each of these values (counters' children), under one lock: a request's
+    counters at once instead of a lock, a pid check and a file lookup each."""
+    _STORE.update_many((value, 1.0, None, 0.0) for value in values)
 
 
 def install() -> None:

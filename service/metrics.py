@@ -83,13 +83,20 @@ def observe_request(route: str, status: int, seconds: float) -> None:
     _child(RESPONSES, route, str(status)).inc()
 
 
+@functools.cache
+def _count(metric: Any, *labels: str) -> metric_files.FileValue:
+    # The value behind a counter (or its child): prometheus_client keeps it as `_value`, an
+    # instance of the ValueClass installed above.
+    value: metric_files.FileValue = (metric.labels(*labels) if labels else metric)._value
+    return value
+
+
 def observe_decision(level: str, urgency: str, rules: list[str], review: bool) -> None:
-    """Count one triage result and the rules behind it."""
-    _child(DECISIONS, level, urgency).inc()
-    for rule_id in rules:
-        _child(FIRES, rule_id).inc()
+    """Count one triage result and the rules behind it, all under one lock of the files."""
+    counted = [_count(DECISIONS, level, urgency), *(_count(FIRES, rule) for rule in rules)]
     if review:
-        CLINICIAN_REVIEWS.inc()
+        counted.append(_count(CLINICIAN_REVIEWS))
+    metric_files.increment_each(counted)
 
 
 def observe_feedback(outcome: str) -> None:
