@@ -16,6 +16,9 @@ _UNANSWERED: Facts = {
     name: None if finding.is_numeric else UNKNOWN for name, finding in FINDINGS.items()
 }
 
+# A choice answered null, as (finding, None) pairs: found among the answers by a set operation.
+_NULL_CHOICES = frozenset((name, None) for name, value in _UNANSWERED.items() if value is not None)
+
 
 def build_facts(intake: Mapping[str, Mapping[str, Any]]) -> Facts:
     """Flatten a validated intake's patient/history/symptoms into finding -> value.
@@ -28,8 +31,6 @@ def build_facts(intake: Mapping[str, Mapping[str, Any]]) -> Facts:
     for answers in intake.values():
         if answers:
             facts.update(answers)
-            if None in answers.values():  # an explicit null is unanswered too
-                for name, value in answers.items():
-                    if value is None:
-                        facts[name] = _UNANSWERED[name]
+            for name, _ in answers.items() & _NULL_CHOICES:  # an explicit null: unanswered
+                facts[name] = UNKNOWN
     return facts
