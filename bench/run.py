@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.clients import distant_clients, probe_every_second, slow_clients_and_a_probe  # noqa: E402
 from bench.error_cost import measure as measure_batch_cost  # noqa: E402
+from bench.opcodes import measure as measure_opcodes  # noqa: E402
 from bench.stages import measure  # noqa: E402
 from service.cases import load_vignettes  # noqa: E402
 
@@ -248,6 +249,7 @@ def main() -> int:
         "overload": overload,
         "batch": measure_batch_cost(),
         "stages": measure(),
+        "opcodes": measure_opcodes(),
     }
     text = _report(results, figures, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -410,6 +412,13 @@ def _report(results: dict[str, Any], figures: dict[str, Any], args: Any) -> str:
         "",
         f"Service workers' RSS: before {', '.join(f'{m:.1f}' for m in figures['rss_before'])} "
         f"MB, after {', '.join(f'{m:.1f}' for m in figures['rss_after'])} MB.",
+        "",
+        "## Python work per request, in process",
+        "",
+        f"Bytecode instructions the interpreter runs per `POST /v1/triage` (`bench/opcodes.py`; "
+        "exact, unlike timings on this machine; the engine's C code and the kernel are not in "
+        f"it): service {figures['opcodes']['service']:,}, bare endpoint "
+        f"{figures['opcodes']['bare']:,}.",
         "",
         "## Stages, in process",
         "",
