@@ -43,7 +43,7 @@ from service.conditions import ConditionError, Node, findings_of, parse
 from service.decision import Decision, decide
 from service.errors import TriageError
 from service.findings import FINDINGS, Finding
-from service.kleene import NOT_ASKED, residual
+from service.kleene import NOT_ASKED, Residual, residual
 from service.ruleset import Rule, Ruleset, read_yaml
 from service.schemas import UNKNOWN
 
@@ -241,9 +241,22 @@ class Interviewer:
             value = answers[name]
             facts[name] = UNKNOWN if value is None and not finding.is_numeric else value
         for name, situation in self._situations.items():
-            if facts[name] is NOT_ASKED and residual(situation, facts) is False:
+            if facts[name] is NOT_ASKED and self._could_apply(situation, facts) is False:
                 facts[name] = None if FINDINGS[name].is_numeric else UNKNOWN
         return facts
+
+    @staticmethod
+    def _could_apply(situation: Node, facts: Mapping[str, Any]) -> Residual:
+        """Whether a situation holds, reading an opener answered unknown as any answer.
+
+        Onset answered unknown may still be an injury (clinical.md 1.4.3, R7: UR1, UR2, UR4 and
+        UR15 read it so), so the injury-only questions stay askable, as follow_up lists them.
+        """
+        relaxed = {
+            name: NOT_ASKED if facts[name] is None or facts[name] == UNKNOWN else facts[name]
+            for name in findings_of(situation)
+        }
+        return residual(situation, {**facts, **relaxed})
 
     def step(self, intake: Mapping[str, Mapping[str, Any]], max_questions: int = 1) -> Step:
         """The next question(s) for a validated partial intake, or complete (see the module)."""
@@ -272,10 +285,9 @@ class Interviewer:
         for name, rules in reads.items():
             situation = self._situations.get(name)
             state = True if situation is None else residual(situation, facts)
-            if state is True:
+            if isinstance(state, bool):  # holds, or could hold behind an unknown answer
                 askable.setdefault(name, set()).update(rules)
-            else:
-                assert not isinstance(state, bool)  # False never reaches a residual
+            else:  # what decides the situation is asked first
                 for opener in findings_of(state):
                     askable.setdefault(opener, set()).update(rules)
         ordered_fired = tuple(sorted(fired, key=_rank_key))
