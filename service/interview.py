@@ -24,8 +24,9 @@ and reads as unknown, as the full form leaves it out. One whose situation is sti
 not asked yet; the questions its situation reads (onset, age) are asked first.
 
 The order of the questions is data (rules/interview/order.yaml, InterviewPolicy): the danger
-signs first as one group, a started group of related questions finished, then the question
-that can decide the most serious undecided rule, the one listed first in the policy.
+signs first as one group, a started group of related questions finished, then, of the
+questions that can decide the most serious undecided rule, the one that can decide the most
+undecided rules (ties: the one listed first in the policy).
 """
 
 from __future__ import annotations
@@ -354,7 +355,11 @@ class Interviewer:
     def _choose(
         self, askable: Mapping[str, Iterable[Rule]], facts: Mapping[str, Any], limit: int
     ) -> list[str]:
-        """The next question and, up to `limit`, the others of its group that can matter."""
+        """The next question and, up to `limit`, the others of its group that can matter.
+
+        Of the questions that can decide the most serious undecided rule, the one that can
+        decide the most undecided rules that matter; ties go to the policy's order.
+        """
         by_group: dict[str, list[str]] = {}
         for name in sorted(askable, key=self._position.__getitem__):
             by_group.setdefault(self.policy.group_of(name).id, []).append(name)
@@ -375,7 +380,7 @@ class Interviewer:
             )
             chosen = min(
                 (name for name, rules in askable.items() if most_serious in rules),
-                key=self._position.__getitem__,
+                key=lambda name: (-len(set(askable[name])), self._position[name]),
             )
         group_id = self.policy.group_of(chosen).id
         others = [name for name in by_group[group_id] if name != chosen]
