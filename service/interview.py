@@ -126,7 +126,12 @@ def load_policy(rules_dir: str | Path) -> InterviewPolicy:
         raise InterviewPolicyError(f"{path}: {error.messages}") from None
     groups = tuple(
         QuestionGroup(
-            raw["id"], raw["title"], raw["why"], raw["first"], raw["together"], tuple(raw["questions"])
+            raw["id"],
+            raw["title"],
+            raw["why"],
+            raw["first"],
+            raw["together"],
+            tuple(raw["questions"]),
         )
         for raw in spec["groups"]
     )
@@ -199,12 +204,14 @@ def _rank_key(rule: Rule) -> tuple[int, int, tuple[int, int, int, int]]:
 
 
 def _situations(ruleset: Ruleset) -> dict[str, Node]:
-    """The manifest's asked_when conditions, parsed again as trees (the ruleset keeps predicates)."""
+    """The manifest's asked_when conditions as trees (the ruleset keeps them compiled)."""
     helpers: dict[str, Node] = {}
     try:
         for name, tree in ruleset.helpers.items():
             helpers[name] = parse(tree, helpers)
-        situations = {name: parse(tree, helpers) for name, tree in ruleset.asked_when_source.items()}
+        situations = {
+            name: parse(tree, helpers) for name, tree in ruleset.asked_when_source.items()
+        }
     except ConditionError as error:  # pragma: no cover (the ruleset loader parsed them already)
         raise InterviewPolicyError(f"asked_when: {error}") from None
     for name, node in situations.items():
@@ -269,16 +276,15 @@ class Interviewer:
         )
         values = {rule: residual(rule.when, facts) for rule in self._rules if rule.when is not None}
         fired = [rule for rule, value in values.items() if value is True]
-        undecided = [rule for rule, value in values.items() if not isinstance(value, bool)]
+        pending = {rule: value for rule, value in values.items() if not isinstance(value, bool)}
+        undecided = list(pending)
         open_rules = self._open_rules(fired, undecided)
         decided = tuple(name for name in DISPOSITION if not open_rules[name])
         mattering = {rule for rules in open_rules.values() for rule in rules}
         # finding -> the rules (still able to change the disposition) whose residual reads it
         reads: dict[str, set[Rule]] = {}
         for rule in mattering:
-            node = values[rule]
-            assert not isinstance(node, bool)
-            for name in findings_of(node):
+            for name in findings_of(pending[rule]):
                 reads.setdefault(name, set()).add(rule)
         relevant = tuple(sorted(reads, key=self._position.__getitem__))
         # A situational question with its situation undecided is asked after what decides it.
@@ -316,7 +322,9 @@ class Interviewer:
             None,
         )
 
-    def _open_rules(self, fired: Sequence[Rule], undecided: Sequence[Rule]) -> dict[str, list[Rule]]:
+    def _open_rules(
+        self, fired: Sequence[Rule], undecided: Sequence[Rule]
+    ) -> dict[str, list[Rule]]:
         """For each disposition field, the undecided rules whose firing could change it."""
         default = self.ruleset.default
         urgency = max((rule.rank[0] for rule in fired), default=default.rank[0])
@@ -336,9 +344,7 @@ class Interviewer:
             destination = [rule for rule in undecided if rule.destination != default.destination]
         return {
             "level": [
-                rule
-                for rule in undecided
-                if not rule.informational and rule.rank[1] > level
+                rule for rule in undecided if not rule.informational and rule.rank[1] > level
             ],
             "urgency": [rule for rule in undecided if rule.rank[0] > urgency],
             "destination": destination,
@@ -398,4 +404,3 @@ class Interviewer:
             self.ruleset.urgencies[urgency],
             self.ruleset.levels[level],
         )
-

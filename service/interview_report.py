@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text, differences = build()
     args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}: {differences} disposition difference(s)")  # noqa: T201
+    print(f"wrote {args.out}: {differences} disposition difference(s)")
     return 1 if differences else 0
 
 

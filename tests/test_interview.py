@@ -169,7 +169,9 @@ def test_max_questions_must_be_a_small_whole_number(client: FlaskClient, value: 
 def test_it_rejects_what_v1_triage_rejects(client: FlaskClient, body: Any) -> None:
     """The same 422 problem as /v1/triage for an invalid intake."""
     status, problem = _ask(client, body)
-    intake = {k: v for k, v in body.items() if k != "max_questions"} if isinstance(body, dict) else body
+    intake = (
+        {k: v for k, v in body.items() if k != "max_questions"} if isinstance(body, dict) else body
+    )
     triage = client.post("/v1/triage", json=intake)
     assert status == triage.status_code == 422
     assert problem == triage.get_json()

@@ -92,7 +92,9 @@ def test_a_decided_condition_holds_under_every_completion(
     completed = build_facts(completion)
     for name in unasked:
         facts[name] = NOT_ASKED
-    filled = {name: completed[name] if value is NOT_ASKED else value for name, value in facts.items()}
+    filled = {
+        name: completed[name] if value is NOT_ASKED else value for name, value in facts.items()
+    }
     for rule in RULES_WITH_CONDITIONS:
         assert rule.when is not None
         value = residual(rule.when, facts)
