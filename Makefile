@@ -7,7 +7,7 @@ PORT ?= 8000
 export HOST PORT
 NPM := $(shell command -v npm)
 
-.PHONY: run test lint tools check catalogue safety-report docs soak lock clean bench browser
+.PHONY: run test lint tools check catalogue safety-report interview-report docs soak lock clean bench browser
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -54,8 +54,13 @@ catalogue: $(BIN)/.runtime
 safety-report: $(BIN)/.runtime
 	$(BIN)/python -m service.rules report --out docs/safety-report.md
 
+# Every vignette and rule case replayed as a patient of POST /v1/interview: questions asked and
+# any disposition differing from the full form's (must be none; tests/test_interview_report.py).
+interview-report: $(BIN)/.runtime
+	$(BIN)/python -m service.interview_report --out docs/interview-report.md
+
 # After a rule change: every generated document, then commit them with the change.
-docs: catalogue safety-report $(BIN)/.dev
+docs: catalogue safety-report interview-report $(BIN)/.dev
 	$(BIN)/python -m tests.test_readme
 
 # The service against a bare Flask endpoint under the same gunicorn settings, driven by wrk

@@ -20,6 +20,7 @@ from service.fhir_api import fhir
 from service.fhir_errors import install_fhir_errors
 from service.findings import FINDINGS
 from service.health import health
+from service.interview_api import interview
 from service.jsonio import OrjsonProvider
 from service.log import configure_logging, install_request_logging
 from service.metrics import metrics
@@ -73,6 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(batch)
     app.register_blueprint(fhir)
+    app.register_blueprint(interview)  # POST /v1/interview (after fhir: its start-up checks first)
     app.register_blueprint(cds_hooks)
     app.register_blueprint(health)
     app.register_blueprint(metrics)

@@ -143,20 +143,20 @@ def test_every_curl_example_pastes_as_written(client: FlaskClient, example: Exam
 
 
 def test_the_examples_are_where_they_belong() -> None:
-    """The README shows one /v1/triage example, trimmed; docs/api.md the same intake in full;
-    docs/standards.md the FHIR and CDS Hooks round trips."""
+    """The README shows one /v1/triage example, trimmed; docs/api.md the same intake in full,
+    then one /v1/interview step, trimmed; docs/standards.md the FHIR and CDS Hooks round trips."""
     by_document: dict[str, list[str]] = {}
     for example in EXAMPLES:
         assert example.shown is not None, f"{example.name}: {example.curl} shows no answer"
         by_document.setdefault(example.name, []).append(example.request()[1])
     assert by_document["README.md"] == ["/v1/triage"]
-    assert by_document["docs/api.md"] == ["/v1/triage"]
+    assert by_document["docs/api.md"] == ["/v1/triage", "/v1/interview"]
     assert by_document["docs/standards.md"] == [
         "/fhir/QuestionnaireResponse/$triage",
         "/cds-services/forefoot-triage",
     ]
     (short,) = (e for e in EXAMPLES if e.name == "README.md")
-    (full,) = (e for e in EXAMPLES if e.name == "docs/api.md")
+    (full,) = (e for e in EXAMPLES if e.name == "docs/api.md" and e.request()[1] == "/v1/triage")
     assert short.request() == full.request()
     assert short.shown is not None
     assert is_trimmed(short.shown)
