@@ -219,7 +219,11 @@ def service() -> Any:
             problem_body(422, "Unprocessable Content", _NOT_CDS, errors=errors)
         ) from None
     answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
-    return {"cards": [build_card(answer, current_app.extensions["triage"].ruleset.destinations)]}
+    ruleset = current_app.extensions["triage"].ruleset
+    card = build_card(
+        answer, ruleset.destinations, ruleset.version, current_app.config["PUBLIC_URL"]
+    )
+    return {"cards": [card]}
 
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}/feedback", provide_automatic_options=False)
