@@ -65,7 +65,10 @@ class JwksServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except BrokenPipeError:  # the slow test's client gave up: as intended
+                    pass
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -477,23 +480,20 @@ def test_the_card_source_is_the_service_and_links_to_the_deciding_rule(
 
 
 def test_the_card_links_to_the_form_when_questions_are_unanswered(secure: FlaskClient) -> None:
+    """Danger signs left unanswered (follow_up): an absolute link to the intake form; else none."""
     seen = set()
-    for vignette in VIGNETTES[:40]:
-        answer = secure.post(
-            "/v1/triage", json=vignette.intake, headers={"X-API-Key": API_KEY}
-        ).get_json()
-        call = _call(_qr(vignette.intake))
-        body = secure.post(SERVICE, json=call, headers={"X-API-Key": API_KEY}).get_json()
+    for intake in (VIGNETTES[0].intake, {}, {"symptoms": {"onset": "injury"}}):
+        headers = {"X-API-Key": API_KEY}
+        answer = secure.post("/v1/triage", json=intake, headers=headers).get_json()
+        body = secure.post(SERVICE, json=_call(_qr(intake)), headers=headers).get_json()
         CARDS.validate(body)
         form = [link for link in body["cards"][0]["links"] if link["label"] == INTAKE_LINK_LABEL]
         unanswered = bool(answer["follow_up"])
-        assert form == (
-            [{"label": INTAKE_LINK_LABEL, "url": f"{PUBLIC}/", "type": "absolute"}]
-            if unanswered
-            else []
-        )
+        link = {"label": INTAKE_LINK_LABEL, "url": f"{PUBLIC}/", "type": "absolute"}
+        assert form == ([link] if unanswered else [])
         seen.add(unanswered)
     assert seen == {True, False}
+    assert secure.get("/").status_code == 200  # the form is there, open
 
 
 def test_operations_lists_the_new_settings() -> None:
