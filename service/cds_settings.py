@@ -1,4 +1,4 @@
-"""CDS Hooks settings (trusted issuers, public URL, CORS origins), parsed and checked at start."""
+"""CDS Hooks settings (issuers, public URL, CORS, FHIR servers), parsed and checked at start."""
 
 from __future__ import annotations
 
@@ -95,3 +95,20 @@ def parse_origins(raw: Any) -> tuple[str, ...]:
             )
         origins.append(str(origin).lower())
     return tuple(origins)
+
+
+def parse_fhir_servers(raw: Any) -> tuple[str, ...]:
+    """TRIAGE_CDS_FHIR_SERVERS: comma-separated FHIR base URLs a missing prefetch may be fetched
+    from (the call's fhirServer must be one of them); empty: never fetch."""
+    parts = (
+        list(raw)
+        if isinstance(raw, list | tuple)
+        else [part.strip() for part in str(raw or "").split(",") if part.strip()]
+    )
+    servers = []
+    for position, server in enumerate(parts, start=1):
+        url = _checked_url(server, f"FHIR server {position}").rstrip("/")
+        if urlsplit(url).query:
+            raise ValueError(f"FHIR server {position} must not hold a query")
+        servers.append(url)
+    return tuple(servers)

@@ -8,7 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from service.cds_settings import parse_issuers, parse_origins, parse_public_url
+from service.cds_settings import (
+    parse_fhir_servers,
+    parse_issuers,
+    parse_origins,
+    parse_public_url,
+)
 from service.errors import TriageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "CDS_ISSUERS": "",  # CDS Hooks 2.0 trusted issuers: JSON {iss: JWKS URL} or a file of it
     "PUBLIC_URL": "",  # the base URL clients call (JWT `aud`, absolute links on cards)
     "CORS_ORIGINS": "",  # browser origins allowed on /cds-services*
+    "CDS_FHIR_SERVERS": "",  # FHIR base URLs a missing CDS prefetch may be fetched from
 }
 
 _ENV = {key: f"TRIAGE_{key}" for key in DEFAULTS}
@@ -94,6 +100,7 @@ def _cds(config: Mapping[str, Any]) -> dict[str, Any]:
         ("CDS_ISSUERS", parse_issuers),
         ("PUBLIC_URL", parse_public_url),
         ("CORS_ORIGINS", parse_origins),
+        ("CDS_FHIR_SERVERS", parse_fhir_servers),
     ):
         try:
             parsed[key] = parse(config[key])
