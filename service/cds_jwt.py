@@ -112,7 +112,11 @@ def _usable_keys(data: dict[str, Any]) -> dict[str, Key]:
 
 
 class JwksCache:
-    """Each issuer's public keys by kid, fetched from its configured JWKS URL."""
+    """Each issuer's public keys by kid, fetched from its configured JWKS URL.
+
+    The lock guards the bookkeeping only, never a fetch: under gevent a greenlet that blocked on
+    an OS lock held across network I/O would stop its whole worker.
+    """
 
     def __init__(
         self,
@@ -124,36 +128,54 @@ class JwksCache:
         self._fetch = fetch
         self._clock = clock
         self._sets: dict[str, _KeySet] = {}
+        self._attempted: dict[str, float] = {}  # the last fetch started, per issuer
         self._failed_at: dict[str, float] = {}
-        self._lock = threading.Lock()  # one fetch at a time; the others wait for its keys
+        self._lock = threading.Lock()
 
     def key(self, issuer: str, kid: str) -> Key:
         """The issuer's key `kid`; TokenRejected when it is unknown or the keys are unavailable."""
+        now = self._clock()
         with self._lock:
-            now = self._clock()
             found = self._sets.get(issuer)
-            if found is None or now - found.fetched_at >= JWKS_TTL:
-                found = self._refresh(issuer, now)
-            elif kid not in found.keys and now - found.fetched_at >= JWKS_REFETCH_INTERVAL:
-                found = self._refresh(issuer, now)  # a key rotated in since the last fetch
-            key = found.keys.get(kid)
+            stale = found is None or now - found.fetched_at >= JWKS_TTL
+            rotated = (  # an unknown kid: perhaps rotated in since the last fetch
+                found is not None
+                and not stale
+                and kid not in found.keys
+                and now - self._attempted.get(issuer, now - JWKS_REFETCH_INTERVAL)
+                >= JWKS_REFETCH_INTERVAL
+            )
+            failed = self._failed_at.get(issuer)
+            backing_off = failed is not None and now - failed < JWKS_RETRY_AFTER_FAILURE
+            if stale and backing_off:
+                raise _unavailable()
+            fetch = stale or (rotated and not backing_off)
+            if fetch:
+                self._attempted[issuer] = now
+        if fetch:
+            found = self._refresh(issuer, now, keep=not stale)
+        key = None if found is None else found.keys.get(kid)
         if key is None:
             raise TokenRejected("unknown_kid", "The token's kid is not in the issuer's JWKS.")
         return key
 
-    def _refresh(self, issuer: str, now: float) -> _KeySet:
-        failed = self._failed_at.get(issuer)
-        if failed is not None and now - failed < JWKS_RETRY_AFTER_FAILURE:
-            raise _unavailable()
+    def _refresh(self, issuer: str, now: float, keep: bool) -> _KeySet:
+        """Fetch the issuer's keys (no lock held); on failure keep unexpired keys if `keep`."""
         try:
             keys = _usable_keys(self._fetch(self._issuers[issuer]))
         except Exception:  # any network, HTTP or JSON failure: fail closed
-            self._failed_at[issuer] = now
-            self._sets.pop(issuer, None)  # expired keys are not trusted past their TTL
             _log.warning("cds jwks unavailable")
+            with self._lock:
+                self._failed_at[issuer] = now
+                current = self._sets.get(issuer)
+                if not keep:
+                    self._sets.pop(issuer, None)  # keys are not trusted past their TTL
+            if keep and current is not None:
+                return current
             raise _unavailable() from None
-        self._failed_at.pop(issuer, None)
-        found = self._sets[issuer] = _KeySet(keys, now)
+        with self._lock:
+            self._failed_at.pop(issuer, None)
+            found = self._sets[issuer] = _KeySet(keys, now)
         return found
 
 

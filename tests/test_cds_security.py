@@ -331,6 +331,27 @@ def test_a_failed_fetch_is_not_retried_at_once() -> None:
     assert len(calls) == 2
 
 
+def test_a_failed_refetch_for_an_unknown_kid_keeps_the_unexpired_keys(
+    jwks_server: JwksServer,
+) -> None:
+    answers: list[Any] = [jwks_server.jwks, OSError("down")]
+
+    def flaky(url: str) -> dict[str, Any]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer)
+
+    clock = [0.0]
+    cache = JwksCache({ISSUER: jwks_server.url}, fetch=flaky, clock=lambda: clock[0])
+    cache.key(ISSUER, "rsa-1")
+    clock[0] += cds_jwt.JWKS_REFETCH_INTERVAL
+    with pytest.raises(TokenRejected):
+        cache.key(ISSUER, "rotated-in")
+    assert answers == []
+    assert isinstance(cache.key(ISSUER, "rsa-1").public, rsa.RSAPublicKey)  # no fetch: kept
+
+
 def test_the_replay_cache_forgets_expired_jtis_and_is_bounded() -> None:
     clock = [100.0]
     cache = ReplayCache(capacity=2, clock=lambda: clock[0])
