@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from service import cds_jwt, create_app
 from service.cds_cards import INTAKE_LINK_LABEL
 from service.cds_jwt import JwksCache, ReplayCache, ReplayCacheFull, TokenRejected
 from service.config import ConfigError, load_config
+from tests import live_server
 from tests.conftest import ROOT
 from tests.test_cds_hooks import CARDS, VIGNETTES, _call, _qr
 
@@ -521,3 +523,32 @@ def test_operations_lists_the_new_settings() -> None:
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     for name in ("TRIAGE_CDS_ISSUERS", "TRIAGE_PUBLIC_URL", "TRIAGE_CORS_ORIGINS"):
         assert f"`{name}`" in text
+
+
+def test_under_gunicorn_concurrent_first_calls_wait_for_a_slow_jwks_and_replays_are_caught() -> (
+    None
+):
+    """The real server (gevent worker, preloaded app): 8 calls at once while the JWKS takes 0.5 s
+    all verify (no worker stalls on a lock); with one worker, a replay is refused."""
+    server = JwksServer()
+    server.jwks = {"keys": [_jwk(RSA_KEY, "rsa-1", "RS384")]}
+    server.delay = 0.5
+    env = {"TRIAGE_CDS_ISSUERS": json.dumps({ISSUER: server.url}), "TRIAGE_PUBLIC_URL": PUBLIC}
+    live = live_server.start(env, workers=1)
+    try:
+        live.wait_ready()
+        body = _call(_qr(VIGNETTES[0].intake))
+
+        def call(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return live_server.request(live.base, "POST", SERVICE, body, headers)[0]
+
+        tokens = [_token() for _ in range(8)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(call, tokens)) == [200] * 8
+        assert call(tokens[0]) == 401  # replayed, to the same (only) worker
+        assert call("not-a-token") == 401
+        assert tokens[0].split(".")[2] not in live.log()
+    finally:
+        live.stop()
+        server.close()
