@@ -175,6 +175,11 @@ def test_a_valid_rs384_token_triages(secure: FlaskClient) -> None:
     assert len(response.get_json()["cards"]) == 1
 
 
+def test_aud_may_be_an_array_holding_the_url_called(secure: FlaskClient) -> None:
+    response = _post(secure, _token(aud=[PUBLIC + SERVICE]))
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
 def test_a_valid_es384_token_triages(secure: FlaskClient) -> None:
     response = _post(secure, _token(key=EC_KEY, alg="ES384", kid="ec-1"))
     assert response.status_code == 200, response.get_data(as_text=True)
