@@ -15,6 +15,7 @@ INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "
 SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
 INTAKE_LINK_LABEL = "Finish the unanswered questions in the forefoot-triage intake form"
+SMART_LINK_LABEL = "Finish the unanswered questions (SMART app in the EHR)"
 
 
 def _summary(answer: Mapping[str, Any], destinations: Destinations) -> str:
@@ -52,7 +53,9 @@ def _detail(answer: Mapping[str, Any], destinations: Destinations) -> str:
     return "\n".join(lines)
 
 
-def _source(answer: Mapping[str, Any], ruleset_version: str, public_url: str | None) -> Any:
+def _source(
+    answer: Mapping[str, Any], ruleset_version: str, public_url: str | None
+) -> dict[str, Any]:
     """The service itself: its name, the ruleset version, the deciding rule's catalogue page."""
     label = f"{_SERVICE_LABEL} (ruleset {ruleset_version})" if ruleset_version else _SERVICE_LABEL
     source: dict[str, Any] = {"label": label}
@@ -61,8 +64,11 @@ def _source(answer: Mapping[str, Any], ruleset_version: str, public_url: str | N
     return source
 
 
-def _links(answer: Mapping[str, Any], public_url: str | None) -> list[dict[str, Any]]:
-    """Every citation with a URL, then (questions left unanswered) the intake form."""
+def _links(
+    answer: Mapping[str, Any], public_url: str | None, smart_url: str | None
+) -> list[dict[str, Any]]:
+    """Every citation with a URL, then (questions left unanswered) the intake form: absolute,
+    and as a SMART app launch where one is configured."""
     links = [
         {"label": citation["title"], "url": citation["url"], "type": "absolute"}
         for citation in answer["citations"]
@@ -70,6 +76,8 @@ def _links(answer: Mapping[str, Any], public_url: str | None) -> list[dict[str, 
     ]
     if public_url and answer["follow_up"]:
         links.append({"label": INTAKE_LINK_LABEL, "url": f"{public_url}/", "type": "absolute"})
+    if smart_url and answer["follow_up"]:
+        links.append({"label": SMART_LINK_LABEL, "url": smart_url, "type": "smart"})
     return links
 
 
@@ -78,11 +86,13 @@ def build_card(
     destinations: Destinations,
     ruleset_version: str = "",
     public_url: str | None = None,
+    smart_url: str | None = None,
 ) -> dict[str, Any]:
     """The card for one answer: the service is the source, the citations and the form are links.
 
     destinations: the display text of each destination code (ruleset.destinations);
-    public_url: TRIAGE_PUBLIC_URL, the base of the absolute links (none without it).
+    public_url: TRIAGE_PUBLIC_URL, the base of the absolute links (none without it);
+    smart_url: TRIAGE_CDS_SMART_LAUNCH_URL, the SMART launch URL of an intake app (or none).
     """
     return {
         "uuid": str(uuid.uuid4()),
@@ -90,5 +100,5 @@ def build_card(
         "indicator": INDICATOR[answer["urgency"]],
         "detail": _detail(answer, destinations),
         "source": _source(answer, ruleset_version, public_url),
-        "links": _links(answer, public_url),
+        "links": _links(answer, public_url, smart_url),
     }

@@ -223,8 +223,13 @@ def service() -> Any:
         ) from None
     answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
     ruleset = current_app.extensions["triage"].ruleset
+    config = current_app.config
     card = build_card(
-        answer, ruleset.destinations, ruleset.version, current_app.config["PUBLIC_URL"]
+        answer,
+        ruleset.destinations,
+        ruleset.version,
+        config["PUBLIC_URL"],
+        config["CDS_SMART_LAUNCH_URL"],
     )
     return {"cards": [card]}
 

@@ -112,3 +112,9 @@ def parse_fhir_servers(raw: Any) -> tuple[str, ...]:
             raise ValueError(f"FHIR server {position} must not hold a query")
         servers.append(url)
     return tuple(servers)
+
+
+def parse_smart_launch_url(raw: Any) -> str | None:
+    """TRIAGE_CDS_SMART_LAUNCH_URL: the launch URL of a SMART app that finishes the intake."""
+    text = "" if raw is None else str(raw).strip()
+    return _checked_url(text, "the SMART launch URL") if text else None

@@ -13,6 +13,7 @@ from service.cds_settings import (
     parse_issuers,
     parse_origins,
     parse_public_url,
+    parse_smart_launch_url,
 )
 from service.errors import TriageError
 
@@ -36,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "",  # the base URL clients call (JWT `aud`, absolute links on cards)
     "CORS_ORIGINS": "",  # browser origins allowed on /cds-services*
     "CDS_FHIR_SERVERS": "",  # FHIR base URLs a missing CDS prefetch may be fetched from
+    "CDS_SMART_LAUNCH_URL": "",  # a SMART app launch URL for the card's "finish the form" link
 }
 
 _ENV = {key: f"TRIAGE_{key}" for key in DEFAULTS}
@@ -101,6 +103,7 @@ def _cds(config: Mapping[str, Any]) -> dict[str, Any]:
         ("PUBLIC_URL", parse_public_url),
         ("CORS_ORIGINS", parse_origins),
         ("CDS_FHIR_SERVERS", parse_fhir_servers),
+        ("CDS_SMART_LAUNCH_URL", parse_smart_launch_url),
     ):
         try:
             parsed[key] = parse(config[key])

@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service import cds_jwt, create_app
-from service.cds_cards import INTAKE_LINK_LABEL
+from service.cds_cards import INTAKE_LINK_LABEL, SMART_LINK_LABEL
 from service.cds_jwt import JwksCache, ReplayCache, ReplayCacheFull, TokenRejected
 from service.config import ConfigError, load_config
 from tests import live_server
@@ -524,9 +524,29 @@ def test_the_card_links_to_the_form_when_questions_are_unanswered(secure: FlaskC
     assert secure.get("/").status_code == 200  # the form is there, open
 
 
+def test_a_smart_launch_link_where_configured() -> None:
+    """With TRIAGE_CDS_SMART_LAUNCH_URL, questions left unanswered also get a SMART link."""
+    launch = "https://intake.example.org/launch"
+    app = create_app({"CDS_SMART_LAUNCH_URL": launch})
+    client = app.test_client()
+    body = client.post(SERVICE, json=_call(_qr({}))).get_json()
+    CARDS.validate(body)
+    assert body["cards"][0]["links"][-1] == {
+        "label": SMART_LINK_LABEL,
+        "url": launch,
+        "type": "smart",
+    }
+    # No public URL: no absolute form link, no source URL.
+    assert all(link["label"] != INTAKE_LINK_LABEL for link in body["cards"][0]["links"])
+    assert "url" not in body["cards"][0]["source"]
+    answered = client.post(SERVICE, json=_call(_qr(VIGNETTES[0].intake))).get_json()
+    assert all(link["type"] == "absolute" for link in answered["cards"][0]["links"])
+
+
 def test_operations_lists_the_new_settings() -> None:
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
-    for name in ("TRIAGE_CDS_ISSUERS", "TRIAGE_PUBLIC_URL", "TRIAGE_CORS_ORIGINS"):
+    names = ("ISSUERS", "FHIR_SERVERS", "SMART_LAUNCH_URL")
+    for name in ("TRIAGE_PUBLIC_URL", "TRIAGE_CORS_ORIGINS", *(f"TRIAGE_CDS_{n}" for n in names)):
         assert f"`{name}`" in text
 
 
