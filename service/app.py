@@ -13,7 +13,9 @@ from service.auth import install_api_keys
 from service.batch import batch
 from service.catalogue_pages import catalogue_pages
 from service.cds_hooks import cds_hooks
+from service.cds_jwt import install_cds_auth
 from service.config import load_config
+from service.cors import install_cors
 from service.docs_page import docs_page
 from service.errors import register_error_handlers
 from service.fhir_api import fhir
@@ -70,7 +72,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     structlog.get_logger("service").info("cases loaded", **site.identity)
 
     install_request_logging(app)  # first: every later hook and error has a decision id
-    install_api_keys(app, settings["API_KEYS"])
+    install_cors(app, settings["CORS_ORIGINS"])  # before the credential checks: preflights
+    install_cds_auth(app, settings["CDS_ISSUERS"], settings["PUBLIC_URL"], settings["API_KEYS"])
+    install_api_keys(app, settings["API_KEYS"], cds_by_jwt=bool(settings["CDS_ISSUERS"]))
     app.register_blueprint(api)
     app.register_blueprint(batch)
     app.register_blueprint(fhir)

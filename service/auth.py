@@ -22,15 +22,17 @@ def is_valid_key(offered: str, keys: tuple[str, ...]) -> bool:
     return any(matches)
 
 
-def install_api_keys(app: Flask, keys: tuple[str, ...]) -> None:
+def install_api_keys(app: Flask, keys: tuple[str, ...], cds_by_jwt: bool = False) -> None:
     """With keys configured, every /v1, /fhir and /cds-services request needs one.
 
-    Health, readiness, metrics and the contract stay open. CDS Hooks 2.0 authenticates clients
-    with a signed JWT, which this service does not verify yet: until it does, the API key guards
-    those paths too, so that no path triages without a credential.
+    Health, readiness, metrics and the contract stay open. With trusted CDS Hooks issuers
+    configured (cds_by_jwt), /cds-services* is guarded by service.cds_jwt instead: a verified
+    JWT, or one of these keys. Without issuers the API key guards those paths too, so that no
+    path triages without a credential.
     """
     if not keys:
         return
+    guarded = tuple(p for p in _GUARDED if not (cds_by_jwt and p == "/cds-services"))
 
     @app.after_request
     def _challenge(response: Response) -> Response:
@@ -41,7 +43,7 @@ def install_api_keys(app: Flask, keys: tuple[str, ...]) -> None:
 
     @app.before_request
     def _require_key() -> None:
-        if not request.path.startswith(_GUARDED):
+        if not request.path.startswith(guarded):
             return
         if not is_valid_key(request.headers.get(API_KEY_HEADER, ""), keys):
             raise Unauthorized(f"Send a valid API key in the {API_KEY_HEADER} header.")

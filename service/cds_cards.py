@@ -1,10 +1,11 @@
-"""A triage answer as one CDS Hooks 2.0 card (summary, indicator, source, detail, links)."""
+"""A triage answer as one CDS Hooks 2.0 card: summary, indicator, source, detail and links."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from service.fhir_guidance import Destinations, referral_lines
 from service.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
@@ -13,6 +14,8 @@ from service.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_wh
 INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}
 SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
+INTAKE_LINK_LABEL = "Finish the unanswered questions in the forefoot-triage intake form"
+SMART_LINK_LABEL = "Finish the unanswered questions (SMART app in the EHR)"
 
 
 def _summary(answer: Mapping[str, Any], destinations: Destinations) -> str:
@@ -50,30 +53,52 @@ def _detail(answer: Mapping[str, Any], destinations: Destinations) -> str:
     return "\n".join(lines)
 
 
-def _source(citation: Mapping[str, Any] | None) -> dict[str, Any]:
-    if citation is None:  # pragma: no cover (every answer has at least one citation)
-        return {"label": _SERVICE_LABEL}
-    source: dict[str, Any] = {"label": citation["title"]}
-    if citation.get("url"):
-        source["url"] = citation["url"]
+def _source(
+    answer: Mapping[str, Any], ruleset_version: str, public_url: str | None
+) -> dict[str, Any]:
+    """The service itself: its name, the ruleset version, the deciding rule's catalogue page."""
+    label = f"{_SERVICE_LABEL} (ruleset {ruleset_version})" if ruleset_version else _SERVICE_LABEL
+    source: dict[str, Any] = {"label": label}
+    if public_url:  # a card's URLs must be absolute: without TRIAGE_PUBLIC_URL there is none
+        source["url"] = f"{public_url}/rules/{quote(answer['rationale'][0]['rule_id'], safe='')}"
     return source
 
 
-def build_card(answer: Mapping[str, Any], destinations: Destinations) -> dict[str, Any]:
-    """The card for one answer: the leading citation is the source, the others are links.
+def _links(
+    answer: Mapping[str, Any], public_url: str | None, smart_url: str | None
+) -> list[dict[str, Any]]:
+    """Every citation with a URL, then (questions left unanswered) the intake form: absolute,
+    and as a SMART app launch where one is configured."""
+    links = [
+        {"label": citation["title"], "url": citation["url"], "type": "absolute"}
+        for citation in answer["citations"]
+        if citation.get("url")
+    ]
+    if public_url and answer["follow_up"]:
+        links.append({"label": INTAKE_LINK_LABEL, "url": f"{public_url}/", "type": "absolute"})
+    if smart_url and answer["follow_up"]:
+        links.append({"label": SMART_LINK_LABEL, "url": smart_url, "type": "smart"})
+    return links
 
-    destinations: the display text of each destination code (ruleset.destinations).
+
+def build_card(
+    answer: Mapping[str, Any],
+    destinations: Destinations,
+    ruleset_version: str = "",
+    public_url: str | None = None,
+    smart_url: str | None = None,
+) -> dict[str, Any]:
+    """The card for one answer: the service is the source, the citations and the form are links.
+
+    destinations: the display text of each destination code (ruleset.destinations);
+    public_url: TRIAGE_PUBLIC_URL, the base of the absolute links (none without it);
+    smart_url: TRIAGE_CDS_SMART_LAUNCH_URL, the SMART launch URL of an intake app (or none).
     """
-    citations = list(answer["citations"])
     return {
         "uuid": str(uuid.uuid4()),
         "summary": _summary(answer, destinations),
         "indicator": INDICATOR[answer["urgency"]],
         "detail": _detail(answer, destinations),
-        "source": _source(citations[0] if citations else None),
-        "links": [
-            {"label": citation["title"], "url": citation["url"], "type": "absolute"}
-            for citation in citations[1:]
-            if citation.get("url")
-        ],
+        "source": _source(answer, ruleset_version, public_url),
+        "links": _links(answer, public_url, smart_url),
     }

@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from service.api import evaluate
 from service.body import read_json
 from service.cds_cards import build_card
+from service.cds_fetch import FetchFailed, fetch_prefetch, wants_fetch
 from service.errors import PROBLEM_JSON, problem, problem_body, validation_problem
 from service.fhir_common import QUESTIONNAIRE_URL
 from service.fhir_intake import ResponseError, intake_from_response, is_ours
@@ -200,11 +201,13 @@ def discovery() -> Any:
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}", provide_automatic_options=False)
 def service() -> Any:
-    """One card for the patient's prefetched QuestionnaireResponse; 412 without a usable one."""
+    """One card for the patient's prefetched (or fetched) QuestionnaireResponse; else 412."""
     call = _load(_CALL, read_json(request), _CALL_FIELDS)
     try:
+        if wants_fetch(call, PREFETCH_KEY, current_app.config["CDS_FHIR_SERVERS"]):
+            call["prefetch"] = {**(call.get("prefetch") or {}), PREFETCH_KEY: fetch_prefetch(call)}
         resource = _prefetched(call)
-    except _NoPrefetch as error:
+    except (_NoPrefetch, FetchFailed) as error:
         return _precondition(str(error))
     if resource is _NO_DATA:
         return {"cards": []}  # the patient has not answered the Questionnaire: nothing to say
@@ -219,7 +222,16 @@ def service() -> Any:
             problem_body(422, "Unprocessable Content", _NOT_CDS, errors=errors)
         ) from None
     answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
-    return {"cards": [build_card(answer, current_app.extensions["triage"].ruleset.destinations)]}
+    ruleset = current_app.extensions["triage"].ruleset
+    config = current_app.config
+    card = build_card(
+        answer,
+        ruleset.destinations,
+        ruleset.version,
+        config["PUBLIC_URL"],
+        config["CDS_SMART_LAUNCH_URL"],
+    )
+    return {"cards": [card]}
 
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}/feedback", provide_automatic_options=False)

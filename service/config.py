@@ -8,6 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from service.cds_settings import (
+    parse_fhir_servers,
+    parse_issuers,
+    parse_origins,
+    parse_public_url,
+    parse_smart_launch_url,
+)
 from service.errors import TriageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "MAX_BATCH": 100,
     "VIGNETTES": None,  # VIGNETTES if it is there, else none; "" for none; else a file
+    "CDS_ISSUERS": "",  # CDS Hooks 2.0 trusted issuers: JSON {iss: JWKS URL} or a file of it
+    "PUBLIC_URL": "",  # the base URL clients call (JWT `aud`, absolute links on cards)
+    "CORS_ORIGINS": "",  # browser origins allowed on /cds-services*
+    "CDS_FHIR_SERVERS": "",  # FHIR base URLs a missing CDS prefetch may be fetched from
+    "CDS_SMART_LAUNCH_URL": "",  # a SMART app launch URL for the card's "finish the form" link
 }
 
 _ENV = {key: f"TRIAGE_{key}" for key in DEFAULTS}
@@ -79,7 +91,30 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         "RULES_DIR": str(rules_dir),
         "API_KEYS": _api_keys(config["API_KEYS"]),
         "LOG_LEVEL": level,
+        **_cds(config),
     }
+
+
+def _cds(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The CDS Hooks settings (service.cds_settings); trusted issuers need the public URL."""
+    parsed: dict[str, Any] = {}
+    for key, parse in (
+        ("CDS_ISSUERS", parse_issuers),
+        ("PUBLIC_URL", parse_public_url),
+        ("CORS_ORIGINS", parse_origins),
+        ("CDS_FHIR_SERVERS", parse_fhir_servers),
+        ("CDS_SMART_LAUNCH_URL", parse_smart_launch_url),
+    ):
+        try:
+            parsed[key] = parse(config[key])
+        except ValueError as error:
+            raise ConfigError(f"{_ENV[key]}: {error}") from None
+    if parsed["CDS_ISSUERS"] and not parsed["PUBLIC_URL"]:
+        raise ConfigError(
+            "TRIAGE_PUBLIC_URL must be set with TRIAGE_CDS_ISSUERS: a token's `aud` is the URL "
+            "the client called"
+        )
+    return parsed
 
 
 def _vignettes(raw: Any) -> str | None:
