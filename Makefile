@@ -46,13 +46,13 @@ browser:
 
 # Rule review (rules/README.md): cases and coverage, the catalogue, the safety report.
 check: $(BIN)/.runtime
-	$(BIN)/python -m service.rules check
+	$(BIN)/python -m service.review check
 
 catalogue: $(BIN)/.runtime
-	$(BIN)/python -m service.rules catalogue --out docs/rules.md
+	$(BIN)/python -m service.review catalogue --out docs/rules.md
 
 safety-report: $(BIN)/.runtime
-	$(BIN)/python -m service.rules report --out docs/safety-report.md
+	$(BIN)/python -m service.review report --out docs/safety-report.md
 
 # After a rule change: every generated document, then commit them with the change.
 docs: catalogue safety-report $(BIN)/.dev
@@ -72,6 +72,7 @@ lint: $(BIN)/.dev tools
 	$(BIN)/ruff check service tests bench scripts
 	$(BIN)/ruff format --check service tests bench scripts
 	$(BIN)/mypy service
+	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator openapi.yaml
 	node_modules/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 

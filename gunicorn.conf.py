@@ -3,7 +3,7 @@
 import os
 import re
 
-from service.server_errors import HEADER_FIELD_BYTES, HEADER_FIELDS, RedactingLogger, install
+from service.http.gunicorn_hooks import HEADER_FIELD_BYTES, HEADER_FIELDS, RedactingLogger, install
 
 
 def _setting(name: str, default: str, pattern: str) -> str:
@@ -22,7 +22,7 @@ bind = f"{_host}:{_port}"
 # worker evaluates one request at a time. Connections are greenlets (gevent): a slow, idle or
 # distant client costs a greenlet, never a worker (docs/serving.md).
 workers = int(_setting("WEB_CONCURRENCY", "2", r"[1-9]\d{0,2}"))
-worker_class = "service.gevent_worker.TriageWorker"
+worker_class = "service.http.gevent_worker.TriageWorker"
 # Connections per worker (each a greenlet of a few KiB); past them the kernel queues new ones.
 worker_connections = int(_setting("WORKER_CONNECTIONS", "4096", r"[1-9]\d{0,5}"))
 # The app is built once in the master, so a broken rules folder stops the server before any
@@ -50,7 +50,7 @@ accesslog = None
 errorlog = "-"
 loglevel = "info"
 # gunicorn's error log as JSON lines, one write each (never torn), without the request text
-# its messages quote (request lines, raw URIs, methods): service/server_errors.py.
+# its messages quote (request lines, raw URIs, methods): service/http/gunicorn_hooks.py.
 logger_class = RedactingLogger
 # Request heads (README, Operations): past these, 431. The request line keeps gunicorn's
 # default of 4094 bytes (414 past it); the whole header section is at most 32 KiB.
@@ -63,10 +63,10 @@ install()
 
 # Prometheus multiprocess mode: every worker writes its metrics to files in this folder
 # (PROMETHEUS_MULTIPROC_DIR; a new temporary folder when unset, as under `make run`; containers
-# point it at their tmpfs /tmp). Best-effort (service/metric_files.py): workers create the folder
+# point it at their tmpfs /tmp). Best-effort (service/http/metric_files.py): workers create the folder
 # if missing and read the variable at their first update, so import order does not matter, and a
 # missing, full or unwritable folder turns a worker's metrics off, never fails an answer.
-from service import metric_files  # noqa: E402
+from service.http import metric_files  # noqa: E402
 
 _metrics_dir = metric_files.choose_folder()
 

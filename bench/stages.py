@@ -11,13 +11,13 @@ from typing import Any
 
 import orjson
 
-from service.cases import load_vignettes
-from service.decision import decide
-from service.facts import build_facts
-from service.ruleset import load_ruleset
-from service.schemas import TriageRequestSchema
-from service.triage import Triage
-from service.validation import IntakeValidator
+from service.domain.assessor import Triage
+from service.domain.decision import decide
+from service.domain.facts import build_facts
+from service.domain.intake_schema import TriageRequestSchema
+from service.domain.intake_validator import IntakeValidator
+from service.domain.ruleset_loader import load_ruleset
+from service.review.cases import load_vignettes
 
 ROOT = Path(__file__).resolve().parent.parent
 

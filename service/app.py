@@ -6,38 +6,35 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from flask import Flask, Response
+from flask import Flask
 
-from service.api import api
-from service.auth import install_api_keys
-from service.batch import batch
-from service.catalogue_pages import catalogue_pages
-from service.cds_hooks import cds_hooks
 from service.config import load_config
-from service.docs_page import docs_page
-from service.errors import register_error_handlers
-from service.fhir_api import fhir
-from service.fhir_errors import install_fhir_errors
-from service.findings import FINDINGS
-from service.health import health
-from service.jsonio import OrjsonProvider
-from service.log import configure_logging, install_request_logging
-from service.metrics import metrics
-from service.pages import pages
-from service.ruleset import load_ruleset
-from service.schemas import GROUPS
-from service.site_data import SITE_DATA, load_site_data
-from service.triage import Triage
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+from service.domain.assessor import Triage
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import GROUPS
+from service.domain.ruleset_loader import load_ruleset
+from service.http.api import api
+from service.http.auth import install_api_keys
+from service.http.batch import batch
+from service.http.gunicorn_hooks import BODY_FRAMING_ERRORS
+from service.http.headers import install_headers
+from service.http.health import SITE_DATA, health
+from service.http.json_provider import OrjsonProvider
+from service.http.metrics import metrics
+from service.http.problems import register_error_handlers
+from service.http.request_log import configure_logging, install_request_logging
+from service.interop.cds.views import cds_hooks
+from service.interop.fhir.outcome import install_fhir_errors
+from service.interop.fhir.views import fhir
+from service.web.intake_views import pages
+from service.web.page_cache import load_site_data
+from service.web.rule_views import catalogue_pages
+from service.web.swagger_views import docs_page
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; raise (so the server refuses to start) on bad settings or rules."""
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     settings = load_config(overrides=test_config)
     configure_logging(settings["LOG_LEVEL"])
     app.config.update(settings)
@@ -68,17 +65,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)  # HTML for people: /, /rules, /safety, /docs
     app.register_blueprint(catalogue_pages)
     app.register_blueprint(docs_page)
-    register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS))
+    register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS), BODY_FRAMING_ERRORS)
     install_fhir_errors(app)  # after the problem+json handlers: /fhir errors become FHIR
 
-    @app.after_request
-    def _no_store(response: Response) -> Response:
-        # Answers describe a patient: no cache, shared or private, may keep them.
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        # The pages load only their own scripts, styles and images: no inline script, no CDN.
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+    install_headers(app)  # no-store, nosniff, CSP, no referrer on every answer
 
     return app

@@ -8,15 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from service.errors import TriageError
+from service.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 # The vignette suite for the /safety page: in the repository and in the image (Dockerfile).
 VIGNETTES = ROOT / "tests" / "vignettes" / "vignettes.yaml"
-
-
-class ConfigError(TriageError):
-    """A setting is invalid: the service must not start."""
 
 
 DEFAULTS: dict[str, Any] = {

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.fhir_common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
+from service.interop.fhir.common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
 from tests.conftest import RED_FLAG_SCREEN, ROOT
 
 # Nothing but SC2 fires: every danger sign, step and tenderness question answered, no diabetes.

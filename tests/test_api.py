@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
-from service.findings import FINDINGS
-from service.ruleset import Ruleset
+from service.domain.findings import FINDINGS
+from service.domain.ruleset_loader import Ruleset
 from tests.conftest import RED_FLAG_SCREEN, ROOT
 
 EXAMPLE = {
@@ -652,7 +652,7 @@ def test_engine_failure_is_a_500_not_a_level(app: Flask) -> None:
     triage = broken.extensions["triage"]
 
     def failing(_facts: object) -> list[str]:
-        from service.errors import EngineError
+        from service.exceptions import EngineError
 
         raise EngineError("boom")
 

@@ -6,7 +6,8 @@ import pytest
 from flask import Flask
 
 from service import create_app
-from service.config import ConfigError, load_config
+from service.config import load_config
+from service.exceptions import ConfigError
 
 KEY_A = "rotation-key-aaaaaaaaaaaa"
 KEY_B = "rotation-key-bbbbbbbbbbbb"

@@ -9,8 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
-from service.cases import load_vignettes
-from service.config import ConfigError, load_config
+from service.config import load_config
+from service.exceptions import ConfigError
+from service.review.cases import load_vignettes
 from tests.conftest import ROOT
 
 BATCH = "/v1/triage/batch"
@@ -115,7 +116,7 @@ def test_an_engine_failure_spoils_only_its_intake() -> None:
     def flaky(facts: Any) -> list[str]:
         calls["n"] += 1
         if calls["n"] == 2:
-            from service.errors import EngineError
+            from service.exceptions import EngineError
 
             raise EngineError("boom")
         return real(facts)

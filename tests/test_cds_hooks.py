@@ -13,10 +13,10 @@ from jsonschema import Draft202012Validator
 from prometheus_client import REGISTRY
 
 from service import create_app
-from service.cases import Case, load_vignettes
-from service.fhir_common import QUESTIONNAIRE_URL
-from service.ruleset import Ruleset
-from service.wording import says_when
+from service.domain.ruleset_loader import Ruleset
+from service.domain.wording import says_when
+from service.interop.fhir.common import QUESTIONNAIRE_URL
+from service.review.cases import Case, load_vignettes
 from tests.conftest import ROOT
 from tests.fhir_support import CLEAR, response_from_intake
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from service.cases import load_cases, load_vignettes
-from service.conditions import (
+from service.domain.conditions import (
     All,
     Any_,
     Compare,
-    ConditionError,
     IsNull,
     matched,
     parse,
@@ -17,9 +15,11 @@ from service.conditions import (
     to_firing,
     to_predicate,
 )
-from service.facts import build_facts
-from service.ruleset import Ruleset
-from service.validation import validate_intake
+from service.domain.facts import build_facts
+from service.domain.intake_validator import validate_intake
+from service.domain.ruleset_loader import Ruleset
+from service.exceptions import ConditionError
+from service.review.cases import load_cases, load_vignettes
 from tests.conftest import ROOT, RULES
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from service import create_app
-from service.config import ConfigError, load_config
+from service.config import load_config
+from service.exceptions import ConfigError
 from tests.conftest import RULES
 
 

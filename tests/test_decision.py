@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.decision import decide
-from service.ruleset import Ruleset
+from service.domain.decision import decide
+from service.domain.ruleset_loader import Ruleset
 
 TABLE = [
     # fired ids, level, urgency, escalation, destination, setting

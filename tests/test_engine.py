@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.conditions import to_durable
-from service.engine import RuleEngine
-from service.errors import EngineError
-from service.facts import build_facts
-from service.findings import FINDINGS
-from service.ruleset import Ruleset
-from service.triage import Triage
+from service.domain.assessor import Triage
+from service.domain.conditions import to_durable
+from service.domain.engine import RuleEngine
+from service.domain.facts import build_facts
+from service.domain.findings import FINDINGS
+from service.domain.ruleset_loader import Ruleset
+from service.exceptions import EngineError
 
 
 @pytest.fixture(scope="module")

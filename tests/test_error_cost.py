@@ -15,12 +15,12 @@ from flask.testing import FlaskClient
 from marshmallow import ValidationError
 
 from bench.error_cost import invalid_intake
-from service import errors
-from service.errors import MAX_ERRORS, MAX_HINTS, close_match
-from service.fhir_common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
-from service.findings import FINDINGS
-from service.schemas import GROUPS, TriageRequestSchema
-from service.validation import IntakeInvalid, IntakeValidator
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import GROUPS, TriageRequestSchema
+from service.domain.intake_validator import MAX_ERRORS, IntakeInvalid, IntakeValidator
+from service.http import problems as errors
+from service.http.problems import MAX_HINTS, close_match
+from service.interop.fhir.common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
 
 VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 WRONG = {name: ("x" if not finding.is_numeric else -1) for name, finding in FINDINGS.items()}

@@ -17,9 +17,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service import create_app
-from service.cases import Case, load_vignettes
-from service.conditions import Not, parse
-from service.fhir_common import (
+from service.domain.conditions import Not, parse
+from service.domain.findings import FINDINGS
+from service.domain.ruleset_loader import Ruleset
+from service.exceptions import QuestionnaireError
+from service.interop.fhir.common import (
     ANSWERS_SYSTEM,
     DATA_ABSENT_REASON,
     MAX_VALUE,
@@ -27,13 +29,8 @@ from service.fhir_common import (
     MODULE_URL,
     QUESTIONNAIRE_URL,
 )
-from service.fhir_questionnaire import (
-    ENABLE_WHEN_EXPRESSION,
-    QuestionnaireError,
-    enablement,
-)
-from service.findings import FINDINGS
-from service.ruleset import Ruleset
+from service.interop.fhir.questionnaire import ENABLE_WHEN_EXPRESSION, enablement
+from service.review.cases import Case, load_vignettes
 from tests.conftest import RED_FLAG_SCREEN, ROOT, RULES
 from tests.fhir_support import CLEAR, fhir_js_validate, needs_fhir_js, response_from_intake
 

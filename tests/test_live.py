@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from service.cases import load_vignettes
+from service.review.cases import load_vignettes
 from tests.conftest import ROOT
 from tests.live_server import LiveServer, request, start
 

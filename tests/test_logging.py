@@ -18,9 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
-from service.errors import EngineError
-from service.findings import FINDINGS
-from service.log_lines import LINE_LIMIT, JsonLineFormatter, write_line
+from service.domain.findings import FINDINGS
+from service.exceptions import EngineError
+from service.http.log_lines import LINE_LIMIT, JsonLineFormatter, write_line
 from tests import piped_server
 from tests.live_server import request
 from tests.test_batch import VIGNETTES
@@ -375,7 +375,7 @@ def test_no_torn_line_under_concurrency_with_the_images_environment() -> None:
             statuses = [status for run in runs for status in run.result(timeout=120)]
     finally:
         output = server.stop()
-    # 503: shed by the worker under this load (service/gevent_worker.py), before the app.
+    # 503: shed by the worker under this load (service/http/gevent_worker.py), before the app.
     assert {200, 400, 404, 422} <= set(statuses) <= {200, 400, 404, 422, 503}
     records = _records(output)  # 0 torn: every line parses
     requests = [r for r in records if r["event"] == "request" and r["route"] != "/readyz"]

@@ -26,8 +26,8 @@ import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import metric_files
-from service.cases import load_vignettes
+from service.http import metric_files
+from service.review.cases import load_vignettes
 from tests.conftest import ROOT
 from tests.image_run import parse_dockerfile
 from tests.live_server import LiveServer, free_port, request, start

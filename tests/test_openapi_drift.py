@@ -10,8 +10,13 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from service.ruleset import read_yaml
-from service.schemas import HistorySchema, PatientSchema, SymptomsSchema, TriageRequestSchema
+from service.domain.intake_schema import (
+    HistorySchema,
+    PatientSchema,
+    SymptomsSchema,
+    TriageRequestSchema,
+)
+from service.domain.ruleset_loader import read_yaml
 from tests.conftest import ROOT
 
 CONTRACT: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))

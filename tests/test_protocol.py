@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from service.auth import CHALLENGE
-from service.fhir_common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
-from service.server_errors import HEADER_BYTES, HEADER_FIELD_BYTES, HEADER_FIELDS
+from service.http.auth import CHALLENGE
+from service.http.gunicorn_hooks import HEADER_BYTES, HEADER_FIELD_BYTES, HEADER_FIELDS
+from service.interop.fhir.common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
 from tests.live_server import LiveServer, start
 from tests.test_api import EXAMPLE
 

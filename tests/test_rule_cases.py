@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from service.cases import Case, load_cases
-from service.ruleset import Ruleset
+from service.domain.ruleset_loader import Ruleset
+from service.review.cases import Case, load_cases
 from tests.conftest import RULES
 
 CASES = load_cases(RULES)

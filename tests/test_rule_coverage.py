@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.cases import load_cases
-from service.ruleset import Ruleset, load_ruleset
+from service.domain.ruleset_loader import Ruleset, load_ruleset
+from service.review.cases import load_cases
 from tests.conftest import RULES
 
 CASES = load_cases(RULES)

@@ -1,4 +1,4 @@
-"""python -m service.rules: check, catalogue (kept current), diff between two rule folders."""
+"""python -m service.review: check, catalogue (kept current), diff between two rule folders."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.cases import load_cases
-from service.catalogue import render_catalogue
-from service.rules import main
-from service.ruleset import load_ruleset
+from service.domain.ruleset_loader import load_ruleset
+from service.review.cases import load_cases
+from service.review.cli import main
+from service.review.rule_catalogue import render_catalogue
 from tests.conftest import ROOT, RULES
 
 

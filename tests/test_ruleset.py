@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from service.errors import RulesetError
-from service.ruleset import load_ruleset
+from service.domain.ruleset_loader import load_ruleset
+from service.exceptions import RulesetError
 from tests.conftest import RULES
 
 

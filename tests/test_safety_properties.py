@@ -7,11 +7,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.findings import FINDINGS, Finding
-from service.ruleset import Ruleset, load_ruleset
-from service.schemas import TriageRequestSchema
-from service.triage import Triage
-from service.unknown_audit import audit, render_counts
+from service.domain.assessor import Triage
+from service.domain.findings import FINDINGS, Finding
+from service.domain.intake_schema import TriageRequestSchema
+from service.domain.ruleset_loader import Ruleset, load_ruleset
+from service.review.unknown_audit import audit, render_counts
 from tests.conftest import RED_FLAG_SCREEN, ROOT, RULES
 
 EXAMPLES = 400
@@ -199,4 +199,4 @@ def test_every_unknown_that_could_raise_is_in_follow_up() -> None:
         assert entry.listed == entry.lowered, name
     assert sum(entry.lowered for entry in counts.values()) > 0  # the audit does find some
     committed = (ROOT / "docs" / "clinical-questions.md").read_text(encoding="utf-8")
-    assert render_counts(counts) in committed, "run: python -m service.rules unknowns"
+    assert render_counts(counts) in committed, "run: python -m service.review unknowns"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from service.rules import RULES, VIGNETTES, suites
-from service.ruleset import load_ruleset
-from service.safety import render_safety_report, triage_error
-from service.triage import Triage
+from service.domain.assessor import Triage
+from service.domain.ruleset_loader import load_ruleset
+from service.review.cli import RULES, VIGNETTES, suites
+from service.review.replay import render_safety_report, triage_error
 from tests.conftest import ROOT
 
 TRIAGE = Triage(load_ruleset(RULES))
@@ -44,7 +44,7 @@ def test_report_shows_an_under_triage() -> None:
 
 def test_change_report_describes_this_ruleset() -> None:
     """docs/ruleset-2027.1-changes.md was generated against the rules as they are now (rerun
-    `python -m service.rules diff ... --old-code ...` after a rule change, see rules/README.md),
+    `python -m service.review diff ... --old-code ...` after a rule change, see rules/README.md),
     and no case went to a lower (urgency, level) from 2026.11.2."""
     text = (ROOT / "docs" / "ruleset-2027.1-changes.md").read_text(encoding="utf-8")
     assert f"- after: {TRIAGE.ruleset.version}, sha256 `{TRIAGE.ruleset.sha256}`" in text

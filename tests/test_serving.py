@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from service.cases import load_vignettes
+from service.review.cases import load_vignettes
 from tests.conftest import ROOT
 from tests.live_server import LiveServer, start
 

@@ -20,8 +20,8 @@ from flask import Flask
 
 from service import config as config_module
 from service import create_app
-from service.config import VIGNETTES, ConfigError, load_config
-from service.errors import TriageError
+from service.config import VIGNETTES, load_config
+from service.exceptions import ConfigError, TriageError
 from tests.conftest import RULES
 
 PAGES_WITH_IDENTITY = ("/safety", "/rules", "/rules/UR1")
@@ -288,7 +288,7 @@ def test_whether_there_are_vignettes_is_decided_at_start(
 def test_the_fast_yaml_reader_reads_what_the_pure_one_reads(tmp_path: Path) -> None:
     """read_yaml uses libyaml's parser when PyYAML has it (start-up time): the same documents
     for every rules/ file and the vignettes, and a duplicate key refused all the same."""
-    from service.ruleset import _LOADER, _UniqueKeyLoader, read_yaml
+    from service.domain.ruleset_loader import _LOADER, _UniqueKeyLoader, read_yaml
 
     assert yaml.__with_libyaml__, "PyYAML's wheels bundle libyaml: start-up time counts on it"
     for path in [*sorted(RULES.glob("*.yaml")), VIGNETTES]:

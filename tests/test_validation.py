@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from service.findings import FINDINGS
-from service.schemas import TriageRequestSchema
-from service.validation import IntakeValidator
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import TriageRequestSchema
+from service.domain.intake_validator import IntakeValidator
 
 VALIDATOR = IntakeValidator()
 SCHEMA = TriageRequestSchema()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from service.cases import Case, load_vignettes
+from service.review.cases import Case, load_vignettes
 from tests.conftest import ROOT
 
 VIGNETTE_FILE = ROOT / "tests" / "vignettes" / "vignettes.yaml"

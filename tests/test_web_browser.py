@@ -21,8 +21,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from service.findings import FINDINGS
-from service.ruleset import load_ruleset
+from service.domain.findings import FINDINGS
+from service.domain.ruleset_loader import load_ruleset
 from tests.conftest import ROOT, RULES
 from tests.live_server import LiveServer, start
 from tests.web_support import CHILD_NIGHT_PAIN, EMERGENCY, FRACTURE, SELF_CARE

@@ -11,19 +11,19 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
 from service import create_app
-from service.cases import load_cases, load_vignettes
-from service.conditions import describe
-from service.findings import FINDINGS
-from service.rules import VIGNETTES, suites
-from service.ruleset import Ruleset
-from service.safety import summarise
-from service.validation import IntakeValidator
-from service.web_form import INJURY_LEGEND, form_layout, read_form
+from service.domain.conditions import describe
+from service.domain.findings import FINDINGS
+from service.domain.intake_validator import IntakeValidator
+from service.domain.ruleset_loader import Ruleset
+from service.review.cases import load_cases, load_vignettes
+from service.review.cli import VIGNETTES, suites
+from service.review.replay import summarise
+from service.web.intake_form import INJURY_LEGEND, form_layout, read_form
 from tests.conftest import ROOT, RULES
 from tests.web_support import CHILD, EMERGENCY, FRACTURE, SELF_CARE, parse
 
 PAGES = ("/", "/rules", "/rules/UR1", "/rules/PED1", "/safety", "/docs")
-CSS = (ROOT / "service" / "static" / "site.css").read_text(encoding="utf-8")
+CSS = (ROOT / "service" / "web" / "static" / "site.css").read_text(encoding="utf-8")
 
 
 def _intake(form: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -569,7 +569,7 @@ def test_colours_meet_wcag_aa(text: str, background: str) -> None:
 def test_an_engine_failure_shows_a_page_with_the_safety_net(path: str) -> None:
     """The engine failing on the form's answers: a 500 HTML page (or fragment) saying no result
     was given, with the safety-net text; no triage, and not the API's problem JSON."""
-    from service.errors import EngineError
+    from service.exceptions import EngineError
 
     app = create_app()
     triage = app.extensions["triage"]

@@ -13,14 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.findings import FINDINGS
+from service.domain.findings import FINDINGS
+from service.exceptions import ConditionError
 
 Facts = Mapping[str, Any]
 Predicate = Callable[[Facts], bool]
-
-
-class ConditionError(ValueError):
-    """A condition that does not parse or names something outside the vocabulary."""
 
 
 @dataclass(frozen=True)

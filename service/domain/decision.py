@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from service.ruleset import Rule, Ruleset
+from service.domain.ruleset_loader import Rule, Ruleset
 
 
 @dataclass(frozen=True)

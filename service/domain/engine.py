@@ -31,7 +31,7 @@ import durable_rules_engine
 import orjson
 from durable import engine as durable_engine
 
-from service.errors import EngineError
+from service.exceptions import EngineError
 
 _RULESET = "triage"
 _KIND = "intake"

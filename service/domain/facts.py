@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.findings import FINDINGS
-from service.schemas import UNKNOWN
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import UNKNOWN
 
 Facts = dict[str, str | int | None]
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from marshmallow import fields, validate
 
-from service.schemas import GROUPS, UNKNOWN
+from service.domain.intake_schema import GROUPS, UNKNOWN
 
 Kind = Literal["tri_state", "enum", "integer"]
 

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from service.conditions import Compare, Node, Not
-from service.decision import order_rules, outcome_rank
-from service.facts import Facts
-from service.findings import FINDINGS, Finding
-from service.ruleset import Rule, Ruleset
-from service.schemas import UNKNOWN
+from service.domain.conditions import Compare, Node, Not
+from service.domain.decision import order_rules, outcome_rank
+from service.domain.facts import Facts
+from service.domain.findings import FINDINGS, Finding
+from service.domain.intake_schema import UNKNOWN
+from service.domain.ruleset_loader import Rule, Ruleset
 
 
 @dataclass(frozen=True)

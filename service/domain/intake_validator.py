@@ -20,9 +20,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from service.errors import MAX_ERRORS
-from service.findings import FINDINGS, Finding
-from service.schemas import GROUPS, TriageRequestSchema
+from service.domain.findings import FINDINGS, Finding
+from service.domain.intake_schema import GROUPS, TriageRequestSchema
+
+# A 422 lists at most this many field errors (and says how many more there were).
+MAX_ERRORS = 20
 
 Check = Callable[[Any], bool]
 

@@ -14,8 +14,7 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from service.conditions import (
-    ConditionError,
+from service.domain.conditions import (
     Explainer,
     Node,
     Predicate,
@@ -24,8 +23,8 @@ from service.conditions import (
     to_explainer,
     to_predicate,
 )
-from service.errors import RulesetError
-from service.findings import FINDINGS
+from service.domain.findings import FINDINGS
+from service.exceptions import ConditionError, RulesetError
 
 MANIFEST = "ruleset.yaml"
 CITATIONS = "citations.yaml"

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, request
 
-from service.body import read_json
-from service.conditions import describe_plain
 from service.config import ROOT
-from service.findings import FINDINGS
-from service.metrics import observe_decision
-from service.triage import Triage
-from service.validation import validate_intake
+from service.domain.conditions import describe_plain
+from service.domain.findings import FINDINGS
+from service.domain.intake_validator import validate_intake
+from service.http.evaluation import assessor, evaluate
+from service.http.json_body import read_json
 
 api = Blueprint("api", __name__)
 _CONTRACT = (ROOT / "openapi.yaml").read_bytes()
-
-
-def _triage() -> Triage:
-    triage: Triage = current_app.extensions["triage"]
-    return triage
-
-
-def evaluate(intake: Mapping[str, Mapping[str, Any]], decision_id: str | None = None) -> Any:
-    """Triage a validated intake, count it, and (for the request's own decision) log its outcome.
-
-    The one path from every endpoint (/v1, FHIR, CDS Hooks, batch) to Triage.assess.
-    """
-    triage = _triage()
-    answer = triage.assess(intake, decision_id=decision_id or g.decision_id)
-    rules = [entry["rule_id"] for entry in answer["rationale"]]
-    if decision_id is None:
-        g.outcome = {
-            "level": answer["level"],
-            "urgency": answer["urgency"],
-            "ruleset_version": triage.ruleset.version,
-        }
-    observe_decision(answer["level"], answer["urgency"], rules, answer["needs_clinician_review"])
-    return answer
 
 
 @api.post("/v1/triage", provide_automatic_options=False)
@@ -51,7 +26,7 @@ def triage() -> Any:
 @api.get("/v1/rules", provide_automatic_options=False)
 def rules() -> Any:
     """The rule catalogue with the ruleset identity and the citations registry."""
-    ruleset = _triage().ruleset
+    ruleset = assessor().ruleset
     return {
         "ruleset": ruleset.identity,
         "rules": [
@@ -81,7 +56,7 @@ def rules() -> Any:
 @api.get("/v1/questions", provide_automatic_options=False)
 def questions() -> Any:
     """The question catalogue, in intake order, with when each situational question is asked."""
-    ruleset = _triage().ruleset
+    ruleset = assessor().ruleset
     questions = []
     for finding in FINDINGS.values():
         question = finding.as_question()

@@ -8,12 +8,13 @@ import structlog
 from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 
-from service.api import evaluate
-from service.body import read_json
-from service.errors import ENGINE_FAILURE, EngineError, intake_problem, problem
-from service.findings import FINDINGS
-from service.schemas import GROUPS
-from service.validation import validate_intake
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import GROUPS
+from service.domain.intake_validator import validate_intake
+from service.exceptions import EngineError
+from service.http.evaluation import evaluate
+from service.http.json_body import read_json
+from service.http.problems import ENGINE_FAILURE, intake_problem, problem
 
 batch = Blueprint("batch", __name__)
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)

@@ -29,11 +29,18 @@ from gunicorn.http.errors import (
     InvalidHeader,
     InvalidHTTPVersion,
     LimitRequestHeaders,
+    NoMoreData,
+    ParseException,
     UnsupportedTransferCoding,
 )
 from gunicorn.workers import base
 
-from service.log_lines import JsonLineFormatter, JsonLineHandler
+from service.http.log_lines import JsonLineFormatter, JsonLineHandler
+
+# gunicorn raises these while the application reads the body: a malformed chunk size,
+# extension or terminator, oversized trailers, or a body cut short by the client. The app
+# answers them as a 400 problem (http/problems.py), without importing gunicorn itself.
+BODY_FRAMING_ERRORS: tuple[type[Exception], ...] = (ParseException, NoMoreData)
 
 # Request header limits (README, Operations). gunicorn.conf.py sets the first two.
 HEADER_FIELDS = 50  # limit_request_fields: header fields in a request
@@ -151,7 +158,7 @@ def install() -> None:
 class RedactingLogger(glogging.Logger):  # type: ignore[misc]
     """gunicorn's error log as JSON lines in one write each, without the request text it quotes.
 
-    service.log_lines.server_message drops it: the request line of a rejected request, the
+    service.http.log_lines.server_message drops it: the request line of a rejected request, the
     method and raw URI of a request that failed or timed out, any other argument that is not
     a pid or the like; an exception is logged as its type and frames.
     """

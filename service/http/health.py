@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from service.errors import problem
-from service.site_data import SITE_DATA
+from service.http.problems import problem
 
+# The app.extensions key of what the pages show (web/page_cache.py): ready once it is loaded.
+SITE_DATA = "site_data"
 health = Blueprint("health", __name__)
 
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
-from service.errors import BadRequestBody, UnencodableBody
+from service.exceptions import BadRequestBody, UnencodableBody
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ os.write. A pipe takes a write of up to PIPE_BUF bytes (4096 on Linux) whole, so
 would be longer is shortened to its small fields first: no line is torn, at any load.
 
 Used by structlog (the application's lines), by the standard library's logging (Flask, and any
-library), and by gunicorn's error log (service.server_errors). Nothing here imports the
+library), and by gunicorn's error log (service.http.gunicorn_hooks). Nothing here imports the
 application, so gunicorn.conf.py can use it before the app is loaded.
 
 No line quotes a request: gunicorn's messages keep their arguments only when these are numbers

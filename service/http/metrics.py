@@ -1,6 +1,6 @@
 """Prometheus metrics, shared across gunicorn workers through the multiprocess directory.
 
-Best-effort: the values live in service.metric_files, where a missing, full or unwritable
+Best-effort: the values live in service.http.metric_files, where a missing, full or unwritable
 PROMETHEUS_MULTIPROC_DIR turns a worker's metrics off (one log line) and never fails an answer.
 """
 
@@ -21,7 +21,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from service import metric_files
+from service.http import metric_files
 
 # Before any metric below is created: their values are FileValues.
 metric_files.install()

@@ -8,41 +8,17 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, json
-from gunicorn.http.errors import NoMoreData, ParseException
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response as ResponseBase
 
+from service.domain.intake_validator import MAX_ERRORS
+from service.exceptions import BadRequestBody, EngineError, UnencodableBody
+
 PROBLEM_JSON = "application/problem+json"
-# A 422 lists at most this many field errors (and says how many more there were)…
-MAX_ERRORS = 20
-# …and looks for a "did you mean" hint for at most this many unknown keys.
+# A 422 looks for a "did you mean" hint for at most this many unknown keys.
 MAX_HINTS = 3
 _log = structlog.get_logger("service.errors")
-
-
-class TriageError(Exception):
-    """Root of the service's own errors."""
-
-
-class RulesetError(TriageError):
-    """The rules folder is invalid: the service must not start."""
-
-
-class EngineError(TriageError):
-    """The rule engine failed during an evaluation: answer 500, never a guessed level."""
-
-
-class BadRequestBody(TriageError):
-    """The body is not one well-formed JSON document (400)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class UnencodableBody(TriageError):
-    """The body is JSON but holds a string with no UTF-8 form (a lone surrogate escape): 422."""
 
 
 def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -172,10 +148,15 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def register_error_handlers(app: Flask, vocabulary: frozenset[str]) -> None:
+def register_error_handlers(
+    app: Flask,
+    vocabulary: frozenset[str],
+    framing_errors: tuple[type[Exception], ...] = (),
+) -> None:
     """Every error leaves as problem+json; no HTML page, ever.
 
     vocabulary: the field names a 422 may name (the request's groups and findings).
+    framing_errors: the server's exceptions for a malformed or cut-short body (400).
     """
 
     @app.errorhandler(HTTPException)
@@ -213,12 +194,11 @@ def register_error_handlers(app: Flask, vocabulary: frozenset[str]) -> None:
             errors=[{"field": "(body)", "message": message}],
         )
 
-    # gunicorn raises these while the application reads the body: a malformed chunk size,
-    # extension or terminator, oversized trailers, or a body cut short by the client.
-    @app.errorhandler(ParseException)
-    @app.errorhandler(NoMoreData)
     def _framing(_error: Exception) -> Response:
         return problem(400, "Bad Request", "The request body's framing is malformed or cut short.")
+
+    for framing_error in framing_errors:  # the server's own body-framing errors
+        app.register_error_handler(framing_error, _framing)
 
     @app.errorhandler(EngineError)
     def _engine(error: EngineError) -> Response:

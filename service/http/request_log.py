@@ -1,6 +1,6 @@
 """JSON logging: one canonical line per request, with ids and outcomes only, never patient data.
 
-Every line is one JSON record written with one write (service.log_lines): structlog's, and the
+Every line is one JSON record written with one write (service.http.log_lines): structlog's, and the
 standard library's (Flask, libraries), whose records are rendered in the same shape.
 """
 
@@ -19,8 +19,8 @@ import orjson
 import structlog
 from flask import Flask, Response, g, request
 
-from service.log_lines import JsonLineHandler, logged_method, write_line
-from service.metrics import observe_request
+from service.http.log_lines import JsonLineHandler, logged_method, write_line
+from service.http.metrics import observe_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from service.errors import TriageError
-from service.ruleset import CASES_SUFFIX, read_yaml
+from service.domain.ruleset_loader import CASES_SUFFIX, read_yaml
+from service.exceptions import CaseFileError
 
 _IDS = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]+[0-9]*[a-z]?$")))
 
@@ -53,10 +53,6 @@ class _VignetteSchema(_Strict):
 
 class _VignetteFileSchema(_Strict):
     vignettes = fields.List(fields.Nested(_VignetteSchema), required=True)
-
-
-class CaseFileError(TriageError):
-    """A case or vignette file does not have the documented shape."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.cases import Case
-from service.release_replay import Outcome, ReleaseReplay
+from service.review.cases import Case
+from service.review.release_replay import Outcome, ReleaseReplay
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Command line for rule review: check, catalogue, report, diff (python -m service.rules)."""
+"""Command line for rule review: check, catalogue, report, diff (python -m service.review)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from service.cases import Case, load_cases, load_vignettes
-from service.catalogue import render_catalogue
-from service.changes_report import changes, render_changes
 from service.config import ROOT, VIGNETTES
-from service.errors import TriageError
-from service.release_replay import replay_here, replay_release
-from service.ruleset import load_ruleset
-from service.safety import Replay, render_safety_report, replay
-from service.triage import Triage
-from service.unknown_audit import audit, render_counts
+from service.domain.assessor import Triage
+from service.domain.ruleset_loader import load_ruleset
+from service.exceptions import TriageError
+from service.review.cases import Case, load_cases, load_vignettes
+from service.review.changes_report import changes, render_changes
+from service.review.release_replay import replay_here, replay_release
+from service.review.replay import Replay, render_safety_report, replay
+from service.review.rule_catalogue import render_catalogue
+from service.review.unknown_audit import audit, render_counts
 
 RULES = ROOT / "rules"
 
@@ -102,7 +102,7 @@ def _diff(args: argparse.Namespace) -> int:
         else replay_here(_triage(args.old), intakes)
     )
     after = replay_here(new, intakes)
-    command = "python -m service.rules " + " ".join(args.raw)
+    command = "python -m service.review " + " ".join(args.raw)
     text = render_changes(cases, before, after, new.ruleset.urgencies, new.ruleset.levels, command)
     _write(text, args.out)
     return 1 if changes(cases, before, after) else 0
@@ -116,7 +116,7 @@ def _unknowns(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command; exit 2 on an invalid rules folder."""
-    parser = argparse.ArgumentParser(prog="python -m service.rules", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m service.review", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="load the rules, run every case, print coverage")
     check.add_argument("--rules", type=Path, default=RULES)

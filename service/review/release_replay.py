@@ -11,18 +11,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.errors import TriageError
-from service.triage import Triage
-from service.validation import validate_intake
+from service.domain.assessor import Triage
+from service.domain.intake_validator import validate_intake
+from service.exceptions import TriageError
 
 # Run inside the other release's source tree: its own vocabulary, loader, engine and decision.
 # Findings that release did not know are left out (they did not exist then: read as unknown).
 _CHILD = r"""
 import json, sys
-from service.findings import FINDINGS
-from service.ruleset import load_ruleset
-from service.triage import Triage
-from service.validation import validate_intake
+try:  # the layered packages (2027.2 and later)
+    from service.domain.assessor import Triage
+    from service.domain.findings import FINDINGS
+    from service.domain.intake_validator import validate_intake
+    from service.domain.ruleset_loader import load_ruleset
+except ImportError:  # a release from before them: the flat service/ modules
+    from service.findings import FINDINGS
+    from service.ruleset import load_ruleset
+    from service.triage import Triage
+    from service.validation import validate_intake
 
 request = json.load(sys.stdin)
 triage = Triage(load_ruleset(request["rules"]))
@@ -94,7 +100,8 @@ def replay_here(triage: Triage, intakes: Sequence[Mapping[str, Any]]) -> Release
 
 def replay_release(code: Path, rules: Path, intakes: Sequence[Mapping[str, Any]]) -> ReleaseReplay:
     """Another release's source tree (for example a git worktree of its commit) and rules."""
-    if not (code / "service" / "triage.py").is_file():
+    layouts = (code / "service" / "domain" / "assessor.py", code / "service" / "triage.py")
+    if not any(path.is_file() for path in layouts):
         raise TriageError(f"{code}: not a forefoot-triage source tree")
     request = json.dumps({"rules": str(rules.resolve()), "intakes": list(intakes)})
     env = {**os.environ, "PYTHONPATH": str(code.resolve())}

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.facts import build_facts
-from service.findings import FINDINGS, Finding
-from service.schemas import UNKNOWN
-from service.triage import Triage
-from service.validation import validate_intake
+from service.domain.assessor import Triage
+from service.domain.facts import build_facts
+from service.domain.findings import FINDINGS, Finding
+from service.domain.intake_schema import UNKNOWN
+from service.domain.intake_validator import validate_intake
 
 SEED = 2027
 INTAKES = 120
@@ -123,7 +123,7 @@ def audit(
 def render_counts(counts: dict[str, FindingCounts], intakes: int = INTAKES) -> str:
     """The Markdown table committed in docs/clinical-questions.md."""
     lines = [
-        f"Seeded audit (`python -m service.rules unknowns`, seed {SEED}, {intakes} random "
+        f"Seeded audit (`python -m service.review unknowns`, seed {SEED}, {intakes} random "
         "intakes, each finding made unknown in each intake and compared with every allowed "
         f"answer, numbers 0 to {NUMBERS_UP_TO} and the maximum):",
         "",

@@ -11,14 +11,15 @@ from typing import Any
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from service.conditions import ConditionError, Node, findings_of, parse
-from service.errors import field_errors
-from service.facts import build_facts
-from service.findings import FINDINGS, Finding
-from service.ruleset import Ruleset
-from service.schemas import GROUPS, UNKNOWN
-from service.validation import validate_intake
-from service.wording import display
+from service.domain.conditions import Node, findings_of, parse
+from service.domain.facts import build_facts
+from service.domain.findings import FINDINGS, Finding
+from service.domain.intake_schema import GROUPS, UNKNOWN
+from service.domain.intake_validator import validate_intake
+from service.domain.ruleset_loader import Ruleset
+from service.domain.wording import display
+from service.exceptions import ConditionError
+from service.http.problems import field_errors
 
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 _NUMBER = re.compile(r"-?\d{1,7}")

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from service.api import evaluate
-from service.auth import is_valid_key
-from service.errors import EngineError
-from service.findings import FINDINGS
-from service.ruleset import Ruleset
-from service.site_data import site_data
-from service.web_form import (
+from service.domain.findings import FINDINGS
+from service.domain.ruleset_loader import Ruleset
+from service.domain.wording import HOW_SOON, SETTING_LABEL, display
+from service.exceptions import EngineError
+from service.http.auth import is_valid_key
+from service.http.evaluation import evaluate
+from service.web.intake_form import (
     API_KEY_FIELD,
     INJURY_LEGEND,
     FormResult,
@@ -20,7 +20,7 @@ from service.web_form import (
     form_layout,
     read_form,
 )
-from service.wording import HOW_SOON, SETTING_LABEL, display
+from service.web.page_cache import site_data
 
 pages = Blueprint("pages", __name__)
 pages.add_app_template_filter(display, "words")
@@ -124,7 +124,7 @@ def _context(result: FormResult | None = None) -> dict[str, Any]:
 @pages.get("/", provide_automatic_options=False)
 def intake_form() -> Any:
     """The empty form: every answer unknown."""
-    return render_template("index.html", **_context())
+    return render_template("intake/index.html", **_context())
 
 
 @pages.post("/", provide_automatic_options=False)
@@ -132,7 +132,8 @@ def intake_result() -> Any:
     """JavaScript off: the form posted, the whole page again with the answer or field errors."""
     result, status = _read()
     context = _context(result)
-    return render_template("index.html", **context), 500 if context["engine_failed"] else status
+    status = 500 if context["engine_failed"] else status
+    return render_template("intake/index.html", **context), status
 
 
 @pages.post("/result", provide_automatic_options=False)
@@ -140,4 +141,5 @@ def intake_fragment() -> Any:
     """JavaScript on: the same post, answered with the result fragment only (in-place update)."""
     result, status = _read()
     context = _context(result)
-    return render_template("_result.html", **context), 500 if context["engine_failed"] else status
+    status = 500 if context["engine_failed"] else status
+    return render_template("intake/_result.html", **context), status

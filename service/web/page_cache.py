@@ -17,17 +17,12 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 
-from service.cases import Case, load_cases, load_vignettes
-from service.errors import TriageError
-from service.ruleset import CASES_SUFFIX, Ruleset
-from service.safety import Replay, SafetySummary, replay, summarise
-from service.triage import Triage
-
-SITE_DATA = "site_data"  # app.extensions key
-
-
-class SiteDataError(TriageError):
-    """A rule case or vignette the pages cannot show: the service must not start."""
+from service.domain.assessor import Triage
+from service.domain.ruleset_loader import CASES_SUFFIX, Ruleset
+from service.exceptions import SiteDataError, TriageError
+from service.http.health import SITE_DATA
+from service.review.cases import Case, load_cases, load_vignettes
+from service.review.replay import Replay, SafetySummary, replay, summarise
 
 
 @dataclass(frozen=True)

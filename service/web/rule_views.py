@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template
 
-from service.conditions import describe
-from service.ruleset import Rule, Ruleset
-from service.site_data import site_data
+from service.domain.conditions import describe
+from service.domain.ruleset_loader import Rule, Ruleset
+from service.web.page_cache import site_data
 
 catalogue_pages = Blueprint("catalogue_pages", __name__)
 
@@ -48,7 +48,7 @@ def rule_catalogue() -> Any:
     rules = (*ruleset.rules, ruleset.default)
     families = {rule.family: [r for r in rules if r.family == rule.family] for rule in rules}
     return render_template(
-        "rules.html",
+        "rules/catalogue.html",
         ruleset=ruleset,
         rules=rules,
         families=list(families.items()),
@@ -66,7 +66,7 @@ def one_rule(rule_id: str) -> Any:
         abort(404, description="No rule has this id.")
     cases = site_data().cases
     return render_template(
-        "rule.html",
+        "rules/rule.html",
         ruleset=ruleset,
         rule=rule,
         condition=condition(rule),
@@ -82,7 +82,7 @@ def safety_report() -> Any:
     data = site_data()
     ruleset = _ruleset()
     return render_template(
-        "safety.html",
+        "rules/safety.html",
         ruleset=ruleset,
         rules=(*ruleset.rules, ruleset.default),
         summary=data.safety,

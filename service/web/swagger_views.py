@@ -15,7 +15,7 @@ _ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.pn
 @docs_page.get("/docs", provide_automatic_options=False)
 def docs() -> Any:
     """Interactive API documentation of GET /openapi.yaml."""
-    return render_template("docs.html")
+    return render_template("docs/swagger.html")
 
 
 @docs_page.get("/docs/assets/<name>", provide_automatic_options=False)

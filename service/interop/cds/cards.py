@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from service.fhir_guidance import Destinations, referral_lines
-from service.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
+from service.domain.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
+from service.interop.fhir.guidance import Destinations, referral_lines
 
 # Brief/issue 6: emergency and urgent are critical, soon a warning, routine information.
 INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}

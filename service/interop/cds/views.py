@@ -10,14 +10,15 @@ import structlog
 from flask import Blueprint, Response, current_app, json, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from service.api import evaluate
-from service.body import read_json
-from service.cds_cards import build_card
-from service.errors import PROBLEM_JSON, problem, problem_body, validation_problem
-from service.fhir_common import QUESTIONNAIRE_URL
-from service.fhir_intake import ResponseError, intake_from_response, is_ours
-from service.metrics import observe_feedback
-from service.validation import validate_intake
+from service.domain.intake_validator import validate_intake
+from service.exceptions import ResponseError
+from service.http.evaluation import evaluate
+from service.http.json_body import read_json
+from service.http.metrics import observe_feedback
+from service.http.problems import PROBLEM_JSON, problem, problem_body, validation_problem
+from service.interop.cds.cards import build_card
+from service.interop.fhir.common import QUESTIONNAIRE_URL
+from service.interop.fhir.response_reader import intake_from_response, is_ours
 
 cds_hooks = Blueprint("cds_hooks", __name__)
 SERVICE_ID = "forefoot-triage"

@@ -7,17 +7,23 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from service.fhir_common import (
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import UNKNOWN
+from service.domain.ruleset_loader import AdvicePolicy
+from service.domain.wording import (
+    SETTING_DISPLAY,
+    SETTING_TEXT,
+    URGENCY_MEANING,
+    display,
+    where_and_when,
+)
+from service.interop.fhir.common import (
     DECISION_SYSTEM,
     FINDINGS_SYSTEM,
     MODULE_URL,
     OUTCOME_SYSTEM,
     RULES_SYSTEM,
 )
-from service.findings import FINDINGS
-from service.ruleset import AdvicePolicy
-from service.schemas import UNKNOWN
-from service.wording import SETTING_DISPLAY, SETTING_TEXT, URGENCY_MEANING, display, where_and_when
 
 # The completeness rule that fires when a danger-sign question is unanswered (clinical.md 7.3,
 # G2 v3: on an unknown answer only; a flag answered yes fires its own rule).

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.wrappers import Response as ResponseBase
 
-from service.errors import PROBLEM_JSON
-from service.fhir_common import FHIR_JSON, fhir_response
-from service.fhir_intake import ResponseError
+from service.exceptions import ResponseError
+from service.http.problems import PROBLEM_JSON
+from service.interop.fhir.common import FHIR_JSON, fhir_response
 
 FHIR_PREFIX = "/fhir/"
 # HTTP status -> OperationOutcome issue type (http://hl7.org/fhir/issue-type).

@@ -12,17 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.conditions import All, Any_, Compare, IsNull, Node, Not, parse
-from service.fhir_common import (
+from service.domain.conditions import All, Any_, Compare, IsNull, Node, Not, parse
+from service.domain.findings import FINDINGS, Finding
+from service.domain.intake_schema import GROUPS, UNKNOWN
+from service.domain.ruleset_loader import Ruleset
+from service.domain.wording import display
+from service.exceptions import QuestionnaireError
+from service.interop.fhir.common import (
     ANSWERS_SYSTEM,
     MAX_VALUE,
     MIN_VALUE,
     QUESTIONNAIRE_URL,
 )
-from service.findings import FINDINGS, Finding
-from service.ruleset import Ruleset
-from service.schemas import GROUPS, UNKNOWN
-from service.wording import display
 
 _GROUP_TEXT = {"patient": "Patient", "history": "History", "symptoms": "Symptoms"}
 _ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
@@ -34,10 +35,6 @@ ENABLE_WHEN_EXPRESSION = (
 # to FHIRPath: R4 does not say what it gives on an unanswered question.
 _ENABLE_WHEN_NUMERIC = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _FHIRPATH_OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-
-class QuestionnaireError(ValueError):
-    """The manifest says when a question is asked in a way the Questionnaire cannot carry."""
 
 
 def _coding(code: str) -> dict[str, str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.fhir_common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
-from service.findings import FINDINGS
-from service.schemas import GROUPS
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import GROUPS
+from service.exceptions import ResponseError
+from service.interop.fhir.common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
 
 STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
 _HELP_ITEMS = frozenset(f"{name}.help" for name in FINDINGS)
@@ -16,21 +17,6 @@ _VALUE_TYPES = {
     "enum": ("valueCoding",),
     "tri_state": ("valueCoding", "valueBoolean"),
 }
-
-
-class ResponseError(Exception):
-    """The resource cannot be read as an intake.
-
-    kind: 'structure' (not a usable QuestionnaireResponse), 'foreign' (not an answer to our
-    Questionnaire) or 'answer' (an answer that cannot be an intake value; link_id names it).
-    link_id is only ever one of our own linkIds: a made-up one could be patient data.
-    """
-
-    def __init__(self, kind: str, detail: str, link_id: str | None = None) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-        self.link_id = link_id
 
 
 def is_ours(canonical: Any) -> bool:

@@ -6,13 +6,13 @@ from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import UnsupportedMediaType
 
-from service.api import evaluate
-from service.body import read_json
-from service.fhir_common import fhir_response
-from service.fhir_guidance import build_guidance
-from service.fhir_intake import intake_from_response
-from service.fhir_questionnaire import build_questionnaire
-from service.validation import validate_intake
+from service.domain.intake_validator import validate_intake
+from service.http.evaluation import evaluate
+from service.http.json_body import read_json
+from service.interop.fhir.common import fhir_response
+from service.interop.fhir.guidance import build_guidance
+from service.interop.fhir.questionnaire import build_questionnaire
+from service.interop.fhir.response_reader import intake_from_response
 
 fhir = Blueprint("fhir", __name__)
 _QUESTIONNAIRE = "fhir_questionnaire"  # app.extensions key
@@ -37,7 +37,7 @@ def triage_response() -> Response:
     """Triage a QuestionnaireResponse exactly as /v1/triage would; answer a GuidanceResponse."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the QuestionnaireResponse as application/fhir+json.")
-    resource = read_json(request)  # 400/413 -> OperationOutcome (service.fhir_errors)
+    resource = read_json(request)  # 400/413 -> OperationOutcome (service.interop.fhir.outcome)
     intake = validate_intake(intake_from_response(resource))  # ResponseError, ValidationError
     answer = evaluate(intake)
     ruleset = current_app.extensions["triage"].ruleset
