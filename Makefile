@@ -7,7 +7,7 @@ PORT ?= 8000
 export HOST PORT
 NPM := $(shell command -v npm)
 
-.PHONY: run test lint tools check catalogue safety-report docs soak lock clean bench browser
+.PHONY: run test test-fast lint tools check catalogue safety-report docs soak lock clean bench browser
 
 # durable-rules ships only an sdist: it is compiled with gcc against the pinned setuptools,
 # never a newer one pulled in by build isolation (dependencies.md 1.1).
@@ -34,10 +34,15 @@ tools: $(if $(NPM),node_modules/.installed)
 run: $(BIN)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py service.wsgi:app
 
+# Branch coverage of service/ measured on every run, with a floor.
 test: $(BIN)/.dev tools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-fail-under=95
 
-# Debian's headless chromium and chromedriver for tests/test_web_browser.py (skipped without
+# The quick loop (under 30 s): no real server, no browser, no property tests, few examples.
+test-fast: $(BIN)/.dev
+	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "not system and not browser and not property"
+
+# Debian's headless chromium and chromedriver for tests/web/test_browser.py (skipped without
 # them). Needs root, as .ci/run has; `make test` itself never installs them.
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -56,7 +61,7 @@ safety-report: $(BIN)/.runtime
 
 # After a rule change: every generated document, then commit them with the change.
 docs: catalogue safety-report $(BIN)/.dev
-	$(BIN)/python -m tests.test_readme
+	$(BIN)/python -m tools.readme
 
 # The service against a bare Flask endpoint under the same gunicorn settings, driven by wrk
 # (Debian package, installed here when missing); writes docs/benchmarks.md.
@@ -69,8 +74,8 @@ soak: $(BIN)/.dev
 	$(BIN)/python scripts/soak.py
 
 lint: $(BIN)/.dev tools
-	$(BIN)/ruff check service tests bench scripts
-	$(BIN)/ruff format --check service tests bench scripts
+	$(BIN)/ruff check service tests tools bench scripts
+	$(BIN)/ruff format --check service tests tools bench scripts
 	$(BIN)/mypy service
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator openapi.yaml

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.review.cases import load_vignettes
-from tests.live_server import start
+from tools.live_server import start
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Start the real gunicorn server on 127.0.0.1 and a free port, for tests that need it."""
+"""Start the real gunicorn server on 127.0.0.1 and a free port (tests, bench, make soak)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:

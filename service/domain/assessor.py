@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.domain.conditions import to_durable, to_firing
+from service.domain.conditions import to_firing
 from service.domain.decision import Decision, decide
-from service.domain.engine import RuleEngine
+from service.domain.engine import RuleEngine, to_durable
 from service.domain.facts import Facts, build_facts
 from service.domain.followup import FollowUpPlanner
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.exceptions import EngineError, RulesetError
 
 # Intakes checked at start-up: the engine must fire exactly what the conditions say.

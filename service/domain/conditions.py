@@ -1,4 +1,4 @@
-"""The rule condition language: parse all/any/not trees, then compile for durable-rules or Python.
+"""The rule condition language: parse all/any/not trees and compile them to Python predicates.
 
 A condition is a YAML tree of ``all``/``any``/``not`` over leaves written as in clinical.md:
 ``Y(fever)``, ``YU(neuropathy)``, ``onset == injury``, ``pain_nrs >= 7``,
@@ -51,10 +51,10 @@ class Not:
 Node = Compare | IsNull | All | Any_ | Not
 
 _NAME = r"[a-z][a-z0-9_]*"
-_COMPARE = re.compile(rf"^({_NAME})\s*(==|!=|<=|>=|<|>)\s*([A-Za-z0-9_]+)$")
-_NULL = re.compile(rf"^({_NAME})\s+is\s+(not\s+)?null$")
-_IN = re.compile(rf"^({_NAME})\s+in\s+\[([^\]]*)\]$")
-_TRI = re.compile(rf"^(Y|YU)\(({_NAME})\)$")
+COMPARE_LEAF = re.compile(rf"^({_NAME})\s*(==|!=|<=|>=|<|>)\s*([A-Za-z0-9_]+)$")
+NULL_LEAF = re.compile(rf"^({_NAME})\s+is\s+(not\s+)?null$")
+IN_LEAF = re.compile(rf"^({_NAME})\s+in\s+\[([^\]]*)\]$")
+TRI_LEAF = re.compile(rf"^(Y|YU)\(({_NAME})\)$")
 _HELPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _INVERSE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
@@ -84,25 +84,25 @@ def _compare(name: str, op: str, raw: str) -> Compare:
 
 def _leaf(text: str, helpers: Mapping[str, Node]) -> Node:
     text = text.strip()
-    if match := _TRI.match(text):
+    if match := TRI_LEAF.match(text):
         func, name = match.groups()
         _finding(name)
         if FINDINGS[name].kind != "tri_state":
             raise ConditionError(f"{func}() needs a yes/no/unknown finding; '{name}' is not one")
         return Compare(name, "==", "yes") if func == "Y" else Compare(name, "!=", "no")
-    if match := _NULL.match(text):
+    if match := NULL_LEAF.match(text):
         name, negation = match.groups()
         _finding(name)
         if not FINDINGS[name].is_numeric:
             raise ConditionError(f"'{name}' is never null (absent answers are 'unknown')")
         return IsNull(name, negated=bool(negation))
-    if match := _IN.match(text):
+    if match := IN_LEAF.match(text):
         name, items = match.groups()
         values = [item.strip() for item in items.split(",") if item.strip()]
         if not values:
             raise ConditionError(f"empty list in '{text}'")
         return Any_(tuple(_compare(name, "==", value) for value in values))
-    if match := _COMPARE.match(text):
+    if match := COMPARE_LEAF.match(text):
         return _compare(*match.groups())
     if _HELPER.match(text):
         if text not in helpers:
@@ -138,14 +138,14 @@ def findings_of(node: Node) -> frozenset[str]:
     return frozenset().union(*(findings_of(child) for child in node.children))
 
 
-def _negate(node: Node) -> Node:
+def negate(node: Node) -> Node:
     """Push a negation down to the leaves (durable-rules has no 'not')."""
     if isinstance(node, Not):
         return node.child
     if isinstance(node, All):
-        return Any_(tuple(_negate(child) for child in node.children))
+        return Any_(tuple(negate(child) for child in node.children))
     if isinstance(node, Any_):
-        return All(tuple(_negate(child) for child in node.children))
+        return All(tuple(negate(child) for child in node.children))
     if isinstance(node, IsNull):
         return IsNull(node.finding, not node.negated)
     inverse = Compare(node.finding, _INVERSE[node.op], node.value)
@@ -153,24 +153,6 @@ def _negate(node: Node) -> Node:
         # A comparison with an unknown number is false, so its negation holds when unknown.
         return Any_((inverse, IsNull(node.finding)))
     return inverse
-
-
-_DURABLE_OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-
-
-def to_durable(node: Node) -> dict[str, Any]:
-    """Compile to a durable-rules JSON condition (unknown numbers are absent from the fact)."""
-    if isinstance(node, Not):
-        return to_durable(_negate(node.child))
-    if isinstance(node, All):
-        return {"$and": [to_durable(child) for child in node.children]}
-    if isinstance(node, Any_):
-        return {"$or": [to_durable(child) for child in node.children]}
-    if isinstance(node, IsNull):
-        return {"$ex" if node.negated else "$nex": {node.finding: 1}}
-    if node.op == "==":
-        return {node.finding: node.value}
-    return {_DURABLE_OPS[node.op]: {node.finding: node.value}}
 
 
 def _source(node: Node) -> str:
@@ -243,68 +225,3 @@ def to_explainer(node: Node) -> Explainer:
 def matched(node: Node, facts: Facts) -> dict[str, Any]:
     """The findings that make a true condition true, with their values."""
     return to_explainer(node)(facts)
-
-
-_WORD_OPS = {"==": "is", "!=": "is not", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-
-
-def _leaf_words(text: str) -> str:
-    text = text.strip()
-    if match := _TRI.match(text):
-        func, name = match.groups()
-        return f"`{name}` is yes" if func == "Y" else f"(`{name}` is yes or unknown)"
-    if match := _NULL.match(text):
-        name, negation = match.groups()
-        return f"`{name}` is " + ("known" if negation else "unknown")
-    if match := _IN.match(text):
-        name, items = match.groups()
-        return f"(`{name}` is " + " or ".join(item.strip() for item in items.split(",")) + ")"
-    if match := _COMPARE.match(text):
-        name, op, value = match.groups()
-        return f"`{name}` {_WORD_OPS[op]} {value}"
-    return f"**{text}**"  # a helper
-
-
-def _words(tree: Any) -> str:
-    if isinstance(tree, str):
-        return _leaf_words(tree)
-    ((operator, operand),) = tree.items()
-    if operator == "not":
-        inner = _words(operand)
-        return f"not {inner}" if inner.startswith(("(", "**")) else f"not ({inner})"
-    joiner = " and " if operator == "all" else " or "
-    parts = [_words(child) for child in operand]
-    return f"({joiner.join(parts)})" if len(parts) > 1 else parts[0]
-
-
-def describe(tree: Any) -> str:
-    """A parsed-valid condition as written in the rule file, in words (Markdown) for reviewers."""
-    text = _words(tree)
-    return (
-        text[1:-1]
-        if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1])
-        else text
-    )
-
-
-def _expand(tree: Any, helpers: Mapping[str, Any]) -> Any:
-    if isinstance(tree, str):
-        name = tree.strip()
-        return _expand(helpers[name], helpers) if name in helpers else tree
-    if isinstance(tree, dict):
-        return {key: _expand(value, helpers) for key, value in tree.items()}
-    return [_expand(child, helpers) for child in tree]
-
-
-def describe_plain(tree: Any, helpers: Mapping[str, Any]) -> str:
-    """A condition in plain words for API clients: helpers spelt out, no Markdown."""
-    return describe(_expand(tree, helpers)).replace("`", "").replace("**", "")
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from service.domain.ruleset_loader import Rule, Ruleset
+from service.domain.ruleset import Rule, Ruleset
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,13 @@ class Decision:
 def order_rules(rules: Iterable[Rule]) -> list[Rule]:
     """Rank order (1.2 step 4): urgency, then level (highest first), destination, rule index."""
     return sorted(rules, key=lambda rule: (-rule.rank[0], -rule.rank[1], rule.order))
+
+
+def rank_of(
+    urgencies: Sequence[str], levels: Sequence[str], urgency: str, level: str
+) -> tuple[int, int]:
+    """(urgency, level) indexes of a result: the order of results, urgency first, then level."""
+    return urgencies.index(urgency), levels.index(level)
 
 
 def outcome_rank(rules: Iterable[Rule]) -> tuple[int, int]:

@@ -31,10 +31,29 @@ import durable_rules_engine
 import orjson
 from durable import engine as durable_engine
 
+from service.domain.conditions import All, Any_, IsNull, Node, Not, negate
 from service.exceptions import EngineError
 
 _RULESET = "triage"
 _KIND = "intake"
+_DURABLE_OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+
+
+def to_durable(node: Node) -> dict[str, Any]:
+    """Compile to a durable-rules JSON condition (unknown numbers are absent from the fact)."""
+    if isinstance(node, Not):
+        return to_durable(negate(node.child))
+    if isinstance(node, All):
+        return {"$and": [to_durable(child) for child in node.children]}
+    if isinstance(node, Any_):
+        return {"$or": [to_durable(child) for child in node.children]}
+    if isinstance(node, IsNull):
+        return {"$ex" if node.negated else "$nex": {node.finding: 1}}
+    if node.op == "==":
+        return {node.finding: node.value}
+    return {_DURABLE_OPS[node.op]: {node.finding: node.value}}
+
+
 _CATCH_ALL = "zz_evaluated"
 _BRANCH = "#"  # engine rule name = rule id + "#" + branch number
 _MAX_DNF = 12  # durable refused 15 or more DNF branches in one rule (error 113); 12 passed

@@ -1,4 +1,4 @@
-"""The finding vocabulary (name, group, kind, allowed values, label, help), read off the schemas."""
+"""The finding vocabulary (name, group, kind, values, bounds) read off the schemas; questions."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ Kind = Literal["tri_state", "enum", "integer"]
 
 @dataclass(frozen=True)
 class Finding:
-    """One question of the intake, as the schemas define it."""
+    """One finding of the intake, as the schemas define it (no wording: see Question)."""
 
     name: str
     group: str
@@ -22,8 +22,6 @@ class Finding:
     values: tuple[str, ...]
     minimum: int | None
     maximum: int | None
-    label: str
-    help: str
 
     @property
     def is_numeric(self) -> bool:
@@ -35,6 +33,14 @@ class Finding:
         if self.minimum is None or self.maximum is None:
             raise TypeError(f"'{self.name}' is not a number")
         return self.minimum, self.maximum
+
+
+@dataclass(frozen=True)
+class Question(Finding):
+    """A finding with its wording (rules/questions.yaml): what the patient or clinician reads."""
+
+    label: str
+    help: str
 
     def as_question(self) -> dict[str, Any]:
         """The wire form of GET /v1/questions."""
@@ -53,15 +59,13 @@ class Finding:
 
 
 def _finding(group: str, name: str, field: fields.Field[Any]) -> Finding:
-    label = str(field.metadata["title"])
-    help_text = str(field.metadata["description"])
     if isinstance(field, fields.Integer):
         (rng,) = (v for v in field.validators if isinstance(v, validate.Range))
-        return Finding(name, group, "integer", (), int(rng.min), int(rng.max), label, help_text)
+        return Finding(name, group, "integer", (), int(rng.min), int(rng.max))
     (one_of,) = (v for v in field.validators if isinstance(v, validate.OneOf))
     values = tuple(str(c) for c in one_of.choices)
     kind: Kind = "tri_state" if values == ("yes", "no", UNKNOWN) else "enum"
-    return Finding(name, group, kind, values, None, None, label, help_text)
+    return Finding(name, group, kind, values, None, None)
 
 
 def _catalogue() -> dict[str, Finding]:
@@ -73,6 +77,3 @@ def _catalogue() -> dict[str, Finding]:
 
 
 FINDINGS: dict[str, Finding] = _catalogue()
-
-# clinical.md 2.2 asks these only after an injury (rules/ruleset.yaml `asked_when`: INJURY).
-INJURY_ONLY = ("injury_mechanism", "steps_immediately", "pain_out_of_proportion")

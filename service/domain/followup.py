@@ -11,7 +11,7 @@ from service.domain.decision import order_rules, outcome_rank
 from service.domain.facts import Facts
 from service.domain.findings import FINDINGS, Finding
 from service.domain.intake_schema import UNKNOWN
-from service.domain.ruleset_loader import Rule, Ruleset
+from service.domain.ruleset import Rule, Ruleset
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class FollowUpPlanner:
             name: _probes(FINDINGS[name], readers) for name, readers in self._readers.items()
         }
         self._situations = ruleset.asked_when
+        self._questions = ruleset.questions
         self._situation_reads = ruleset.asked_when_reads
 
     def _may_be_asked(self, facts: Facts, name: str) -> bool:
@@ -114,7 +115,7 @@ class FollowUpPlanner:
         return [
             {
                 "finding": finding.name,
-                "question": finding.label,
+                "question": self._questions[finding.name].label,
                 "could_raise_to": self._urgencies[raise_.rank[0]],
                 "could_raise_level": self._levels[raise_.rank[1]],
                 "rules": [rule.id for rule in raise_.rules],

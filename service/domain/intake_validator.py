@@ -8,9 +8,10 @@ An intake it does not accept is not handed whole to Marshmallow either: with eve
 and a hundred made-up keys (4 KiB), Marshmallow's full messages take about 3 ms, five times a
 valid intake's whole answer (bench/error_cost.py). The same compiled checks find the invalid
 fields; the message of each of the first MAX_ERRORS comes from the schema's own field (so its
-text is Marshmallow's), and the rest are only counted. tests/test_validation.py proves the
-messages equal Marshmallow's on valid and invalid input alike (up to MAX_ERRORS errors), and
-tests/test_error_cost.py that the ones listed past it are Marshmallow's and the count is right.
+text is Marshmallow's), and the rest are only counted. tests/domain/test_intake_validator.py
+proves the messages equal Marshmallow's on valid and invalid input alike (up to MAX_ERRORS
+errors), and tests/http/test_error_cost.py that the ones listed past it are Marshmallow's and
+the count is right.
 """
 
 from __future__ import annotations

@@ -6,34 +6,28 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from service.domain.conditions import (
-    Explainer,
     Node,
-    Predicate,
     findings_of,
     parse,
     to_explainer,
     to_predicate,
 )
-from service.domain.findings import FINDINGS
+from service.domain.findings import FINDINGS, Question
+from service.domain.ruleset import Addition, AdviceLine, AdvicePolicy, Rule, Ruleset, SharedLine
+from service.domain.strict_schema import StrictSchema
 from service.exceptions import ConditionError, RulesetError
 
 MANIFEST = "ruleset.yaml"
 CITATIONS = "citations.yaml"
+QUESTIONS = "questions.yaml"
 CASES_SUFFIX = "_test.yaml"
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 _NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$")
@@ -42,33 +36,33 @@ _RULE_ID = re.compile(r"^([A-Z]+)([0-9]*)([a-z]?)$")
 _NAMES = fields.List(fields.String(validate=_NAME), required=True, validate=validate.Length(min=1))
 
 
-class _CallBackSchema(_Strict):
+class _CallBackSchema(StrictSchema):
     destination = fields.String(required=True, validate=_NAME)
     today = _NAMES
     go_now = _TEXT
 
 
-class _SharedLineSchema(_Strict):
+class _SharedLineSchema(StrictSchema):
     when = fields.Raw(required=True)
     then = _TEXT
     else_ = fields.String(required=True, data_key="else", validate=validate.Length(min=1))
 
 
-class _AdditionSchema(_Strict):
+class _AdditionSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9]*$"))
     when = fields.Raw(required=True)
     urgencies = _NAMES
     line = _TEXT
 
 
-class _AdviceSchema(_Strict):
+class _AdviceSchema(StrictSchema):
     call_back = fields.Nested(_CallBackSchema, required=True)
     informational_urgencies = _NAMES
     shared = fields.Dict(keys=fields.String(validate=_NAME), values=fields.Raw(), load_default=dict)
     additions = fields.List(fields.Nested(_AdditionSchema), load_default=list)
 
 
-class _ManifestSchema(_Strict):
+class _ManifestSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_-]*$"))
     version = fields.String(required=True, validate=validate.Regexp(r"^\d{4}\.\d{1,2}\.\d+$"))
     title = _TEXT
@@ -91,12 +85,29 @@ class _ManifestSchema(_Strict):
         fields.String(validate=_NAME), required=True, validate=validate.Length(min=1)
     )
     asked_when = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+    red_flag_screen = fields.String(required=True)
+    card_indicators = fields.Dict(
+        keys=fields.String(validate=_NAME),
+        values=fields.String(validate=validate.OneOf(("info", "warning", "critical"))),
+        required=True,
+    )
     population = _TEXT
     unknown_promise = _TEXT
     disclaimer = _TEXT
 
 
-class _CitationSchema(_Strict):
+class _QuestionSchema(StrictSchema):
+    label = _TEXT
+    help = _TEXT
+
+
+class _QuestionsSchema(StrictSchema):
+    questions = fields.Dict(
+        keys=fields.String(), values=fields.Nested(_QuestionSchema), required=True
+    )
+
+
+class _CitationSchema(StrictSchema):
     title = _TEXT
     authors = _TEXT
     year = fields.Integer(strict=True, required=True, allow_none=True)
@@ -109,7 +120,7 @@ class _CitationSchema(_Strict):
     )
 
 
-class _RuleSchema(_Strict):
+class _RuleSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(_RULE_ID.pattern))
     version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     title = _TEXT
@@ -126,124 +137,10 @@ class _RuleSchema(_Strict):
     citations = fields.List(fields.String(), required=True)
 
 
-class _FamilySchema(_Strict):
+class _FamilySchema(StrictSchema):
     family = fields.String(required=True, validate=_NAME)
     title = _TEXT
     rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
-
-
-@dataclass(frozen=True)
-class AdviceLine:
-    """One advice line of a rule: its text, or the name of a shared line; call-back or not."""
-
-    text: str | None
-    shared: str | None = None
-    call_back: bool = False
-
-
-@dataclass(frozen=True, eq=False)  # identity: one object per rule per load, hashed fast
-class Rule:
-    """One rule as loaded: its condition compiled, its metadata checked."""
-
-    id: str
-    version: int
-    title: str
-    family: str
-    when: Node | None
-    source: Any = field(repr=False)  # the condition as written in the YAML
-    predicate: Predicate = field(repr=False)
-    explain: Explainer = field(repr=False)
-    findings: frozenset[str]
-    level: str
-    urgency: str
-    escalation: str | None
-    destination: str
-    setting: str
-    needs_clinician_review: bool
-    informational: bool
-    statement: str
-    advice: tuple[AdviceLine, ...]
-    citations: tuple[str, ...]
-    rank: tuple[int, int]  # (urgency index, level index): the higher, the more acute
-    order: tuple[int, int, int, int]  # (clinical.md 1.2 step 4) ties: destination, then index
-
-
-@dataclass(frozen=True)
-class SharedLine:
-    """An advice line whose text depends on a condition (clinical.md 7.8 A2)."""
-
-    name: str
-    when: Predicate = field(repr=False)
-    then: str
-    otherwise: str
-
-
-@dataclass(frozen=True)
-class Addition:
-    """A line added to the answer's advice under a condition, at some urgencies (7.8 A3, A4)."""
-
-    id: str
-    when: Predicate = field(repr=False)
-    urgencies: frozenset[str]
-    line: str
-
-
-@dataclass(frozen=True)
-class AdvicePolicy:
-    """How the answer's advice is assembled from the fired rules (clinical.md 7.8)."""
-
-    call_back_destination: str
-    today: frozenset[str]
-    go_now: str
-    informational_urgencies: frozenset[str]
-    shared: Mapping[str, SharedLine]
-    additions: tuple[Addition, ...]
-
-
-@dataclass(frozen=True, repr=False)
-class Ruleset:
-    """A validated ruleset: rules in file order, orders, citations and identity."""
-
-    id: str
-    version: str
-    sha256: str
-    levels: tuple[str, ...]
-    urgencies: tuple[str, ...]
-    settings: tuple[str, ...]
-    rules: tuple[Rule, ...]
-    default: Rule
-    citations: Mapping[str, Mapping[str, Any]]
-    destinations: Mapping[str, str]
-    helpers: Mapping[str, Any]  # helper name -> its condition as written in the manifest
-    advice: AdvicePolicy
-    asked_when: Mapping[str, Predicate]  # finding -> when a form asks it (clinical.md 2.2)
-    asked_when_source: Mapping[str, Any]
-    asked_when_reads: Mapping[str, frozenset[str]]  # finding -> the findings its situation reads
-    population: str
-    unknown_promise: str
-    disclaimer: str
-
-    def __repr__(self) -> str:
-        return f"<Ruleset {self.id} {self.version} sha256={self.sha256[:12]}>"
-
-    @property
-    def identity(self) -> dict[str, str]:
-        return {"id": self.id, "version": self.version, "sha256": self.sha256}
-
-    def advice_texts(self, rule: Rule) -> list[str]:
-        """A rule's advice lines as text, for catalogues: a shared line in both its forms."""
-        texts = []
-        for line in rule.advice:
-            if line.shared is not None:
-                shared = self.advice.shared[line.shared]
-                texts += [shared.then, shared.otherwise]
-            elif line.text is not None:
-                texts.append(line.text)
-        return texts
-
-    @cached_property  # built once: decide() reads it on every request
-    def by_id(self) -> dict[str, Rule]:
-        return {rule.id: rule for rule in (*self.rules, self.default)}
 
 
 def _unique_keys(
@@ -338,6 +235,8 @@ class _Loader:
             )
         advice = self._advice(manifest, helpers)
         situations = self._asked_when(manifest, helpers)
+        questions = self._questions()
+        self._check_interop(manifest, rules)
         for rule in rules:
             for line in rule.advice:
                 if line.shared is not None and line.shared not in advice.shared:
@@ -361,6 +260,9 @@ class _Loader:
             asked_when={name: to_predicate(node) for name, node in situations.items()},
             asked_when_source=manifest["asked_when"],
             asked_when_reads={name: findings_of(node) for name, node in situations.items()},
+            questions=questions,
+            red_flag_screen=manifest["red_flag_screen"],
+            card_indicators=manifest["card_indicators"],
             population=manifest["population"],
             unknown_promise=manifest["unknown_promise"],
             disclaimer=manifest["disclaimer"],
@@ -444,8 +346,30 @@ class _Loader:
                 raise RulesetError(f"{self.folder / MANIFEST}: helper {name}: {error}") from None
         return helpers
 
+    def _questions(self) -> dict[str, Question]:
+        """Each finding's wording, in intake order; every finding worded, no other name."""
+        path = self.folder / QUESTIONS
+        self.raw[QUESTIONS] = data = _read(path)
+        worded = _check(_QuestionsSchema(), data, str(path))["questions"]
+        if missing := [name for name in FINDINGS if name not in worded]:
+            raise RulesetError(f"{path}: no wording for {', '.join(missing)}")
+        if unknown := sorted(set(worded) - set(FINDINGS)):
+            raise RulesetError(f"{path}: unknown finding {', '.join(unknown)}")
+        return {
+            name: Question(**vars(finding), label=worded[name]["label"], help=worded[name]["help"])
+            for name, finding in FINDINGS.items()
+        }
+
+    def _check_interop(self, manifest: dict[str, Any], rules: list[Rule]) -> None:
+        """The red-flag screen names a rule; a card indicator is given for every urgency."""
+        path = self.folder / MANIFEST
+        if manifest["red_flag_screen"] not in {rule.id for rule in rules if rule.when is not None}:
+            raise RulesetError(f"{path}: red_flag_screen: no rule {manifest['red_flag_screen']}")
+        if set(manifest["card_indicators"]) != set(manifest["urgencies"]):
+            raise RulesetError(f"{path}: card_indicators: one indicator for each urgency")
+
     def _refuse_stray_files(self, families: list[str]) -> None:
-        expected = {MANIFEST, CITATIONS} | {f"{family}.yaml" for family in families}
+        expected = {MANIFEST, CITATIONS, QUESTIONS} | {f"{family}.yaml" for family in families}
         for path in sorted(self.folder.glob("*.y*ml")):
             if path.name not in expected and not path.name.endswith(CASES_SUFFIX):
                 raise RulesetError(f"{path}: not a family listed in {MANIFEST}")

@@ -7,8 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service.config import ROOT
-from service.domain.conditions import describe_plain
-from service.domain.findings import FINDINGS
+from service.domain.condition_wording import describe_plain
 from service.domain.intake_validator import validate_intake
 from service.http.evaluation import assessor, evaluate
 from service.http.json_body import read_json
@@ -58,7 +57,7 @@ def questions() -> Any:
     """The question catalogue, in intake order, with when each situational question is asked."""
     ruleset = assessor().ruleset
     questions = []
-    for finding in FINDINGS.values():
+    for finding in ruleset.questions.values():
         question = finding.as_question()
         if finding.name in ruleset.asked_when_source:
             question["asked_when"] = describe_plain(

@@ -11,7 +11,7 @@
 - No `Server` header: gunicorn writes `Server: gunicorn` on every answer, with no setting.
 - gunicorn's error log is JSON lines, one write each, with no request text (RedactingLogger).
 
-Each change wraps one gunicorn function and is covered by tests/test_protocol.py against the
+Each change wraps one gunicorn function and is covered by tests/system/test_protocol.py against the
 real server, so a gunicorn upgrade that moves one of them fails a test rather than passing quietly.
 """
 
@@ -36,6 +36,7 @@ from gunicorn.http.errors import (
 from gunicorn.workers import base
 
 from service.http.log_lines import JsonLineFormatter, JsonLineHandler
+from service.http.problem_details import problem_body
 
 # gunicorn raises these while the application reads the body: a malformed chunk size,
 # extension or terminator, oversized trailers, or a body cut short by the client. The app
@@ -71,14 +72,7 @@ def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
     """Drop-in for gunicorn.util.write_error. `mesg` quotes the request, so it is never sent."""
     # The standard phrase: gunicorn passes "Bad Request" with its 501.
     reason = HTTPStatus(status_int).phrase
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": reason,
-            "status": status_int,
-            "detail": _DETAIL.get(status_int, reason),
-        }
-    )
+    body = json.dumps(problem_body(status_int, reason, _DETAIL.get(status_int, reason)))
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\n"
         "Connection: close\r\n"

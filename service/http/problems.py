@@ -14,16 +14,11 @@ from werkzeug.wrappers import Response as ResponseBase
 
 from service.domain.intake_validator import MAX_ERRORS
 from service.exceptions import BadRequestBody, EngineError, UnencodableBody
+from service.http.problem_details import PROBLEM_JSON, problem_body
 
-PROBLEM_JSON = "application/problem+json"
 # A 422 looks for a "did you mean" hint for at most this many unknown keys.
 MAX_HINTS = 3
 _log = structlog.get_logger("service.errors")
-
-
-def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    """A problem detail (RFC 9457) as a dict."""
-    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
@@ -164,12 +159,7 @@ def register_error_handlers(
         # Start from werkzeug's own response so headers such as a 405's Allow are kept.
         response = error.get_response()
         status = error.code or 500
-        body = {
-            "type": "about:blank",
-            "title": error.name,
-            "status": status,
-            "detail": error.description or error.name,
-        }
+        body = problem_body(status, error.name, error.description or error.name)
         response.set_data(json.dumps(body))
         response.mimetype = PROBLEM_JSON
         return response

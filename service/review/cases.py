@@ -7,20 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from service.domain.ruleset_loader import CASES_SUFFIX, read_yaml
+from service.domain.strict_schema import StrictSchema
 from service.exceptions import CaseFileError
 
 _IDS = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]+[0-9]*[a-z]?$")))
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE  # a misspelled `not_fired:` would otherwise be a silently empty check
-
-
-class _ExpectSchema(_Strict):
+class _ExpectSchema(StrictSchema):
     level = fields.String(required=True)
     urgency = fields.String(required=True)
     fired = _IDS
@@ -30,19 +26,19 @@ class _ExpectSchema(_Strict):
     setting = fields.String()
 
 
-class _CaseSchema(_Strict):
+class _CaseSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1))
     input = fields.Dict(keys=fields.String(), values=fields.Dict(allow_none=True))
     expect = fields.Nested(_ExpectSchema, required=True)
 
 
-class _CaseFileSchema(_Strict):
+class _CaseFileSchema(StrictSchema):
     family = fields.String(required=True)
     base = fields.Dict(keys=fields.String(), values=fields.Dict())
     cases = fields.List(fields.Nested(_CaseSchema), required=True)
 
 
-class _VignetteSchema(_Strict):
+class _VignetteSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(r"^V\d{3}$"))
     title = fields.String(required=True, validate=validate.Length(min=1))
     story = fields.String(required=True, validate=validate.Length(min=1))
@@ -51,7 +47,7 @@ class _VignetteSchema(_Strict):
     expect = fields.Nested(_ExpectSchema, required=True)
 
 
-class _VignetteFileSchema(_Strict):
+class _VignetteFileSchema(StrictSchema):
     vignettes = fields.List(fields.Nested(_VignetteSchema), required=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.domain.decision import rank_of
 from service.review.cases import Case
 from service.review.release_replay import Outcome, ReleaseReplay
 
@@ -80,10 +81,8 @@ def _why(change: Change, old: ReleaseReplay, new: ReleaseReplay) -> str:
 
 
 def _direction(change: Change, urgencies: Sequence[str], levels: Sequence[str]) -> str:
-    def rank(outcome: Outcome) -> tuple[int, int]:
-        return urgencies.index(outcome.urgency), levels.index(outcome.level)
-
-    before, after = rank(change.before), rank(change.after)
+    before = rank_of(urgencies, levels, change.before.urgency, change.before.level)
+    after = rank_of(urgencies, levels, change.after.urgency, change.after.level)
     return "higher" if after > before else "lower" if after < before else "same"
 
 

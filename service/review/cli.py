@@ -13,6 +13,7 @@ from service.domain.ruleset_loader import load_ruleset
 from service.exceptions import TriageError
 from service.review.cases import Case, load_cases, load_vignettes
 from service.review.changes_report import changes, render_changes
+from service.review.coverage import own_family_coverage
 from service.review.release_replay import replay_here, replay_release
 from service.review.replay import Replay, render_safety_report, replay
 from service.review.rule_catalogue import render_catalogue
@@ -39,12 +40,10 @@ def _check(args: argparse.Namespace) -> int:
     gaps = 0
     print(f"{'rule':6} {'fires in':>8} {'silent in':>9}  family")
     for rule in triage.ruleset.rules:
-        own = [case for case in cases if case.family == rule.family]
-        fired = sum(rule.id in case.fired for case in own)
-        silent = sum(rule.id in case.not_fired for case in own)
-        gaps += not (fired and silent)
-        flag = "" if fired and silent else "  <- needs a firing and a silent case"
-        print(f"{rule.id:6} {fired:>8} {silent:>9}  {rule.family}{flag}")
+        counts = own_family_coverage(rule, cases)
+        gaps += not counts.covered
+        flag = "" if counts.covered else "  <- needs a firing and a silent case"
+        print(f"{rule.id:6} {counts.fired_in:>8} {counts.silent_in:>9}  {rule.family}{flag}")
     ruleset = triage.ruleset
     print(f"{ruleset.id} {ruleset.version} sha256 {ruleset.sha256}")
     print(

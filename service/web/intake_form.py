@@ -13,10 +13,10 @@ from werkzeug.datastructures import MultiDict
 
 from service.domain.conditions import Node, findings_of, parse
 from service.domain.facts import build_facts
-from service.domain.findings import FINDINGS, Finding
+from service.domain.findings import FINDINGS, Finding, Question
 from service.domain.intake_schema import GROUPS, UNKNOWN
 from service.domain.intake_validator import validate_intake
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.domain.wording import display
 from service.exceptions import ConditionError
 from service.http.problems import field_errors
@@ -71,7 +71,7 @@ class Section:
 
     key: str
     legend: str
-    questions: tuple[Finding, ...]
+    questions: tuple[Question, ...]
     situation: Situation | None = None
 
 
@@ -124,11 +124,11 @@ def _helper_nodes(ruleset: Ruleset) -> dict[str, Node]:
 
 
 def _in_group(
-    group: str, names: Sequence[str] = (), leave_out: Sequence[str] = ()
-) -> list[Finding]:
+    ruleset: Ruleset, group: str, names: Sequence[str] = (), leave_out: Sequence[str] = ()
+) -> list[Question]:
     return [
         finding
-        for finding in FINDINGS.values()
+        for finding in ruleset.questions.values()
         if finding.group == group
         and (not names or finding.name in names)
         and finding.name not in leave_out
@@ -148,18 +148,20 @@ def _layout(ruleset: Ruleset) -> FormLayout:
         Section(
             "injury",
             INJURY_LEGEND,
-            tuple(f for f in FINDINGS.values() if f.name in injury),
+            tuple(f for f in ruleset.questions.values() if f.name in injury),
             situations[injury[0]],
         )
         if injury
         else None
     )
     sections = (
-        Section("patient", "About you", tuple(_in_group("patient", (), injury))),
-        Section("history", "Your history", tuple(_in_group("history", (), injury))),
-        Section("onset", "How the pain started", tuple(_in_group("symptoms", _ONSET_FIRST))),
+        Section("patient", "About you", tuple(_in_group(ruleset, "patient", (), injury))),
+        Section("history", "Your history", tuple(_in_group(ruleset, "history", (), injury))),
+        Section(
+            "onset", "How the pain started", tuple(_in_group(ruleset, "symptoms", _ONSET_FIRST))
+        ),
         *((injury_section,) if injury_section else ()),
-        Section("symptoms", "Your symptoms", tuple(_in_group("symptoms", (), later))),
+        Section("symptoms", "Your symptoms", tuple(_in_group(ruleset, "symptoms", (), later))),
     )
     return FormLayout(
         sections,

@@ -6,8 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from service.domain.findings import FINDINGS
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.domain.wording import HOW_SOON, SETTING_LABEL, display
 from service.exceptions import EngineError
 from service.http.auth import is_valid_key
@@ -109,7 +108,7 @@ def _context(result: FormResult | None = None) -> dict[str, Any]:
         "sections": layout.sections,
         "situations": layout.situations,
         "choices": choices,
-        "findings": FINDINGS,
+        "findings": _ruleset().questions,
         "injury_legend": INJURY_LEGEND,
         "answers": result.answers if result else {},
         "errors": result.errors if result else [],

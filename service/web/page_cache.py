@@ -18,7 +18,8 @@ from flask import current_app
 from marshmallow import ValidationError
 
 from service.domain.assessor import Triage
-from service.domain.ruleset_loader import CASES_SUFFIX, Ruleset
+from service.domain.ruleset import Ruleset
+from service.domain.ruleset_loader import CASES_SUFFIX
 from service.exceptions import SiteDataError, TriageError
 from service.http.health import SITE_DATA
 from service.review.cases import Case, load_cases, load_vignettes

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template
 
-from service.domain.conditions import describe
-from service.domain.ruleset_loader import Rule, Ruleset
+from service.domain.condition_wording import describe
+from service.domain.ruleset import Rule, Ruleset
 from service.web.page_cache import site_data
 
 catalogue_pages = Blueprint("catalogue_pages", __name__)

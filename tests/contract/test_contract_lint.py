@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from referencing.exceptions import Unresolvable
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CONTRACT = ROOT / "openapi.yaml"
 RULESET = ROOT / ".spectral.yaml"

@@ -17,7 +17,7 @@ from service.domain.intake_schema import (
     TriageRequestSchema,
 )
 from service.domain.ruleset_loader import read_yaml
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CONTRACT: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 SCHEMAS: dict[str, type[Schema]] = {

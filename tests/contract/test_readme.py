@@ -7,7 +7,7 @@ import re
 
 from flask.testing import FlaskClient
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -27,21 +27,6 @@ def test_readme_shows_the_two_commands() -> None:
     """make run and make test, as the developers' guide requires."""
     assert "make run" in README
     assert "make test" in README
-
-
-def regenerate() -> None:
-    """Rewrite the README's example response from the service as it answers now (`make docs`)."""
-    from service import create_app
-
-    (body,) = re.findall(r"curl -s -X POST \S+/v1/triage .* -d '(.+)'", README)
-    answer = create_app().test_client().post("/v1/triage", json=json.loads(body)).get_json()
-    shown = "```json\n" + json.dumps(answer, indent=4, ensure_ascii=False) + "\n```"
-    text = re.sub(r"```json\n(.+?)\n```", lambda _match: shown, README, count=1, flags=re.DOTALL)
-    (ROOT / "README.md").write_text(text, encoding="utf-8")
-
-
-if __name__ == "__main__":
-    regenerate()
 
 
 def test_every_curl_example_pastes_as_written(client: FlaskClient) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import schemathesis
 from flask import Flask
 
-from service import create_app
-from tests.conftest import ROOT
+from tests.helpers import ROOT, make_app
 
 schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml")
-APP: Flask = create_app()
+APP: Flask = make_app()
 
 
 @schema.parametrize()

@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 K8S = ROOT / "deploy" / "kubernetes"
 MANIFESTS = ("deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml")

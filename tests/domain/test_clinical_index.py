@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 
 ORTHO, PT, SELF = "orthopedic_surgeon", "physical_therapist", "self_care"
 SETTINGS = {"I": "in_person", "V": "virtual_suitable"}

@@ -11,16 +11,16 @@ from service.domain.conditions import (
     IsNull,
     matched,
     parse,
-    to_durable,
     to_firing,
     to_predicate,
 )
+from service.domain.engine import to_durable
 from service.domain.facts import build_facts
 from service.domain.intake_validator import validate_intake
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.exceptions import ConditionError
-from service.review.cases import load_cases, load_vignettes
-from tests.conftest import ROOT, RULES
+from service.review.cases import load_cases
+from tests.helpers import RULES, vignettes
 
 
 def test_leaves_parse_as_written_in_clinical_md() -> None:
@@ -96,7 +96,7 @@ def test_one_compiled_firing_function_agrees_with_each_rule(ruleset: Ruleset) ->
     """The cross-check's single compiled function gives exactly the rules whose own predicate
     holds, on every rule case and vignette intake."""
     firing = to_firing([(rule.id, rule.when) for rule in ruleset.rules if rule.when is not None])
-    cases = [*load_cases(RULES), *load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")]
+    cases = [*load_cases(RULES), *vignettes()]
     for case in cases:
         facts = build_facts(validate_intake(case.intake))
         assert firing(facts) == {rule.id for rule in ruleset.rules if rule.predicate(facts)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.domain.decision import decide
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 
 TABLE = [
     # fired ids, level, urgency, escalation, destination, setting

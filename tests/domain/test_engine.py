@@ -11,11 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.domain.assessor import Triage
-from service.domain.conditions import to_durable
-from service.domain.engine import RuleEngine
+from service.domain.engine import RuleEngine, to_durable
 from service.domain.facts import build_facts
 from service.domain.findings import FINDINGS
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.exceptions import EngineError
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from service.domain.ruleset_loader import load_ruleset
 from service.exceptions import RulesetError
-from tests.conftest import RULES
+from tests.helpers import RULES
 
 
 def _copy(tmp_path: Path) -> Path:

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from service.domain.assessor import Triage
 from service.domain.findings import FINDINGS, Finding
 from service.domain.intake_schema import TriageRequestSchema
-from service.domain.ruleset_loader import Ruleset, load_ruleset
+from service.domain.ruleset import Ruleset
+from service.domain.ruleset_loader import load_ruleset
 from service.review.unknown_audit import audit, render_counts
-from tests.conftest import RED_FLAG_SCREEN, ROOT, RULES
+from tests.helpers import RED_FLAG_SCREEN, ROOT, RULES
 
 EXAMPLES = 400
 SCHEMA = TriageRequestSchema()

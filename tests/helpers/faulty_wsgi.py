@@ -2,7 +2,7 @@
 
 `gunicorn -c gunicorn.conf.py tests.faulty_wsgi:app`: the real application, whose requests
 carrying an `X-Fault` header fail on purpose, each fault quoting the request in its message as
-careless code would (tests/test_logging.py checks that no log line repeats it):
+careless code would (tests/http/test_request_log.py checks that no log line repeats it):
 - `wsgi`: an exception escapes the application to gunicorn ("Error handling request");
 - `view`: a view raises (the service's own handler for unexpected errors);
 - `after`: an after-request hook raises (Flask's own logger: "Exception on <path>");

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from service.interop.fhir.common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
-from tests.conftest import RED_FLAG_SCREEN, ROOT
+from tests.helpers import RED_FLAG_SCREEN, ROOT
 
 # Nothing but SC2 fires: every danger sign, step and tenderness question answered, no diabetes.
 CLEAR = {
@@ -72,7 +72,7 @@ def fhir_js_validate(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """FHIR.js (npm fhir 4.12.0) results, {valid, messages}, one per resource."""
     assert NODE is not None
     result = subprocess.run(
-        [NODE, str(ROOT / "tests" / "fhir_validate.js")],
+        [NODE, str(ROOT / "tests" / "helpers" / "fhir_validate.js")],
         input=json.dumps(resources),
         capture_output=True,
         text=True,

@@ -1,8 +1,8 @@
 """`docker run --read-only --tmpfs /tmp` of the image, reproduced without a Docker engine.
 
-Runs as root inside new mount, network and pid namespaces (tests/test_metrics_serving.py starts
-it under `unshare`), so nothing done here is seen outside. From the Dockerfile's runtime stage it
-takes the COPY lines, WORKDIR, ENV, USER, CMD and HEALTHCHECK, and then:
+Runs as root inside new mount, network and pid namespaces (tests/system/test_metrics_serving.py
+starts it under `unshare`), so nothing done here is seen outside. From the Dockerfile's runtime
+stage it takes the COPY lines, WORKDIR, ENV, USER, CMD and HEALTHCHECK, and then:
 
 - the image's files (its COPY lines) are copied into a tmpfs mounted read-only at /srv, standing
   in for WORKDIR; the installed packages are this virtualenv's, on PATH as in the image;
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 WORKDIR_STAND_IN = Path("/srv")  # an empty directory of every Debian system
 TMP_SIZE = "32m"  # deploy/kubernetes/deployment.yaml: emptyDir sizeLimit 32Mi
 

@@ -1,6 +1,6 @@
 """The real gunicorn server with its stdout and stderr read through one pipe, as a container's.
 
-tests/live_server.py writes the output to a file; here master and workers share one pipe, the
+tools/live_server.py writes the output to a file; here master and workers share one pipe, the
 way a container runtime collects them, so that a record written in two pieces by one process
 can have another's line land in between (a torn line), as it did in production.
 """
@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import ROOT
-from tests.image_run import parse_dockerfile
-from tests.live_server import free_port, request
+from tests.helpers import ROOT
+from tests.helpers.image_run import parse_dockerfile
+from tools.live_server import free_port, request
 
 
 def image_environment() -> dict[str, str]:

@@ -11,23 +11,10 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service import create_app
 from service.domain.findings import FINDINGS
-from service.domain.ruleset_loader import Ruleset
-from tests.conftest import RED_FLAG_SCREEN, ROOT
+from service.domain.ruleset import Ruleset
+from tests.helpers import EXAMPLE, RED_FLAG_SCREEN, ROOT, AppFactory
 
-EXAMPLE = {
-    "patient": {"age_years": 34},
-    "history": {"diabetes": "no", "neuropathy": "no", "conservative_care_weeks": 2},
-    "symptoms": {
-        "onset": "injury",
-        "pain_location": "midfoot",
-        "pain_nrs": 6,
-        "steps_immediately": 2,
-        "steps_now": 3,
-        "tender_5th_mt_base": "yes",
-    },
-}
 SCREEN_CLEAR = dict.fromkeys(RED_FLAG_SCREEN, "no")
 
 # clinical.md 2.1: the seven new findings of 2027.1 (F1-F7) and their request groups.
@@ -276,7 +263,9 @@ def test_example_intake(client: FlaskClient, ruleset: Ruleset) -> None:
     assert not any(line.startswith("Rest and ice") for line in body["advice"])
 
 
-def test_follow_up_names_only_unknown_findings_that_raise(client: FlaskClient) -> None:
+def test_follow_up_names_only_unknown_findings_that_raise(
+    client: FlaskClient, ruleset: Ruleset
+) -> None:
     """follow_up: unknown findings that could raise the result, most raising first."""
     body = client.post("/v1/triage", json=EXAMPLE).get_json()
     follow = body["follow_up"]
@@ -287,7 +276,7 @@ def test_follow_up_names_only_unknown_findings_that_raise(client: FlaskClient) -
     cold = next(item for item in follow if item["finding"] == "foot_cold_pale_or_blue")
     assert cold["rules"] == ["EM1"]
     assert cold["could_raise_level"] == "orthopedic_surgeon"
-    assert cold["question"] == FINDINGS["foot_cold_pale_or_blue"].label
+    assert cold["question"] == ruleset.questions["foot_cold_pale_or_blue"].label
     # clinical.md 2.2: after an injury an unknown pain_out_of_proportion is listed (EM8).
     compartment = next(item for item in follow if item["finding"] == "pain_out_of_proportion")
     assert compartment["rules"] == ["EM8"]
@@ -394,8 +383,8 @@ def test_questions_catalogue(client: FlaskClient, ruleset: Ruleset) -> None:
         "finding": "pain_nrs",
         "group": "symptoms",
         "type": "integer",
-        "label": FINDINGS["pain_nrs"].label,
-        "help": FINDINGS["pain_nrs"].help,
+        "label": ruleset.questions["pain_nrs"].label,
+        "help": ruleset.questions["pain_nrs"].help,
         "minimum": 0,
         "maximum": 10,
     }
@@ -435,9 +424,9 @@ def test_health_and_readiness(client: FlaskClient, ruleset: Ruleset) -> None:
     assert ready == {"status": "ready", "ruleset": ruleset.identity, "cases": cases}
 
 
-def test_readiness_is_503_without_a_ruleset(app: Flask) -> None:
+def test_readiness_is_503_without_a_ruleset(app: Flask, app_factory: AppFactory) -> None:
     """An app whose ruleset is gone is not ready."""
-    bare = create_app()
+    bare = app_factory()
     bare.extensions.pop("triage")
     _problem(bare.test_client().get("/readyz"), 503)
 
@@ -554,9 +543,11 @@ def test_malformed_body_is_400(client: FlaskClient, raw: bytes) -> None:
 @pytest.mark.parametrize(
     ("limit", "status"), [(None, 413), (200_000, 400)], ids=["default limit", "raised limit"]
 )
-def test_fifty_thousand_deep_nesting(limit: int | None, status: int) -> None:
+def test_fifty_thousand_deep_nesting(
+    limit: int | None, status: int, app_factory: AppFactory
+) -> None:
     """50,000-deep nesting: over 64 KiB it is 413; under a raised limit, 400 (never a crash)."""
-    app = create_app({"MAX_BODY_BYTES": limit} if limit else None)
+    app = app_factory({"MAX_BODY_BYTES": limit} if limit else None)
     raw = b'{"symptoms": ' + b"[" * 50000 + b"]" * 50000 + b"}"
     response = app.test_client().post("/v1/triage", data=raw, content_type="application/json")
     _problem(response, status)
@@ -633,9 +624,9 @@ def test_body_over_the_limit_is_413(client: FlaskClient) -> None:
     _problem(client.post("/v1/triage", data=raw, content_type="application/json"), 413)
 
 
-def test_unexpected_exception_is_a_generic_500(app: Flask) -> None:
+def test_unexpected_exception_is_a_generic_500(app: Flask, app_factory: AppFactory) -> None:
     """An unforeseen error answers 500 problem+json with no exception text."""
-    broken = create_app()
+    broken = app_factory()
 
     def explode() -> None:
         raise RuntimeError("canary-secret")
@@ -646,9 +637,9 @@ def test_unexpected_exception_is_a_generic_500(app: Flask) -> None:
     _problem(response, 500)
 
 
-def test_engine_failure_is_a_500_not_a_level(app: Flask) -> None:
+def test_engine_failure_is_a_500_not_a_level(app: Flask, app_factory: AppFactory) -> None:
     """Fail closed: if the engine fails, no level is answered."""
-    broken = create_app()
+    broken = app_factory()
     triage = broken.extensions["triage"]
 
     def failing(_facts: object) -> list[str]:
@@ -662,9 +653,11 @@ def test_engine_failure_is_a_500_not_a_level(app: Flask) -> None:
     assert "level" not in body
 
 
-def test_engine_disagreeing_with_the_conditions_is_a_500(app: Flask) -> None:
+def test_engine_disagreeing_with_the_conditions_is_a_500(
+    app: Flask, app_factory: AppFactory
+) -> None:
     """A firing the conditions do not support (an engine fault) gives no answer."""
-    broken = create_app()
+    broken = app_factory()
     triage = broken.extensions["triage"]
     real = triage.engine.evaluate
     triage.engine.evaluate = lambda facts: [*real(facts), "EM1"]

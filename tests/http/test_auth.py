@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from service import create_app
 from service.config import load_config
 from service.exceptions import ConfigError
+from tests.helpers import AppFactory
 
 KEY_A = "rotation-key-aaaaaaaaaaaa"
 KEY_B = "rotation-key-bbbbbbbbbbbb"
 
 
 @pytest.fixture(scope="module")
-def keyed() -> Flask:
+def keyed(app_factory: AppFactory) -> Flask:
     """An app that requires one of two keys."""
-    return create_app({"API_KEYS": f"{KEY_A}, {KEY_B}"})
+    return app_factory({"API_KEYS": f"{KEY_A}, {KEY_B}"})
 
 
 @pytest.mark.parametrize("key", [KEY_A, KEY_B])

@@ -8,20 +8,18 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service import create_app
 from service.config import load_config
 from service.exceptions import ConfigError
-from service.review.cases import load_vignettes
-from tests.conftest import ROOT
+from tests.helpers import AppFactory, vignettes
 
 BATCH = "/v1/triage/batch"
-VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
+VIGNETTES = vignettes()
 
 
 @pytest.fixture(scope="module")
-def roomy() -> Flask:
+def roomy(app_factory: AppFactory) -> Flask:
     """An app with a 1 MiB body limit and room for every vignette in one batch."""
-    return create_app({"MAX_BODY_BYTES": 1024 * 1024, "MAX_BATCH": len(VIGNETTES)})
+    return app_factory({"MAX_BODY_BYTES": 1024 * 1024, "MAX_BATCH": len(VIGNETTES)})
 
 
 def _without_id(answer: dict[str, Any]) -> dict[str, Any]:
@@ -83,9 +81,9 @@ def test_a_body_that_is_not_a_batch_is_422(client: FlaskClient, body: Any) -> No
     assert response.get_json()["errors"][0]["field"] == "intakes"
 
 
-def test_over_the_limit_is_422() -> None:
+def test_over_the_limit_is_422(app_factory: AppFactory) -> None:
     """TRIAGE_MAX_BATCH=2: three intakes are refused, two are answered."""
-    client = create_app({"MAX_BATCH": 2}).test_client()
+    client = app_factory({"MAX_BATCH": 2}).test_client()
     assert client.post(BATCH, json={"intakes": [{}, {}, {}]}).status_code == 422
     assert client.post(BATCH, json={"intakes": [{}, {}]}).status_code == 200
 
@@ -106,9 +104,9 @@ def test_over_the_body_limit_is_413(client: FlaskClient) -> None:
     assert response.mimetype == "application/problem+json"
 
 
-def test_an_engine_failure_spoils_only_its_intake() -> None:
+def test_an_engine_failure_spoils_only_its_intake(app_factory: AppFactory) -> None:
     """A failing evaluation gives that item a 500 problem; the others are answered."""
-    app = create_app()
+    app = app_factory()
     triage = app.extensions["triage"]
     real = triage.engine.evaluate
     calls = {"n": 0}
@@ -131,10 +129,10 @@ def test_an_engine_failure_spoils_only_its_intake() -> None:
     assert results[1]["error"]["status"] == 500
 
 
-def test_batch_takes_the_api_key() -> None:
+def test_batch_takes_the_api_key(app_factory: AppFactory) -> None:
     """With TRIAGE_API_KEYS set, the batch needs a key like /v1/triage."""
     key = "batch-key-aaaaaaaaaaaaaaa"
-    client = create_app({"API_KEYS": key}).test_client()
+    client = app_factory({"API_KEYS": key}).test_client()
     assert client.post(BATCH, json={"intakes": [{}]}).status_code == 401
     assert client.post(BATCH, json={"intakes": [{}]}, headers={"X-API-Key": key}).status_code == 200
 

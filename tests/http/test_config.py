@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from service import create_app
 from service.config import load_config
 from service.exceptions import ConfigError
-from tests.conftest import RULES
+from tests.helpers import RULES, AppFactory
 
 
 def test_defaults() -> None:
@@ -42,9 +41,9 @@ def test_bad_settings_are_refused(environ: dict[str, str], message: str) -> None
         load_config(environ=environ)
 
 
-def test_body_limit_is_applied() -> None:
+def test_body_limit_is_applied(app_factory: AppFactory) -> None:
     """A smaller limit turns a 2 KiB body into 413."""
-    app = create_app({"MAX_BODY_BYTES": 1024})
+    app = app_factory({"MAX_BODY_BYTES": 1024})
     raw = b'{"symptoms": {}, "pad": "' + b"a" * 2048 + b'"}'
     response = app.test_client().post("/v1/triage", data=raw, content_type="application/json")
     assert response.status_code == 413
@@ -57,10 +56,10 @@ def test_log_level_is_validated() -> None:
         load_config(environ={"TRIAGE_LOG_LEVEL": "chatty"})
 
 
-def test_debug_mode_is_impossible(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_debug_mode_is_impossible(monkeypatch: pytest.MonkeyPatch, app_factory: AppFactory) -> None:
     """FLASK_DEBUG=1 changes nothing: no debugger, no traceback in any answer."""
     monkeypatch.setenv("FLASK_DEBUG", "1")
-    app = create_app()
+    app = app_factory()
     assert app.debug is False
     assert app.config["PROPAGATE_EXCEPTIONS"] is False
 

@@ -17,13 +17,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service import create_app
 from service.domain.findings import FINDINGS
 from service.exceptions import EngineError
 from service.http.log_lines import LINE_LIMIT, JsonLineFormatter, write_line
-from tests import piped_server
-from tests.live_server import request
-from tests.test_batch import VIGNETTES
+from tests.helpers import AppFactory, piped_server, vignettes
+from tools.live_server import request
 
 CANARY = "CanaryZq7"
 
@@ -100,9 +98,11 @@ def _canary_requests() -> list[tuple[str, str, Any, dict[str, str]]]:
     return requests
 
 
-def test_no_canary_in_logs_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_canary_in_logs_in_process(
+    capsys: pytest.CaptureFixture[str], app_factory: AppFactory
+) -> None:
     """In-process, including a request that takes the 500 path."""
-    app: Flask = create_app()
+    app: Flask = app_factory()
     client = app.test_client()
     capsys.readouterr()
     for method, path, body, headers in _canary_requests():
@@ -179,7 +179,7 @@ def test_an_exception_is_logged_as_its_type_and_frames() -> None:
         )
     line = json.loads(JsonLineFormatter().format(record))
     assert line["exception_type"] == "RuntimeError"
-    assert line["frames"][-1].startswith("tests/test_logging.py:")
+    assert line["frames"][-1].startswith("tests/http/test_request_log.py:")
     assert CANARY not in json.dumps(line)
 
 
@@ -220,7 +220,7 @@ def _canary_raw_requests() -> list[bytes]:
     The canary is in the method, path, query, header names and values and body; requests
     gunicorn rejects itself, ones it refuses by RFC 9112 (Host, version, transfer coding),
     bodies whose framing breaks while the application reads them, and faults in the application
-    (tests/faulty_wsgi.py) at each level: a view, an after-request hook, the WSGI callable.
+    (tests/helpers/faulty_wsgi.py) at each level: a view, an after-request hook, the WSGI callable.
     """
     upper = CANARY.upper()
     path = f"/v1/{CANARY}?{CANARY}={CANARY}"
@@ -294,7 +294,7 @@ def test_no_canary_in_the_real_servers_output() -> None:
     the WSGI callable (gunicorn's "Error handling request"), and a worker timeout. Every line of
     the output is also a whole JSON record.
     """
-    server = piped_server.start("tests.faulty_wsgi:app", args=["--timeout", "3"])
+    server = piped_server.start("tests.helpers.faulty_wsgi:app", args=["--timeout", "3"])
     try:
         server.wait_ready()
         for method, path, body, headers in _canary_requests():
@@ -336,6 +336,9 @@ def test_no_canary_in_the_real_servers_output() -> None:
     assert {"(other)", "POST", "GET"} <= {str(r.get("method")) for r in records if "method" in r}
     assert any(record.get("exception_type") == "FaultError" for record in records)
     assert CANARY.lower().encode() not in output.lower()
+
+
+VIGNETTES = vignettes()
 
 
 def _drive(base: str, port: int, count: int) -> list[int]:

@@ -12,18 +12,17 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from prometheus_client import REGISTRY
 
-from service import create_app
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.domain.wording import says_when
 from service.interop.fhir.common import QUESTIONNAIRE_URL
-from service.review.cases import Case, load_vignettes
-from tests.conftest import ROOT
-from tests.fhir_support import CLEAR, response_from_intake
+from service.review.cases import Case
+from tests.helpers import ROOT, AppFactory, vignettes
+from tests.helpers.fhir import CLEAR, response_from_intake
 
-SCHEMAS = ROOT / "tests" / "schemas"
+SCHEMAS = ROOT / "tests" / "interop" / "cds_schemas"
 SERVICE = "/cds-services/forefoot-triage"
 PATIENT_ID = "pat-4711-secret"
-VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
+VIGNETTES = vignettes()
 BY_URGENCY = {v.urgency: v for v in reversed(VIGNETTES)}
 INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}
 # How soon, in the words that follow the destination in the summary (clinical.md 1.1).
@@ -342,10 +341,10 @@ def test_the_patient_id_is_never_logged(
     assert PATIENT_ID not in capsys.readouterr().out
 
 
-def test_cds_hooks_take_the_api_key_until_jwt_is_verified() -> None:
+def test_cds_hooks_take_the_api_key_until_jwt_is_verified(app_factory: AppFactory) -> None:
     """With TRIAGE_API_KEYS set, no path triages without a credential, CDS Hooks included."""
     key = "cds-key-aaaaaaaaaaaaaaaaaa"
-    app: Flask = create_app({"API_KEYS": key})
+    app: Flask = app_factory({"API_KEYS": key})
     client = app.test_client()
     call = _call(_qr(VIGNETTES[0].intake))
     assert client.get("/cds-services").status_code == 401

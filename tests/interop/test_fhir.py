@@ -16,10 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from service import create_app
 from service.domain.conditions import Not, parse
 from service.domain.findings import FINDINGS
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import (
     ANSWERS_SYSTEM,
@@ -30,14 +29,14 @@ from service.interop.fhir.common import (
     QUESTIONNAIRE_URL,
 )
 from service.interop.fhir.questionnaire import ENABLE_WHEN_EXPRESSION, enablement
-from service.review.cases import Case, load_vignettes
-from tests.conftest import RED_FLAG_SCREEN, ROOT, RULES
-from tests.fhir_support import CLEAR, fhir_js_validate, needs_fhir_js, response_from_intake
+from service.review.cases import Case
+from tests.helpers import RED_FLAG_SCREEN, RULES, AppFactory, vignettes
+from tests.helpers.fhir import CLEAR, fhir_js_validate, needs_fhir_js, response_from_intake
 
 QUESTIONNAIRE = "/fhir/Questionnaire/forefoot-triage"
 TRIAGE = "/fhir/QuestionnaireResponse/$triage"
 FHIR_JSON = "application/fhir+json"
-VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
+VIGNETTES = vignettes()
 FLAGS = RED_FLAG_SCREEN
 # G2 (a danger sign unknown: same-day call-back) decides the urgency and destination; RT3 (12 weeks
 # of failed supervised care) raises the level to orthopedic surgeon (aggregation v2, 1.2).
@@ -134,7 +133,7 @@ def test_questionnaire_is_generated_from_the_catalogue(
     assert [group["linkId"] for group in body["item"]] == ["patient", "history", "symptoms"]
     items = _items(body)
     assert list(items) == list(FINDINGS)
-    for name, finding in FINDINGS.items():
+    for name, finding in ruleset.questions.items():
         item = items[name]
         assert item["text"] == finding.label
         if finding.is_numeric:
@@ -349,7 +348,9 @@ def test_a_condition_it_cannot_carry_fails_loudly() -> None:
         enablement("pregnant", Not(object()))  # type: ignore[arg-type]
 
 
-def test_an_asked_when_it_cannot_carry_stops_the_start(tmp_path: Path) -> None:
+def test_an_asked_when_it_cannot_carry_stops_the_start(
+    tmp_path: Path, app_factory: AppFactory
+) -> None:
     """The Questionnaire is built with the app: a bad asked_when refuses to start the service."""
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -359,7 +360,7 @@ def test_an_asked_when_it_cannot_carry_stops_the_start(tmp_path: Path) -> None:
     manifest["asked_when"]["pain_nrs"] = {"any": ["pain_nrs is null", "Y(fever)"]}
     (rules / "ruleset.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
     with pytest.raises(QuestionnaireError, match="asked_when pain_nrs"):
-        create_app({"RULES_DIR": str(rules)})
+        app_factory({"RULES_DIR": str(rules)})
 
 
 @pytest.mark.parametrize("nested", [True, False], ids=["nested", "flat"])
@@ -652,10 +653,10 @@ def test_routing_errors_on_fhir_paths_are_operation_outcomes(client: FlaskClient
     assert client.get("/v1/nowhere").mimetype == "application/problem+json"
 
 
-def test_fhir_paths_take_the_api_key() -> None:
+def test_fhir_paths_take_the_api_key(app_factory: AppFactory) -> None:
     """With TRIAGE_API_KEYS set, /fhir needs a key (401 OperationOutcome without one)."""
     key = "fhir-key-aaaaaaaaaaaaaaaa"
-    app: Flask = create_app({"API_KEYS": key})
+    app: Flask = app_factory({"API_KEYS": key})
     client = app.test_client()
     _outcome(client.get(QUESTIONNAIRE), 401)
     assert client.get(QUESTIONNAIRE, headers={"X-API-Key": key}).status_code == 200

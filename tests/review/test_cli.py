@@ -12,7 +12,7 @@ from service.domain.ruleset_loader import load_ruleset
 from service.review.cases import load_cases
 from service.review.cli import main
 from service.review.rule_catalogue import render_catalogue
-from tests.conftest import ROOT, RULES
+from tests.helpers import ROOT, RULES
 
 
 def test_check_passes_on_the_real_rules(capsys: pytest.CaptureFixture[str]) -> None:

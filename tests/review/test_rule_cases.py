@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.review.cases import Case, load_cases
-from tests.conftest import RULES
+from tests.helpers import RULES
 
 CASES = load_cases(RULES)
 

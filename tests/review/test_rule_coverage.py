@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.ruleset_loader import Ruleset, load_ruleset
+from service.domain.ruleset import Ruleset
+from service.domain.ruleset_loader import load_ruleset
 from service.review.cases import load_cases
-from tests.conftest import RULES
+from service.review.coverage import own_family_coverage
+from tests.helpers import RULES
 
 CASES = load_cases(RULES)
 RULESET = load_ruleset(RULES)
@@ -16,14 +18,14 @@ RULESET = load_ruleset(RULES)
 def test_rule_fires_in_its_family_cases(rule: object) -> None:
     """Some case in the rule's own case file lists it as fired."""
     assert isinstance(rule, type(RULESET.default))
-    assert any(rule.id in c.fired for c in CASES if c.family == rule.family)
+    assert own_family_coverage(rule, CASES).fired_in
 
 
 @pytest.mark.parametrize("rule", RULESET.rules, ids=[rule.id for rule in RULESET.rules])
 def test_rule_stays_silent_in_a_boundary_case(rule: object) -> None:
     """Some case in the rule's own case file lists it as not fired."""
     assert isinstance(rule, type(RULESET.default))
-    assert any(rule.id in c.not_fired for c in CASES if c.family == rule.family)
+    assert own_family_coverage(rule, CASES).silent_in
 
 
 def test_case_files_name_only_real_rules(ruleset: Ruleset) -> None:

@@ -8,7 +8,7 @@ from service.domain.assessor import Triage
 from service.domain.ruleset_loader import load_ruleset
 from service.review.cli import RULES, VIGNETTES, suites
 from service.review.replay import render_safety_report, triage_error
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TRIAGE = Triage(load_ruleset(RULES))
 SUITES = suites(TRIAGE, RULES, VIGNETTES)

@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.review.cases import Case, load_vignettes
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 VIGNETTE_FILE = ROOT / "tests" / "vignettes" / "vignettes.yaml"
 VIGNETTES = load_vignettes(VIGNETTE_FILE)

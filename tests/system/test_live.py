@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
-from service.review.cases import load_vignettes
-from tests.conftest import ROOT
-from tests.live_server import LiveServer, request, start
+from tests.helpers import vignettes
+from tools.live_server import LiveServer, request, start
 
 # Every third vignette: adults and children, with and without a clinician's review.
-INTAKES = [v.intake for v in load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")][::3]
+INTAKES = [v.intake for v in vignettes()][::3]
 
 
 def _stable(answer: dict[str, Any]) -> dict[str, Any]:

@@ -27,13 +27,12 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.http import metric_files
-from service.review.cases import load_vignettes
-from tests.conftest import ROOT
-from tests.image_run import parse_dockerfile
-from tests.live_server import LiveServer, free_port, request, start
+from tests.helpers import ROOT, vignettes
+from tests.helpers.image_run import parse_dockerfile
+from tools.live_server import LiveServer, free_port, request, start
 
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
-INTAKES = [v.intake for v in load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")][::3]
+INTAKES = [v.intake for v in vignettes()][::3]
 # Answered 200 on many routes, so that the workers' metric files must grow.
 ROUTES = [
     ("GET", "/healthz", None),
@@ -188,7 +187,7 @@ def test_an_unreadable_metric_file_hides_nothing_else(tmp_path: Path) -> None:
 def test_the_image_starts_as_shipped_on_a_read_only_root_with_an_empty_tmp() -> None:
     """The Dockerfile's CMD, ENV, USER and files on a read-only root with a fresh empty /tmp.
 
-    tests/image_run.py is `docker run --read-only --tmpfs /tmp` without Docker: new mount,
+    tests/helpers/image_run.py is `docker run --read-only --tmpfs /tmp` without Docker: new mount,
     network and pid namespaces, the image's COPY'd files read-only, / read-only, /tmp a new
     tmpfs, and CMD run as USER 10001 with exactly the image's ENV (HOST=0.0.0.0 and PORT=8000
     in a network namespace of its own). The HEALTHCHECK command passes too.

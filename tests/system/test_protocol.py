@@ -19,8 +19,8 @@ import pytest
 from service.http.auth import CHALLENGE
 from service.http.gunicorn_hooks import HEADER_BYTES, HEADER_FIELD_BYTES, HEADER_FIELDS
 from service.interop.fhir.common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
-from tests.live_server import LiveServer, start
-from tests.test_api import EXAMPLE
+from tests.helpers import EXAMPLE
+from tools.live_server import LiveServer, start
 
 KEY = "protocol-test-key-0123456789"
 AUTH = f"X-API-Key: {KEY}\r\n"

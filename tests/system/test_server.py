@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, RULES
-from tests.test_api import EXAMPLE
+from tests.helpers import EXAMPLE, ROOT, RULES
 
 
 def _free_port() -> int:

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from service.review.cases import load_vignettes
-from tests.conftest import ROOT
-from tests.live_server import LiveServer, start
+from tests.helpers import ROOT
+from tools.live_server import LiveServer, start
 
 INTAKE = json.dumps(
     {

@@ -23,9 +23,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from service.domain.findings import FINDINGS
 from service.domain.ruleset_loader import load_ruleset
-from tests.conftest import ROOT, RULES
-from tests.live_server import LiveServer, start
-from tests.web_support import CHILD_NIGHT_PAIN, EMERGENCY, FRACTURE, SELF_CARE
+from tests.helpers import ROOT, RULES
+from tests.helpers.web import CHILD_NIGHT_PAIN, EMERGENCY, FRACTURE, SELF_CARE
+from tools.live_server import LiveServer, start
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -19,10 +19,9 @@ import yaml
 from flask import Flask
 
 from service import config as config_module
-from service import create_app
 from service.config import VIGNETTES, load_config
 from service.exceptions import ConfigError, TriageError
-from tests.conftest import RULES
+from tests.helpers import RULES, AppFactory, make_app
 
 PAGES_WITH_IDENTITY = ("/safety", "/rules", "/rules/UR1")
 ALL_PAGES = (*PAGES_WITH_IDENTITY, "/", "/docs")
@@ -64,7 +63,7 @@ def _app(rules: Path, vignettes: Path | str | None) -> Flask:
     settings: dict[str, Any] = {"RULES_DIR": str(rules)}
     if vignettes is not None:
         settings["VIGNETTES"] = str(vignettes)
-    return create_app(settings)
+    return make_app(settings)
 
 
 def _pages(app: Flask) -> dict[str, str]:
@@ -189,13 +188,15 @@ def test_a_broken_case_or_vignette_file_refuses_the_start(
     assert str(refused.value).startswith(f"{folder / where}: ")
 
 
-def test_a_missing_vignette_file_that_was_asked_for_refuses_the_start(tmp_path: Path) -> None:
+def test_a_missing_vignette_file_that_was_asked_for_refuses_the_start(
+    tmp_path: Path, app_factory: AppFactory
+) -> None:
     """TRIAGE_VIGNETTES names a file: one that is not there is a bad setting, not 'no vignettes'."""
     missing = tmp_path / "vignettes.yaml"
     with pytest.raises(ConfigError, match=f"TRIAGE_VIGNETTES: {missing} is not a file"):
         load_config(environ={"TRIAGE_VIGNETTES": str(missing)})
     with pytest.raises(ConfigError, match="TRIAGE_VIGNETTES"):
-        create_app({"VIGNETTES": str(missing)})
+        app_factory({"VIGNETTES": str(missing)})
 
 
 def test_vignettes_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,17 +10,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from service import create_app
-from service.domain.conditions import describe
+from service.domain.condition_wording import describe
 from service.domain.findings import FINDINGS
 from service.domain.intake_validator import IntakeValidator
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.review.cases import load_cases, load_vignettes
 from service.review.cli import VIGNETTES, suites
 from service.review.replay import summarise
 from service.web.intake_form import INJURY_LEGEND, form_layout, read_form
-from tests.conftest import ROOT, RULES
-from tests.web_support import CHILD, EMERGENCY, FRACTURE, SELF_CARE, parse
+from tests.helpers import ROOT, RULES, AppFactory
+from tests.helpers.web import CHILD, EMERGENCY, FRACTURE, SELF_CARE, parse
 
 PAGES = ("/", "/rules", "/rules/UR1", "/rules/PED1", "/safety", "/docs")
 CSS = (ROOT / "service" / "web" / "static" / "site.css").read_text(encoding="utf-8")
@@ -101,7 +100,7 @@ def test_results_have_no_inline_script_or_style(
         assert element.tag != "style"
 
 
-def test_every_question_is_in_the_form_with_a_label(client: FlaskClient) -> None:
+def test_every_question_is_in_the_form_with_a_label(client: FlaskClient, ruleset: Ruleset) -> None:
     """One control per finding; every input and select labelled; unknown is the default."""
     page = parse(client.get("/").get_data(as_text=True))
     controls = [e for e in page.elements if e.tag in {"input", "select"}]
@@ -109,7 +108,7 @@ def test_every_question_is_in_the_form_with_a_label(client: FlaskClient) -> None
     assert len(FINDINGS) == 49  # clinical.md 2, rows 1-49
     for control in controls:
         assert control.in_label or control.attrs.get("id") in page.label_for, control
-    for name, finding in FINDINGS.items():
+    for name, finding in ruleset.questions.items():
         if finding.kind == "tri_state":
             radios = [e for e in controls if e.attrs["name"] == name]
             assert [r.attrs["value"] for r in radios] == ["unknown", "yes", "no"]
@@ -400,10 +399,10 @@ def test_valid_answers_are_kept_after_an_error(client: FlaskClient) -> None:
     assert 'value="99"' not in html
 
 
-def test_with_api_keys_the_form_asks_for_one() -> None:
+def test_with_api_keys_the_form_asks_for_one(app_factory: AppFactory) -> None:
     """No path triages without a credential; the key is typed in, never put in the page."""
     key = "k" * 16
-    keyed = create_app({"API_KEYS": key}).test_client()
+    keyed = app_factory({"API_KEYS": key}).test_client()
     page = keyed.get("/").get_data(as_text=True)
     assert 'type="password" id="f-api_key" name="api_key"' in page
     assert key not in page
@@ -566,12 +565,14 @@ def test_colours_meet_wcag_aa(text: str, background: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/", "/result"])
-def test_an_engine_failure_shows_a_page_with_the_safety_net(path: str) -> None:
+def test_an_engine_failure_shows_a_page_with_the_safety_net(
+    path: str, app_factory: AppFactory
+) -> None:
     """The engine failing on the form's answers: a 500 HTML page (or fragment) saying no result
     was given, with the safety-net text; no triage, and not the API's problem JSON."""
     from service.exceptions import EngineError
 
-    app = create_app()
+    app = app_factory()
     triage = app.extensions["triage"]
 
     def fail(_facts: Any) -> list[str]:

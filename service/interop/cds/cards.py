@@ -6,11 +6,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from service.domain.ruleset import Ruleset
 from service.domain.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
 from service.interop.fhir.guidance import Destinations, referral_lines
 
-# Brief/issue 6: emergency and urgent are critical, soon a warning, routine information.
-INDICATOR = {"emergency": "critical", "urgent": "critical", "soon": "warning", "routine": "info"}
 SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
 
@@ -59,16 +58,17 @@ def _source(citation: Mapping[str, Any] | None) -> dict[str, Any]:
     return source
 
 
-def build_card(answer: Mapping[str, Any], destinations: Destinations) -> dict[str, Any]:
+def build_card(answer: Mapping[str, Any], ruleset: Ruleset) -> dict[str, Any]:
     """The card for one answer: the leading citation is the source, the others are links.
 
-    destinations: the display text of each destination code (ruleset.destinations).
+    The ruleset gives each destination's text and each urgency's card indicator.
     """
+    destinations = ruleset.destinations
     citations = list(answer["citations"])
     return {
         "uuid": str(uuid.uuid4()),
         "summary": _summary(answer, destinations),
-        "indicator": INDICATOR[answer["urgency"]],
+        "indicator": ruleset.card_indicators[answer["urgency"]],
         "detail": _detail(answer, destinations),
         "source": _source(citations[0] if citations else None),
         "links": [

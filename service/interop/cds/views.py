@@ -15,7 +15,8 @@ from service.exceptions import ResponseError
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
 from service.http.metrics import observe_feedback
-from service.http.problems import PROBLEM_JSON, problem, problem_body, validation_problem
+from service.http.problem_details import PROBLEM_JSON, problem_body
+from service.http.problems import problem, validation_problem
 from service.interop.cds.cards import build_card
 from service.interop.fhir.common import QUESTIONNAIRE_URL
 from service.interop.fhir.response_reader import intake_from_response, is_ours
@@ -220,7 +221,7 @@ def service() -> Any:
             problem_body(422, "Unprocessable Content", _NOT_CDS, errors=errors)
         ) from None
     answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
-    return {"cards": [build_card(answer, current_app.extensions["triage"].ruleset.destinations)]}
+    return {"cards": [build_card(answer, current_app.extensions["triage"].ruleset)]}
 
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}/feedback", provide_automatic_options=False)

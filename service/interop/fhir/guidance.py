@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from service.domain.findings import FINDINGS
 from service.domain.intake_schema import UNKNOWN
-from service.domain.ruleset_loader import AdvicePolicy
+from service.domain.ruleset import AdvicePolicy, Ruleset
 from service.domain.wording import (
     SETTING_DISPLAY,
     SETTING_TEXT,
@@ -25,9 +24,6 @@ from service.interop.fhir.common import (
     RULES_SYSTEM,
 )
 
-# The completeness rule that fires when a danger-sign question is unanswered (clinical.md 7.3,
-# G2 v3: on an unknown answer only; a flag answered yes fires its own rule).
-SCREEN_RULE = "G2"
 _XHTML = "http://www.w3.org/1999/xhtml"
 Destinations = Mapping[str, str]  # destination code -> display text (ruleset.destinations)
 
@@ -135,14 +131,14 @@ def _parameters(answer: Mapping[str, Any], destinations: Destinations) -> dict[s
     return {"resourceType": "Parameters", "id": "result", "parameter": parameters}
 
 
-def missing_data(answer: Mapping[str, Any]) -> list[str]:
-    """Findings to ask next when the red-flag screen (G2) fired, else [].
+def missing_data(answer: Mapping[str, Any], screen_rule: str) -> list[str]:
+    """Findings to ask next when the red-flag screen (the manifest's red_flag_screen) fired.
 
     G2 v3 fires only on an unknown danger sign, so when it fired the data really is missing: its
     unknown flags, after the answer's follow-up questions. Other unknowns (G1, G3) do not make
     the response data-required: their rules already give the result a call-back or a referral.
     """
-    screen = next((e for e in answer["rationale"] if e["rule_id"] == SCREEN_RULE), None)
+    screen = next((e for e in answer["rationale"] if e["rule_id"] == screen_rule), None)
     if screen is None:
         return []
     unknown = [name for name, value in screen["matched"].items() if value in (None, UNKNOWN)]
@@ -197,20 +193,18 @@ def sends_today(answer: Mapping[str, Any], policy: AdvicePolicy) -> bool:
 
 
 def build_guidance(
-    answer: Mapping[str, Any],
-    destinations: Destinations,
-    subject: Any = None,
-    policy: AdvicePolicy | None = None,
+    answer: Mapping[str, Any], ruleset: Ruleset, subject: Any = None
 ) -> dict[str, Any]:
     """The GuidanceResponse: data-required when unknown red flags need answers, else success.
 
-    destinations: the display text of each destination code (ruleset.destinations); policy: the
-    ruleset's advice policy. When a rule already sends the patient somewhere today, the answer is
+    The ruleset gives the destinations' text, the advice policy, the red-flag screen and the
+    questions' wording. When a rule already sends the patient somewhere today, the answer is
     complete enough to act on: success, with the missing data still listed as requirements (an
     EHR may read data-required as "no result yet", and an emergency must not wait for it).
     """
-    needed = missing_data(answer)
-    final = policy is not None and sends_today(answer, policy)
+    destinations = ruleset.destinations
+    needed = missing_data(answer, ruleset.red_flag_screen)
+    final = sends_today(answer, ruleset.advice)
     decision_id = answer["decision_id"]
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
@@ -242,7 +236,7 @@ def build_guidance(
                             {
                                 "system": FINDINGS_SYSTEM,
                                 "code": name,
-                                "display": FINDINGS[name].label,
+                                "display": ruleset.questions[name].label,
                             }
                         ],
                     }

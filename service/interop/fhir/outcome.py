@@ -9,7 +9,7 @@ from flask import Flask, Response, request
 from werkzeug.wrappers import Response as ResponseBase
 
 from service.exceptions import ResponseError
-from service.http.problems import PROBLEM_JSON
+from service.http.problem_details import PROBLEM_JSON
 from service.interop.fhir.common import FHIR_JSON, fhir_response
 
 FHIR_PREFIX = "/fhir/"

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.domain.conditions import All, Any_, Compare, IsNull, Node, Not, parse
-from service.domain.findings import FINDINGS, Finding
+from service.domain.findings import FINDINGS, Question
 from service.domain.intake_schema import GROUPS, UNKNOWN
-from service.domain.ruleset_loader import Ruleset
+from service.domain.ruleset import Ruleset
 from service.domain.wording import display
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import (
@@ -41,7 +41,7 @@ def _coding(code: str) -> dict[str, str]:
     return {"system": ANSWERS_SYSTEM, "code": code, "display": display(code)}
 
 
-def _help(finding: Finding) -> dict[str, Any]:
+def _help(finding: Question) -> dict[str, Any]:
     """The help text as a display item shown on demand (SDC itemControl 'help')."""
     return {
         "linkId": f"{finding.name}.help",
@@ -168,7 +168,7 @@ def asked_when(ruleset: Ruleset) -> dict[str, Node]:
     return {name: parse(tree, helpers) for name, tree in ruleset.asked_when_source.items()}
 
 
-def _question(finding: Finding, condition: Node | None) -> dict[str, Any]:
+def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": finding.name, "text": finding.label}
     extensions: list[dict[str, Any]] = []
     if finding.is_numeric:
@@ -220,7 +220,7 @@ def build_questionnaire(ruleset: Ruleset) -> dict[str, Any]:
                 "type": "group",
                 "item": [
                     _question(finding, conditions.get(finding.name))
-                    for finding in FINDINGS.values()
+                    for finding in ruleset.questions.values()
                     if finding.group == group
                 ],
             }

@@ -41,6 +41,4 @@ def triage_response() -> Response:
     intake = validate_intake(intake_from_response(resource))  # ResponseError, ValidationError
     answer = evaluate(intake)
     ruleset = current_app.extensions["triage"].ruleset
-    return fhir_response(
-        build_guidance(answer, ruleset.destinations, resource.get("subject"), ruleset.advice)
-    )
+    return fhir_response(build_guidance(answer, ruleset, resource.get("subject")))
