@@ -38,9 +38,9 @@ run: $(BIN)/.runtime
 test: $(BIN)/.dev tools
 	$(BIN)/python -m pytest --cov --cov-fail-under=95
 
-# The quick loop (under 30 s): no real server, no browser, no property tests, few examples.
+# The quick loop (under 30 s): no real server, browser, property test or app of its own.
 test-fast: $(BIN)/.dev
-	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "not system and not browser and not property"
+	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "not (system or browser or property or slow)"
 
 # Debian's headless chromium and chromedriver for tests/web/test_browser.py (skipped without
 # them). Needs root, as .ci/run has; `make test` itself never installs them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -24,15 +25,19 @@ _FOLDER_MARKERS = {"system": "system", "contract": "contract"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests by folder (system, contract), browser tests, and hypothesis tests (property)."""
+    """Mark tests by folder (system, contract), browser, hypothesis (property), own app (slow)."""
     for item in items:
         folder = Path(str(item.path)).relative_to(_TESTS).parts[0]
         if folder in _FOLDER_MARKERS:
             item.add_marker(_FOLDER_MARKERS[folder])
         if item.path.name == "test_browser.py":
             item.add_marker("browser")
-        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        function = getattr(item, "obj", None)
+        if getattr(function, "is_hypothesis_test", False):
             item.add_marker("property")
+        # A test that builds its own app (about half a second each) is slow.
+        if callable(function) and "app_factory" in inspect.signature(function).parameters:
+            item.add_marker("slow")
 
 
 @pytest.fixture(scope="session")

@@ -71,6 +71,7 @@ def test_openapi_spec_validator_accepts_the_contract() -> None:
 
 
 @needs_spectral
+@pytest.mark.slow  # runs Spectral under node
 def test_spectral_reports_nothing() -> None:
     """Spectral with spectral:oas exits 0 with zero findings, warnings included."""
     returncode, findings = _spectral(CONTRACT)
@@ -86,6 +87,7 @@ def test_openapi_spec_validator_rejects_a_broken_ref(broken_contract: Path) -> N
 
 
 @needs_spectral
+@pytest.mark.slow  # runs Spectral under node
 def test_spectral_reports_a_broken_ref_and_a_missing_description(broken_contract: Path) -> None:
     """Spectral exits 1 naming invalid-ref and operation-description (its test can fail)."""
     returncode, findings = _spectral(broken_contract)

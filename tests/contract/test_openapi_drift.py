@@ -16,9 +16,10 @@ from service.domain.intake_schema import (
     SymptomsSchema,
     TriageRequestSchema,
 )
-from service.domain.ruleset_loader import read_yaml
+from service.domain.ruleset_loader import load_ruleset, read_yaml
 from tests.helpers import ROOT
 
+QUESTIONS = load_ruleset(ROOT / "rules").questions
 CONTRACT: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 SCHEMAS: dict[str, type[Schema]] = {
     "Patient": PatientSchema,
@@ -38,6 +39,11 @@ def _generated() -> dict[str, Any]:
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
     generated: dict[str, Any] = spec.to_dict()["components"]["schemas"]
+    # Each question's wording is data (rules/questions.yaml), shown as its title and description.
+    for name in ("Patient", "History", "Symptoms"):
+        for finding, schema in generated[name]["properties"].items():
+            question = QUESTIONS[finding]
+            schema.update(title=question.label, description=question.help)
     return generated
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,9 @@ from service.domain.ruleset import Ruleset
 from service.domain.ruleset_loader import load_ruleset
 from service.review.unknown_audit import audit, render_counts
 from tests.helpers import RED_FLAG_SCREEN, ROOT, RULES
+
+# Every test here replays many intakes: left out of `make test-fast`.
+pytestmark = pytest.mark.property
 
 EXAMPLES = 400
 SCHEMA = TriageRequestSchema()

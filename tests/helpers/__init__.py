@@ -6,6 +6,7 @@ another test module or from conftest.py.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ def make_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return create_app(test_config)
 
 
-def vignettes() -> list[Case]:
-    """The vignette suite (tests/vignettes/vignettes.yaml), read and checked."""
-    return load_vignettes(VIGNETTES_FILE)
+@functools.cache
+def vignettes() -> tuple[Case, ...]:
+    """The vignette suite (tests/vignettes/vignettes.yaml), read and checked once."""
+    return tuple(load_vignettes(VIGNETTES_FILE))

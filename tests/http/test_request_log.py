@@ -286,6 +286,7 @@ def _wait_for(server: piped_server.PipedServer, text: bytes, seconds: float) -> 
         time.sleep(0.1)
 
 
+@pytest.mark.system
 def test_no_canary_in_the_real_servers_output() -> None:
     """Through gunicorn, on every path (its own logs included), nothing of a canary is written.
 
@@ -364,6 +365,7 @@ def _drive(base: str, port: int, count: int) -> list[int]:
     return statuses
 
 
+@pytest.mark.system
 def test_no_torn_line_under_concurrency_with_the_images_environment() -> None:
     """32 clients against 4 workers, stdout and stderr in one pipe, the Dockerfile's ENV
     (PYTHONUNBUFFERED=1): every line the server writes is one whole JSON record."""

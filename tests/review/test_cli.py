@@ -61,12 +61,14 @@ def test_catalogue_lists_every_rule_in_words() -> None:
     assert "`ottawa` Ottawa ankle and foot (midfoot) rules" in text
 
 
+@pytest.mark.slow
 def test_diff_of_identical_folders_is_empty(capsys: pytest.CaptureFixture[str]) -> None:
     """Same rules on both sides: nothing changes, exit 0."""
     assert main(["diff", str(RULES), str(RULES)]) == 0
     assert "## Summary\n\n0 of" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_diff_lists_cases_whose_answer_changes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -85,6 +87,7 @@ def test_diff_lists_cases_whose_answer_changes(
     assert "| lower |" in out
 
 
+@pytest.mark.slow
 def test_diff_replays_the_older_release_through_its_own_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

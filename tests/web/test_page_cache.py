@@ -23,6 +23,9 @@ from service.config import VIGNETTES, load_config
 from service.exceptions import ConfigError, TriageError
 from tests.helpers import RULES, AppFactory, make_app
 
+# Nearly every test here starts the app on a changed copy of rules/: left out of test-fast.
+pytestmark = pytest.mark.slow
+
 PAGES_WITH_IDENTITY = ("/safety", "/rules", "/rules/UR1")
 ALL_PAGES = (*PAGES_WITH_IDENTITY, "/", "/docs")
 RULE_CASES_ONLY = "The vignette suite is not installed here: rule cases only."
