@@ -38,9 +38,12 @@ run: $(BIN)/.runtime
 test: $(BIN)/.dev tools
 	$(BIN)/python -m pytest --cov --cov-fail-under=95
 
-# The quick loop (under 30 s): no real server, browser, property test or app of its own.
+# The quick loop (about 25 s on an idle 2-core machine): no real server, browser, property test,
+# contract check or app of its own, few hypothesis examples; bytecode is cached between runs.
 test-fast: $(BIN)/.dev
-	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "not (system or browser or property or slow)"
+	env -u PYTHONDONTWRITEBYTECODE HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q \
+	  -m "not (system or browser or property or contract or slow)" \
+	  --ignore=tests/system --ignore=tests/contract --ignore=tests/web/test_browser.py
 
 # Debian's headless chromium and chromedriver for tests/web/test_browser.py (skipped without
 # them). Needs root, as .ci/run has; `make test` itself never installs them.

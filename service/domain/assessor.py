@@ -1,10 +1,11 @@
-"""One triage: facts from the intake, firings from the engine, the decision and its wire answer."""
+"""One assessment: facts from the intake, firings from the engine, the decision, the result."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from service.domain.assessment import Assessment, Reason
 from service.domain.conditions import to_firing
 from service.domain.decision import Decision, decide
 from service.domain.engine import RuleEngine, to_durable
@@ -56,8 +57,8 @@ class Triage:
             raise EngineError("the engine's firings disagree with the rule conditions")
         return decide(fired, self.ruleset)
 
-    def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> dict[str, Any]:
-        """The full answer for a validated intake; raises EngineError if the engine fails."""
+    def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> Assessment:
+        """The assessment of a validated intake; raises EngineError if the engine fails."""
         facts = build_facts(intake)
         return self.answer(decision_id, facts, self.decide(facts))
 
@@ -93,51 +94,27 @@ class Triage:
         ]
         return list(dict.fromkeys(lines))
 
-    def answer(self, decision_id: str, facts: Facts, decision: Decision) -> dict[str, Any]:
-        """The wire answer for a decision (design.md): rationale, advice, follow-up, sources."""
+    def answer(self, decision_id: str, facts: Facts, decision: Decision) -> Assessment:
+        """The assessment of a decision (design.md): rationale, advice, follow-up, sources."""
         fired = [rule for rule in decision.rationale if rule.when is not None]
         citation_keys = list(
             dict.fromkeys(k for rule in decision.rationale for k in rule.citations)
         )
-        return {
-            "decision_id": decision_id,
-            "level": decision.level,
-            "urgency": decision.urgency,
-            "escalation": decision.escalation,
-            "destination": decision.destination,
-            "setting": decision.setting,
-            "needs_clinician_review": decision.needs_clinician_review,
-            "referrals": [
-                {
-                    "rule_id": referral.rule_id,
-                    "level": referral.level,
-                    "urgency": referral.urgency,
-                    "destination": referral.destination,
-                }
-                for referral in decision.referrals
-            ],
-            "rationale": [
-                {
-                    "rule_id": rule.id,
-                    "rule_version": rule.version,
-                    "title": rule.title,
-                    "family": rule.family,
-                    "level": rule.level,
-                    "urgency": rule.urgency,
-                    "destination": rule.destination,
-                    "setting": rule.setting,
-                    "informational": rule.informational,
-                    "statement": rule.statement,
-                    "matched": rule.explain(facts),
-                    "citations": list(rule.citations),
-                }
-                for rule in decision.rationale
-            ],
-            "advice": self._advice(decision, facts),
-            "follow_up": self.planner.follow_up(
+        return Assessment(
+            decision_id=decision_id,
+            level=decision.level,
+            urgency=decision.urgency,
+            escalation=decision.escalation,
+            destination=decision.destination,
+            setting=decision.setting,
+            needs_clinician_review=decision.needs_clinician_review,
+            referrals=decision.referrals,
+            rationale=tuple(Reason(rule, rule.explain(facts)) for rule in decision.rationale),
+            advice=tuple(self._advice(decision, facts)),
+            follow_up=self.planner.follow_up(
                 facts, fired, decision.rank, decision.needs_clinician_review
             ),
-            "citations": [self._citations[key] for key in citation_keys],
-            "ruleset": self.ruleset.identity,
-            "disclaimer": self.ruleset.disclaimer,
-        }
+            citations=tuple(self._citations[key] for key in citation_keys),
+            ruleset=self.ruleset.identity,
+            disclaimer=self.ruleset.disclaimer,
+        )

@@ -42,21 +42,6 @@ class Question(Finding):
     label: str
     help: str
 
-    def as_question(self) -> dict[str, Any]:
-        """The wire form of GET /v1/questions."""
-        question: dict[str, Any] = {
-            "finding": self.name,
-            "group": self.group,
-            "type": self.kind,
-            "label": self.label,
-            "help": self.help,
-        }
-        if self.is_numeric:
-            question.update(minimum=self.minimum, maximum=self.maximum)
-        else:
-            question["allowed_values"] = list(self.values)
-        return question
-
 
 def _finding(group: str, name: str, field: fields.Field[Any]) -> Finding:
     if isinstance(field, fields.Integer):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from service.domain.assessment import FollowUp
 from service.domain.conditions import Compare, Node, Not
 from service.domain.decision import order_rules, outcome_rank
 from service.domain.facts import Facts
@@ -80,7 +80,7 @@ class FollowUpPlanner:
 
     def follow_up(
         self, facts: Facts, fired: Iterable[Rule], rank: tuple[int, int], review: bool = True
-    ) -> list[Any]:
+    ) -> tuple[FollowUp, ...]:
         """Unknown findings whose answer could raise (urgency, level) above `rank`, most first,
         then those that would only add a clinician's review (a blank age: PED1, clinical.md 7.9).
 
@@ -112,16 +112,16 @@ class FollowUpPlanner:
             if best is not None:
                 found.append((best, FINDINGS[name]))
         found.sort(key=lambda item: (item[0].review_only, -item[0].rank[0], -item[0].rank[1]))
-        return [
-            {
-                "finding": finding.name,
-                "question": self._questions[finding.name].label,
-                "could_raise_to": self._urgencies[raise_.rank[0]],
-                "could_raise_level": self._levels[raise_.rank[1]],
-                "rules": [rule.id for rule in raise_.rules],
-            }
+        return tuple(
+            FollowUp(
+                finding=finding.name,
+                question=self._questions[finding.name].label,
+                could_raise_to=self._urgencies[raise_.rank[0]],
+                could_raise_level=self._levels[raise_.rank[1]],
+                rules=tuple(rule.id for rule in raise_.rules),
+            )
             for raise_, finding in found
-        ]
+        )
 
     def _try(
         self,

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 from service.config import ROOT
 from service.domain.condition_wording import describe_plain
 from service.domain.intake_validator import validate_intake
+from service.http.answer import assessment_to_wire, question_to_wire, rule_to_wire
 from service.http.evaluation import assessor, evaluate
 from service.http.json_body import read_json
 
@@ -19,7 +20,8 @@ _CONTRACT = (ROOT / "openapi.yaml").read_bytes()
 @api.post("/v1/triage", provide_automatic_options=False)
 def triage() -> Any:
     """Evaluate one intake."""
-    return evaluate(validate_intake(read_json(request)))  # ValidationError -> 422 problem
+    intake = validate_intake(read_json(request))  # ValidationError -> 422 problem
+    return assessment_to_wire(evaluate(intake))
 
 
 @api.get("/v1/rules", provide_automatic_options=False)
@@ -28,26 +30,7 @@ def rules() -> Any:
     ruleset = assessor().ruleset
     return {
         "ruleset": ruleset.identity,
-        "rules": [
-            {
-                "id": rule.id,
-                "version": rule.version,
-                "title": rule.title,
-                "family": rule.family,
-                "level": rule.level,
-                "urgency": rule.urgency,
-                "escalation": rule.escalation,
-                "destination": rule.destination,
-                "setting": rule.setting,
-                "needs_clinician_review": rule.needs_clinician_review,
-                "informational": rule.informational,
-                "statement": rule.statement,
-                "advice": ruleset.advice_texts(rule),
-                "citations": list(rule.citations),
-                "findings": sorted(rule.findings),
-            }
-            for rule in (*ruleset.rules, ruleset.default)
-        ],
+        "rules": [rule_to_wire(rule, ruleset) for rule in (*ruleset.rules, ruleset.default)],
         "citations": list(ruleset.citations.values()),
     }
 
@@ -58,7 +41,7 @@ def questions() -> Any:
     ruleset = assessor().ruleset
     questions = []
     for finding in ruleset.questions.values():
-        question = finding.as_question()
+        question = question_to_wire(finding)
         if finding.name in ruleset.asked_when_source:
             question["asked_when"] = describe_plain(
                 ruleset.asked_when_source[finding.name], ruleset.helpers

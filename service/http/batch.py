@@ -12,6 +12,7 @@ from service.domain.findings import FINDINGS
 from service.domain.intake_schema import GROUPS
 from service.domain.intake_validator import validate_intake
 from service.exceptions import EngineError
+from service.http.answer import assessment_to_wire
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
 from service.http.problems import ENGINE_FAILURE, intake_problem, problem
@@ -44,7 +45,7 @@ def _one(index: int, intake: Any) -> dict[str, Any]:
         # Fail closed for this intake only: no level is guessed, the others still count.
         _log.error("rule engine failure during a batch evaluation", index=index)
         return {"index": index, "error": ENGINE_FAILURE}
-    return {"index": index, "result": result}
+    return {"index": index, "result": assessment_to_wire(result)}
 
 
 @batch.post("/v1/triage/batch", provide_automatic_options=False)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, g
 
+from service.domain.assessment import Assessment
 from service.domain.assessor import Triage
 from service.http.metrics import observe_decision
 
@@ -17,19 +18,20 @@ def assessor() -> Triage:
     return triage
 
 
-def evaluate(intake: Mapping[str, Mapping[str, Any]], decision_id: str | None = None) -> Any:
+def evaluate(intake: Mapping[str, Mapping[str, Any]], decision_id: str | None = None) -> Assessment:
     """Triage a validated intake, count it, and (for the request's own decision) log its outcome.
 
     The one path from every endpoint (/v1, FHIR, CDS Hooks, batch) to Triage.assess.
     """
     triage = assessor()
     answer = triage.assess(intake, decision_id=decision_id or g.decision_id)
-    rules = [entry["rule_id"] for entry in answer["rationale"]]
     if decision_id is None:
         g.outcome = {
-            "level": answer["level"],
-            "urgency": answer["urgency"],
+            "level": answer.level,
+            "urgency": answer.urgency,
             "ruleset_version": triage.ruleset.version,
         }
-    observe_decision(answer["level"], answer["urgency"], rules, answer["needs_clinician_review"])
+    observe_decision(
+        answer.level, answer.urgency, list(answer.fired), answer.needs_clinician_review
+    )
     return answer

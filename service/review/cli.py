@@ -15,8 +15,9 @@ from service.review.cases import Case, load_cases, load_vignettes
 from service.review.changes_report import changes, render_changes
 from service.review.coverage import own_family_coverage
 from service.review.release_replay import replay_here, replay_release
-from service.review.replay import Replay, render_safety_report, replay
+from service.review.replay import Replay, replay
 from service.review.rule_catalogue import render_catalogue
+from service.review.safety_report import render_safety_report
 from service.review.unknown_audit import audit, render_counts
 
 RULES = ROOT / "rules"

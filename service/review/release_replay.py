@@ -39,13 +39,22 @@ for intake in request["intakes"]:
         for group, answers in intake.items()
     }
     answer = triage.assess(validate_intake(kept), decision_id="diff")
-    results.append({
-        "level": answer["level"],
-        "urgency": answer["urgency"],
-        "destination": answer.get("destination"),
-        "setting": answer.get("setting"),
-        "fired": [entry["rule_id"] for entry in answer["rationale"]],
-    })
+    if isinstance(answer, dict):  # a release whose assessment is the wire answer itself
+        results.append({
+            "level": answer["level"],
+            "urgency": answer["urgency"],
+            "destination": answer.get("destination"),
+            "setting": answer.get("setting"),
+            "fired": [entry["rule_id"] for entry in answer["rationale"]],
+        })
+    else:  # a typed Assessment (2027.2 and later)
+        results.append({
+            "level": answer.level,
+            "urgency": answer.urgency,
+            "destination": answer.destination,
+            "setting": answer.setting,
+            "fired": list(answer.fired),
+        })
 rules = triage.ruleset.rules + (triage.ruleset.default,)
 json.dump({
     "version": triage.ruleset.version,
@@ -88,7 +97,9 @@ def replay_here(triage: Triage, intakes: Sequence[Mapping[str, Any]]) -> Release
     outcomes = []
     for intake in intakes:
         answer = triage.assess(validate_intake(intake), decision_id="diff")
-        outcomes.append(_outcome({**answer, "fired": [e["rule_id"] for e in answer["rationale"]]}))
+        outcomes.append(
+            Outcome(answer.level, answer.urgency, answer.destination, answer.setting, answer.fired)
+        )
     ruleset = triage.ruleset
     return ReleaseReplay(
         ruleset.version,

@@ -115,8 +115,8 @@ def audit(
             entry.lost_rules.update(lost)
             if lowered:
                 entry.lowered += 1
-                follow_up = triage.answer("audit", unknown, base)["follow_up"]
-                entry.listed += any(item["finding"] == name for item in follow_up)
+                follow_up = triage.answer("audit", unknown, base).follow_up
+                entry.listed += any(item.finding == name for item in follow_up)
     return counts
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
+from service.domain.assessment import Assessment
 from service.domain.ruleset import Ruleset
 from service.domain.wording import HOW_SOON, SETTING_LABEL, display
 from service.exceptions import EngineError
@@ -55,24 +56,22 @@ def _keys() -> tuple[str, ...]:
     return keys
 
 
-def also_referred(answer: dict[str, Any]) -> list[dict[str, Any]]:
+def also_referred(answer: Assessment) -> list[dict[str, Any]]:
     """The referrals besides the destination shown first (clinical.md 1.2 step 9).
 
     One entry per destination, in rank order, so at its most urgent; the answer's own
     destination is left out (it leads the result), however many rules name it.
     """
-    seen = {answer["destination"]}
+    seen = {answer.destination}
     also: list[dict[str, Any]] = []
-    for referral in answer["referrals"]:
-        if referral["destination"] in seen:
+    for referral in answer.referrals:
+        if referral.destination in seen:
             continue
-        seen.add(referral["destination"])
+        seen.add(referral.destination)
         rule_ids = [
-            other["rule_id"]
-            for other in answer["referrals"]
-            if other["destination"] == referral["destination"]
+            other.rule_id for other in answer.referrals if other.destination == referral.destination
         ]
-        also.append({**referral, "rule_ids": rule_ids})
+        also.append({**vars(referral), "rule_ids": rule_ids})
     return also
 
 

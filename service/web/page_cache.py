@@ -23,7 +23,8 @@ from service.domain.ruleset_loader import CASES_SUFFIX
 from service.exceptions import SiteDataError, TriageError
 from service.http.health import SITE_DATA
 from service.review.cases import Case, load_cases, load_vignettes
-from service.review.replay import Replay, SafetySummary, replay, summarise
+from service.review.replay import Replay, replay
+from service.review.safety_report import SafetySummary, summarise
 
 
 @dataclass(frozen=True)

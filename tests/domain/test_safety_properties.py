@@ -13,6 +13,7 @@ from service.domain.findings import FINDINGS, Finding
 from service.domain.intake_schema import TriageRequestSchema
 from service.domain.ruleset import Ruleset
 from service.domain.ruleset_loader import load_ruleset
+from service.http.answer import assessment_to_wire
 from service.review.unknown_audit import audit, render_counts
 from tests.helpers import RED_FLAG_SCREEN, ROOT, RULES
 
@@ -69,7 +70,7 @@ RULESET = TRIAGE.ruleset
 
 
 def _assess(triage: Triage, intake: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return triage.assess(SCHEMA.load(intake), decision_id="property")
+    return assessment_to_wire(triage.assess(SCHEMA.load(intake), decision_id="property"))
 
 
 def _rank(ruleset: Ruleset, answer: dict[str, Any]) -> tuple[int, int]:

@@ -7,7 +7,8 @@ from dataclasses import replace
 from service.domain.assessor import Triage
 from service.domain.ruleset_loader import load_ruleset
 from service.review.cli import RULES, VIGNETTES, suites
-from service.review.replay import render_safety_report, triage_error
+from service.review.replay import triage_error
+from service.review.safety_report import render_safety_report
 from tests.helpers import ROOT
 
 TRIAGE = Triage(load_ruleset(RULES))

@@ -16,7 +16,7 @@ from service.domain.intake_validator import IntakeValidator
 from service.domain.ruleset import Ruleset
 from service.review.cases import load_cases, load_vignettes
 from service.review.cli import VIGNETTES, suites
-from service.review.replay import summarise
+from service.review.safety_report import summarise
 from service.web.intake_form import INJURY_LEGEND, form_layout, read_form
 from tests.helpers import ROOT, RULES, AppFactory
 from tests.helpers.web import CHILD, EMERGENCY, FRACTURE, SELF_CARE, parse

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from service.domain.assessment import Assessment
 from service.domain.ruleset import Ruleset
 from service.domain.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
 from service.interop.fhir.guidance import Destinations, referral_lines
@@ -14,38 +15,38 @@ SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
 
 
-def _summary(answer: Mapping[str, Any], destinations: Destinations) -> str:
+def _summary(answer: Assessment, destinations: Destinations) -> str:
     """Where to go and how soon lead (clinical.md 1.2), then the deciding rule's title."""
-    lead = where_and_when(destinations[answer["destination"]], answer["urgency"])
-    text = f"{lead}. Forefoot triage: {answer['rationale'][0]['title']}"
+    lead = where_and_when(destinations[answer.destination], answer.urgency)
+    text = f"{lead}. Forefoot triage: {answer.rationale[0].title}"
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 
-def _detail(answer: Mapping[str, Any], destinations: Destinations) -> str:
-    urgency = answer["urgency"]
+def _detail(answer: Assessment, destinations: Destinations) -> str:
+    urgency = answer.urgency
     lines = [
-        f"**Where:** {destinations[answer['destination']]}  ",
+        f"**Where:** {destinations[answer.destination]}  ",
         f"**How soon:** {display(urgency)}, {URGENCY_MEANING[urgency]}  ",
-        f"**{SETTING_TEXT[answer['setting']]}**",
+        f"**{SETTING_TEXT[answer.setting]}**",
     ]
-    if answer["escalation"]:
+    if answer.escalation:
         lines[-1] += "  "
-        lines.append(f"**Escalation:** {display(answer['escalation'])}")
+        lines.append(f"**Escalation:** {display(answer.escalation)}")
     lines += ["", "### Referrals"]
     lines += [f"- {line}" for line in referral_lines(answer, destinations)] or [
         "- None (no rule above self-care fired)"
     ]
-    lines += ["", f"**Level:** {display(answer['level'])}"]
-    if answer["needs_clinician_review"]:
+    lines += ["", f"**Level:** {display(answer.level)}"]
+    if answer.needs_clinician_review:
         lines += ["", "**A clinician should review these answers.**"]
     lines += ["", "### Why"]
-    lines += [f"- **{e['rule_id']} {e['title']}**: {e['statement']}" for e in answer["rationale"]]
-    if answer["advice"]:
-        lines += ["", "### Advice"] + [f"- {text}" for text in answer["advice"]]
-    if answer["follow_up"]:
+    lines += [f"- **{e.rule_id} {e.title}**: {e.statement}" for e in answer.rationale]
+    if answer.advice:
+        lines += ["", "### Advice"] + [f"- {text}" for text in answer.advice]
+    if answer.follow_up:
         lines += ["", "### Still worth asking"]
-        lines += [f"- {entry['question']}" for entry in answer["follow_up"]]
-    lines += ["", f"_{answer['disclaimer']}_", "", f"Decision id: `{answer['decision_id']}`"]
+        lines += [f"- {entry.question}" for entry in answer.follow_up]
+    lines += ["", f"_{answer.disclaimer}_", "", f"Decision id: `{answer.decision_id}`"]
     return "\n".join(lines)
 
 
@@ -58,17 +59,17 @@ def _source(citation: Mapping[str, Any] | None) -> dict[str, Any]:
     return source
 
 
-def build_card(answer: Mapping[str, Any], ruleset: Ruleset) -> dict[str, Any]:
+def build_card(answer: Assessment, ruleset: Ruleset) -> dict[str, Any]:
     """The card for one answer: the leading citation is the source, the others are links.
 
     The ruleset gives each destination's text and each urgency's card indicator.
     """
     destinations = ruleset.destinations
-    citations = list(answer["citations"])
+    citations = list(answer.citations)
     return {
         "uuid": str(uuid.uuid4()),
         "summary": _summary(answer, destinations),
-        "indicator": ruleset.card_indicators[answer["urgency"]],
+        "indicator": ruleset.card_indicators[answer.urgency],
         "detail": _detail(answer, destinations),
         "source": _source(citations[0] if citations else None),
         "links": [

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from service.domain.assessment import Assessment, Reason
+from service.domain.decision import Referral
 from service.domain.intake_schema import UNKNOWN
 from service.domain.ruleset import AdvicePolicy, Ruleset
 from service.domain.wording import (
@@ -52,149 +54,143 @@ def _artifact(citation: Mapping[str, Any]) -> dict[str, Any]:
     return artifact
 
 
-def _rule(entry: Mapping[str, Any], destinations: Destinations) -> dict[str, Any]:
+def _rule(entry: Reason, destinations: Destinations) -> dict[str, Any]:
     return {
         "name": "rule",
         "part": [
-            {"name": "id", "valueCoding": _rule_id(entry["rule_id"], entry["title"])},
-            {"name": "version", "valueInteger": entry["rule_version"]},
-            {"name": "level", "valueCoding": _code("level", entry["level"])},
-            {"name": "urgency", "valueCoding": _code("urgency", entry["urgency"])},
+            {"name": "id", "valueCoding": _rule_id(entry.rule_id, entry.title)},
+            {"name": "version", "valueInteger": entry.rule_version},
+            {"name": "level", "valueCoding": _code("level", entry.level)},
+            {"name": "urgency", "valueCoding": _code("urgency", entry.urgency)},
             {
                 "name": "destination",
-                "valueCoding": _destination(entry["destination"], destinations),
+                "valueCoding": _destination(entry.destination, destinations),
             },
             {
                 "name": "setting",
-                "valueCoding": _code(
-                    "setting", entry["setting"], SETTING_DISPLAY[entry["setting"]]
-                ),
+                "valueCoding": _code("setting", entry.setting, SETTING_DISPLAY[entry.setting]),
             },
-            {"name": "informational", "valueBoolean": entry["informational"]},
-            {"name": "statement", "valueString": entry["statement"]},
-            *({"name": "citation", "valueString": key} for key in entry["citations"]),
+            {"name": "informational", "valueBoolean": entry.informational},
+            {"name": "statement", "valueString": entry.statement},
+            *({"name": "citation", "valueString": key} for key in entry.citations),
         ],
     }
 
 
 def _referral(
-    referral: Mapping[str, Any], titles: Mapping[str, str], destinations: Destinations
+    referral: Referral, titles: Mapping[str, str], destinations: Destinations
 ) -> dict[str, Any]:
     """One indicated referral (clinical.md 1.2 step 9): rule, level, urgency, destination."""
-    rule_id = referral["rule_id"]
+    rule_id = referral.rule_id
     return {
         "name": "referral",
         "part": [
             {"name": "rule_id", "valueCoding": _rule_id(rule_id, titles[rule_id])},
-            {"name": "level", "valueCoding": _code("level", referral["level"])},
-            {"name": "urgency", "valueCoding": _code("urgency", referral["urgency"])},
+            {"name": "level", "valueCoding": _code("level", referral.level)},
+            {"name": "urgency", "valueCoding": _code("urgency", referral.urgency)},
             {
                 "name": "destination",
-                "valueCoding": _destination(referral["destination"], destinations),
+                "valueCoding": _destination(referral.destination, destinations),
             },
         ],
     }
 
 
-def _parameters(answer: Mapping[str, Any], destinations: Destinations) -> dict[str, Any]:
+def _parameters(answer: Assessment, destinations: Destinations) -> dict[str, Any]:
     # Where to go leads (consumers route on it, clinical.md 1.2), then how soon and how.
-    setting = answer["setting"]
+    setting = answer.setting
     parameters: list[dict[str, Any]] = [
-        {"name": "destination", "valueCoding": _destination(answer["destination"], destinations)},
-        {"name": "urgency", "valueCoding": _code("urgency", answer["urgency"])},
+        {"name": "destination", "valueCoding": _destination(answer.destination, destinations)},
+        {"name": "urgency", "valueCoding": _code("urgency", answer.urgency)},
         {"name": "setting", "valueCoding": _code("setting", setting, SETTING_DISPLAY[setting])},
     ]
-    if answer["escalation"]:
+    if answer.escalation:
         parameters.append(
-            {"name": "escalation", "valueCoding": _code("escalation", answer["escalation"])}
+            {"name": "escalation", "valueCoding": _code("escalation", answer.escalation)}
         )
     parameters += [
-        {"name": "level", "valueCoding": _code("level", answer["level"])},
-        {"name": "needs_clinician_review", "valueBoolean": answer["needs_clinician_review"]},
+        {"name": "level", "valueCoding": _code("level", answer.level)},
+        {"name": "needs_clinician_review", "valueBoolean": answer.needs_clinician_review},
     ]
-    titles = {entry["rule_id"]: entry["title"] for entry in answer["rationale"]}
-    parameters.extend(_referral(r, titles, destinations) for r in answer["referrals"])
-    parameters.extend(_rule(entry, destinations) for entry in answer["rationale"])
-    parameters.extend({"name": "advice", "valueString": text} for text in answer["advice"])
+    titles = {entry.rule_id: entry.title for entry in answer.rationale}
+    parameters.extend(_referral(r, titles, destinations) for r in answer.referrals)
+    parameters.extend(_rule(entry, destinations) for entry in answer.rationale)
+    parameters.extend({"name": "advice", "valueString": text} for text in answer.advice)
     parameters.extend(
         {"name": "citation", "valueRelatedArtifact": _artifact(citation)}
-        for citation in answer["citations"]
+        for citation in answer.citations
     )
-    ruleset = answer["ruleset"]
+    ruleset = answer.ruleset
     parameters.extend(
         [
             {"name": "ruleset_version", "valueString": ruleset["version"]},
             {"name": "ruleset_sha256", "valueString": ruleset["sha256"]},
-            {"name": "disclaimer", "valueString": answer["disclaimer"]},
+            {"name": "disclaimer", "valueString": answer.disclaimer},
         ]
     )
     return {"resourceType": "Parameters", "id": "result", "parameter": parameters}
 
 
-def missing_data(answer: Mapping[str, Any], screen_rule: str) -> list[str]:
+def missing_data(answer: Assessment, screen_rule: str) -> list[str]:
     """Findings to ask next when the red-flag screen (the manifest's red_flag_screen) fired.
 
     G2 v3 fires only on an unknown danger sign, so when it fired the data really is missing: its
     unknown flags, after the answer's follow-up questions. Other unknowns (G1, G3) do not make
     the response data-required: their rules already give the result a call-back or a referral.
     """
-    screen = next((e for e in answer["rationale"] if e["rule_id"] == screen_rule), None)
+    screen = next((e for e in answer.rationale if e.rule_id == screen_rule), None)
     if screen is None:
         return []
-    unknown = [name for name, value in screen["matched"].items() if value in (None, UNKNOWN)]
+    unknown = [name for name, value in screen.matched.items() if value in (None, UNKNOWN)]
     if not unknown:
         return []
-    follow_up = [entry["finding"] for entry in answer["follow_up"]]
+    follow_up = [entry.finding for entry in answer.follow_up]
     return list(dict.fromkeys([*follow_up, *unknown]))
 
 
-def referral_lines(answer: Mapping[str, Any], destinations: Destinations) -> list[str]:
+def referral_lines(answer: Assessment, destinations: Destinations) -> list[str]:
     """Each referral as text: 'X-ray and fracture clinic: urgent (UR1)'; [] when none."""
     return [
-        f"{destinations[r['destination']]}: {display(r['urgency']).lower()} ({r['rule_id']})"
-        for r in answer["referrals"]
+        f"{destinations[r.destination]}: {display(r.urgency).lower()} ({r.rule_id})"
+        for r in answer.referrals
     ]
 
 
-def _narrative(answer: Mapping[str, Any], destinations: Destinations) -> str:
+def _narrative(answer: Assessment, destinations: Destinations) -> str:
     """Where to go and how soon lead (clinical.md 1.2), in person or not, referrals, level, why."""
     esc = html.escape
-    urgency = answer["urgency"]
-    lead = where_and_when(destinations[answer["destination"]], urgency)
+    urgency = answer.urgency
+    lead = where_and_when(destinations[answer.destination], urgency)
     referrals = "".join(f"<li>{esc(line)}</li>" for line in referral_lines(answer, destinations))
     rules = "".join(
-        f"<li><b>{esc(e['rule_id'])} {esc(e['title'])}</b>: {esc(e['statement'])}</li>"
-        for e in answer["rationale"]
+        f"<li><b>{esc(e.rule_id)} {esc(e.title)}</b>: {esc(e.statement)}</li>"
+        for e in answer.rationale
     )
-    advice = "".join(f"<li>{esc(text)}</li>" for text in answer["advice"])
+    advice = "".join(f"<li>{esc(text)}</li>" for text in answer.advice)
     review = (
-        "<p>A clinician should review these answers.</p>"
-        if answer["needs_clinician_review"]
-        else ""
+        "<p>A clinician should review these answers.</p>" if answer.needs_clinician_review else ""
     )
     return (
         f'<div xmlns="{_XHTML}"><p><b>{esc(lead)}</b>.</p>'
         f"<p>How soon: <b>{esc(display(urgency))}</b>, {esc(URGENCY_MEANING[urgency])}.</p>"
-        f"<p>{esc(SETTING_TEXT[answer['setting']])}</p>"
+        f"<p>{esc(SETTING_TEXT[answer.setting])}</p>"
         + (f"<p>Referrals:</p><ul>{referrals}</ul>" if referrals else "<p>No referral.</p>")
-        + f"<p>Triage level: <b>{esc(display(answer['level']))}</b>.</p>{review}"
+        + f"<p>Triage level: <b>{esc(display(answer.level))}</b>.</p>{review}"
         f"<p>Why:</p><ul>{rules}</ul>"
         + (f"<p>Advice:</p><ul>{advice}</ul>" if advice else "")
-        + f"<p>{esc(answer['disclaimer'])}</p></div>"
+        + f"<p>{esc(answer.disclaimer)}</p></div>"
     )
 
 
-def sends_today(answer: Mapping[str, Any], policy: AdvicePolicy) -> bool:
+def sends_today(answer: Assessment, policy: AdvicePolicy) -> bool:
     """A fired rule sends the patient somewhere today, other than to a call-back (7.8 A1)."""
     return any(
-        entry["urgency"] in policy.today and entry["destination"] != policy.call_back_destination
-        for entry in answer["rationale"]
+        entry.urgency in policy.today and entry.destination != policy.call_back_destination
+        for entry in answer.rationale
     )
 
 
-def build_guidance(
-    answer: Mapping[str, Any], ruleset: Ruleset, subject: Any = None
-) -> dict[str, Any]:
+def build_guidance(answer: Assessment, ruleset: Ruleset, subject: Any = None) -> dict[str, Any]:
     """The GuidanceResponse: data-required when unknown red flags need answers, else success.
 
     The ruleset gives the destinations' text, the advice policy, the red-flag screen and the
@@ -205,7 +201,7 @@ def build_guidance(
     destinations = ruleset.destinations
     needed = missing_data(answer, ruleset.red_flag_screen)
     final = sends_today(answer, ruleset.advice)
-    decision_id = answer["decision_id"]
+    decision_id = answer.decision_id
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
         "text": {"status": "generated", "div": _narrative(answer, destinations)},
@@ -219,8 +215,7 @@ def build_guidance(
         resource["subject"] = {"reference": subject["reference"]}
     resource["occurrenceDateTime"] = datetime.now(UTC).isoformat(timespec="seconds")
     resource["reasonCode"] = [
-        {"coding": [_rule_id(e["rule_id"], e["title"])], "text": e["statement"]}
-        for e in answer["rationale"]
+        {"coding": [_rule_id(e.rule_id, e.title)], "text": e.statement} for e in answer.rationale
     ]
     resource["outputParameters"] = {"reference": "#result"}
     if needed:
