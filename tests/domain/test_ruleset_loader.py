@@ -15,6 +15,16 @@ from service.exceptions import RulesetError
 from tests.helpers import RULES
 
 
+def test_wording_is_part_of_the_digest(tmp_path: Path) -> None:
+    """A question's wording is ruleset content: changing it changes the digest."""
+    folder = _copy(tmp_path)
+    before = load_ruleset(folder).sha256
+    _edit(folder, "questions.yaml", lambda d: d["questions"]["fever"].update(label="Fever?"))
+    after = load_ruleset(folder)
+    assert after.sha256 != before
+    assert after.questions["fever"].label == "Fever?"
+
+
 def _copy(tmp_path: Path) -> Path:
     folder = tmp_path / "rules"
     shutil.copytree(RULES, folder)
@@ -251,6 +261,36 @@ REFUSALS = [
         "ruleset.yaml",
         lambda d: d["levels"].append("self_care"),
         "ruleset.yaml: levels lists a name twice",
+    ),
+    (
+        "a finding without wording",
+        "questions.yaml",
+        lambda d: d["questions"].pop("pain_nrs"),
+        "questions.yaml: no wording for pain_nrs",
+    ),
+    (
+        "wording for an unknown finding",
+        "questions.yaml",
+        lambda d: d["questions"].update(pain_score={"label": "Pain", "help": "0 to 10."}),
+        "questions.yaml: unknown finding pain_score",
+    ),
+    (
+        "a question without help",
+        "questions.yaml",
+        lambda d: d["questions"]["fever"].pop("help"),
+        "questions.yaml: questions.fever.value.help: Missing data for required field.",
+    ),
+    (
+        "a red-flag screen that is not a rule",
+        "ruleset.yaml",
+        lambda d: d.update(red_flag_screen="G99"),
+        "ruleset.yaml: red_flag_screen: no rule G99",
+    ),
+    (
+        "a card indicator missing for an urgency",
+        "ruleset.yaml",
+        lambda d: d["card_indicators"].pop("soon"),
+        "ruleset.yaml: card_indicators: one indicator for each urgency",
     ),
 ]
 
