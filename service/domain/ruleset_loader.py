@@ -474,9 +474,7 @@ class _Loader:
         )
 
     def _digest(self) -> str:
-        # The parsed content, not the bytes: comments and layout do not change an answer.
-        canonical = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return content_digest(self.raw)
 
 
 def _advice_line(item: Any, where: str) -> AdviceLine:
@@ -492,6 +490,12 @@ def _advice_line(item: Any, where: str) -> AdviceLine:
     raise RulesetError(
         f"{where}: advice: each line is text, 'call_back: <text>' or 'shared: <name>', not {item!r}"
     )
+
+
+def content_digest(content: Any) -> str:
+    """sha256 of parsed YAML content, not of the bytes: comments and layout change nothing."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def load_ruleset(folder: str | Path) -> Ruleset:

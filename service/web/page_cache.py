@@ -7,8 +7,6 @@ show stops the start, naming the file, as a broken rules folder does.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from marshmallow import ValidationError
 
 from service.domain.assessor import Triage
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import CASES_SUFFIX
+from service.domain.ruleset_loader import CASES_SUFFIX, content_digest
 from service.exceptions import SiteDataError, TriageError
 from service.http.health import SITE_DATA
 from service.review.cases import Case, load_cases, load_vignettes
@@ -52,9 +50,7 @@ class SiteData:
 
 def digest(cases: dict[str, Any], vignettes: Any) -> str:
     """sha256 of the parsed case files (by file name) and the parsed vignette file (or None)."""
-    content = {"cases": cases, "vignettes": vignettes}
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return content_digest({"cases": cases, "vignettes": vignettes})
 
 
 def _check(ruleset: Ruleset, case: Case, where: Path) -> None:

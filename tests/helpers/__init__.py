@@ -15,6 +15,7 @@ from flask import Flask
 
 from service import create_app
 from service.review.cases import Case, load_vignettes
+from service.review.replay import Replay
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RULES = ROOT / "rules"
@@ -57,3 +58,18 @@ def make_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def vignettes() -> tuple[Case, ...]:
     """The vignette suite (tests/vignettes/vignettes.yaml), read and checked once."""
     return tuple(load_vignettes(VIGNETTES_FILE))
+
+
+def expectation_errors(case: Case, answer: Mapping[str, Any]) -> list[str]:
+    """What a /v1/triage answer misses of the case's expectations (Replay's one check)."""
+    fired = tuple(entry["rule_id"] for entry in answer["rationale"])
+    got = Replay(
+        case,
+        answer["level"],
+        answer["urgency"],
+        fired,
+        answer["destination"],
+        answer["setting"],
+        answer["needs_clinician_review"],
+    )
+    return got.expectation_errors()

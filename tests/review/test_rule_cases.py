@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from service.domain.ruleset import Ruleset
 from service.review.cases import Case, load_cases
-from tests.helpers import RULES
+from tests.helpers import RULES, expectation_errors
 
 CASES = load_cases(RULES)
 
@@ -18,16 +18,8 @@ def test_rule_case(case: Case, client: FlaskClient, ruleset: Ruleset) -> None:
     response = client.post("/v1/triage", json=case.intake)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
+    assert not expectation_errors(case, body), expectation_errors(case, body)
     fired = [entry["rule_id"] for entry in body["rationale"]]
-    assert (body["level"], body["urgency"]) == (case.level, case.urgency), fired
-    assert set(case.fired) <= set(fired), f"expected to fire {case.fired}, fired {fired}"
-    assert not set(case.not_fired) & set(fired), f"must not fire {case.not_fired}, fired {fired}"
-    if case.needs_clinician_review is not None:
-        assert body["needs_clinician_review"] is case.needs_clinician_review
-    if case.destination is not None:
-        assert body["destination"] == case.destination, fired
-    if case.setting is not None:
-        assert body["setting"] == case.setting, fired
     keys = {key for rule_id in fired for key in ruleset.by_id[rule_id].citations}
     assert {c["key"] for c in body["citations"]} == keys
 
