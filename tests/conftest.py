@@ -33,8 +33,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.path.name == "test_browser.py":
             item.add_marker("browser")
         function = getattr(item, "obj", None)
-        if getattr(function, "is_hypothesis_test", False):
+        if getattr(function, "is_hypothesis_test", False) or item.get_closest_marker("property"):
             item.add_marker("property")
+            # Thousands of generated intakes through code the other tests cover already: run
+            # without coverage tracing, which would double the suite's time (pytest-cov).
+            item.add_marker("no_cover")
         # A test that builds its own app (about half a second each) is slow.
         if callable(function) and "app_factory" in inspect.signature(function).parameters:
             item.add_marker("slow")

@@ -200,7 +200,7 @@ def test_the_image_starts_as_shipped_on_a_read_only_root_with_an_empty_tmp() -> 
     triages = [("POST", "/v1/triage", intake) for intake in INTAKES[:12]]
     plan = {"requests": [("GET", "/healthz", None), *triages, ("POST", "/v1/triage", {"x": 1})]}
     run = subprocess.run(
-        [*NAMESPACES, sys.executable, str(ROOT / "tests" / "image_run.py")],
+        [*NAMESPACES, sys.executable, str(ROOT / "tests" / "helpers" / "image_run.py")],
         input=json.dumps(plan).encode(),
         capture_output=True,
         timeout=120,
