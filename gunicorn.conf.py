@@ -3,8 +3,8 @@
 import os
 import re
 
-from service import probe_port
-from service.server_errors import HEADER_FIELD_BYTES, HEADER_FIELDS, RedactingLogger, install
+from service.http import probe_port
+from service.http.gunicorn_hooks import HEADER_FIELD_BYTES, HEADER_FIELDS, RedactingLogger, install
 
 
 def _setting(name: str, default: str, pattern: str) -> str:
@@ -21,7 +21,7 @@ _host = _setting("HOST", "127.0.0.1", r"[A-Za-z0-9.:\[\]-]{1,255}")
 bind = f"{_host}:{_port}"
 # HEALTH_PORT (the image: 8001; the Deployment's probes use it): /healthz and /readyz also on a
 # port of their own, answered by a thread in each worker, within milliseconds even when a flood
-# of connections makes the service port's queue seconds long (service/probe_port.py). Unset,
+# of connections makes the service port's queue seconds long (service/http/probe_port.py). Unset,
 # as under `make run`: the probes are on the service port only.
 _health = _setting("HEALTH_PORT", "", r"(\d{1,5})?")
 if _health and not (1 <= int(_health) <= 65535 and int(_health) != _port):
@@ -36,7 +36,7 @@ except OSError as error:
 # worker evaluates one request at a time. Connections are greenlets (gevent): a slow, idle or
 # distant client costs a greenlet, never a worker (docs/serving.md).
 workers = int(_setting("WEB_CONCURRENCY", "2", r"[1-9]\d{0,2}"))
-worker_class = "service.gevent_worker.TriageWorker"
+worker_class = "service.http.gevent_worker.TriageWorker"
 # Connections per worker (each a greenlet of a few KiB); past them the kernel queues new ones.
 worker_connections = int(_setting("WORKER_CONNECTIONS", "4096", r"[1-9]\d{0,5}"))
 # The app is built once in the master, so a broken rules folder stops the server before any
@@ -64,7 +64,7 @@ accesslog = None
 errorlog = "-"
 loglevel = "info"
 # gunicorn's error log as JSON lines, one write each (never torn), without the request text
-# its messages quote (request lines, raw URIs, methods): service/server_errors.py.
+# its messages quote (request lines, raw URIs, methods): service/http/gunicorn_hooks.py.
 logger_class = RedactingLogger
 # Request heads (README, Operations): past these, 431. The request line keeps gunicorn's
 # default of 4094 bytes (414 past it); the whole header section is at most 32 KiB.
@@ -77,10 +77,10 @@ install()
 
 # Prometheus multiprocess mode: every worker writes its metrics to files in this folder
 # (PROMETHEUS_MULTIPROC_DIR; a new temporary folder when unset, as under `make run`; containers
-# point it at their tmpfs /tmp). Best-effort (service/metric_files.py): workers create the folder
+# point it at their tmpfs /tmp). Best-effort (service/http/metric_files.py): workers create the folder
 # if missing and read the variable at their first update, so import order does not matter, and a
 # missing, full or unwritable folder turns a worker's metrics off, never fails an answer.
-from service import metric_files  # noqa: E402
+from service.http import metric_files  # noqa: E402
 
 _metrics_dir = metric_files.choose_folder()
 
@@ -104,7 +104,7 @@ def on_exit(server):
 def post_worker_init(worker):
     """Answer the probe port from this worker (when HEALTH_PORT is set)."""
     if _probe_listener is not None:
-        from service.health import ready_body
+        from service.http.health import ready_body
 
         probe_port.start(worker, _probe_listener.fileno(), ready_body(worker.wsgi))
 

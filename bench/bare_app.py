@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 
 from service.app import create_app
-from service.cases import load_vignettes
+from service.review.cases import load_vignettes
 
 ROOT = Path(__file__).resolve().parent.parent
 

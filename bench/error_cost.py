@@ -27,9 +27,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from service import create_app  # noqa: E402
-from service.batch import BYTES_PER_INTAKE  # noqa: E402
-from service.cases import load_vignettes  # noqa: E402
-from service.findings import FINDINGS  # noqa: E402
+from service.domain.findings import FINDINGS  # noqa: E402
+from service.http.batch import BYTES_PER_INTAKE  # noqa: E402
+from service.review.cases import load_vignettes  # noqa: E402
 
 BATCH_SIZE = 100
 

@@ -37,7 +37,7 @@ from bench.clients import distant_clients, probe_every_second, slow_clients_and_
 from bench.error_cost import measure as measure_batch_cost  # noqa: E402
 from bench.opcodes import measure as measure_opcodes  # noqa: E402
 from bench.stages import measure  # noqa: E402
-from service.cases import load_vignettes  # noqa: E402
+from service.review.cases import load_vignettes  # noqa: E402
 
 LUA = """
 local bodies = {%s}
@@ -359,7 +359,7 @@ def _report(results: dict[str, Any], figures: dict[str, Any], args: Any) -> str:
         f"- machine: {_machine()}",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "- served as `make run` serves it: `gunicorn.conf.py`, 2 gevent workers "
-        "(`service/gevent_worker.py`, see [serving.md](serving.md)), preloaded; with "
+        "(`service/http/gevent_worker.py`, see [serving.md](serving.md)), preloaded; with "
         "HEALTH_PORT set, as in the image and the Deployment",
         "- the bare endpoint (`bench/bare_app.py`) parses the intake and answers one of the "
         "service's own answers, stored: the same transport, parse and answer size, no triage",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.cases import load_vignettes
-from tests.live_server import start
+from service.review.cases import load_vignettes
+from tools.live_server import start
 
 ROOT = Path(__file__).resolve().parent.parent
 

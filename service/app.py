@@ -8,30 +8,31 @@ from typing import Any
 import structlog
 from flask import Flask
 
-from service.api import api
-from service.auth import install_api_keys
-from service.batch import batch
-from service.catalogue_pages import catalogue_pages
-from service.cds_hooks import cds_hooks
-from service.cds_jwt import install_cds_auth
 from service.config import load_config
-from service.cors import install_cors
-from service.docs_page import docs_page
-from service.errors import register_error_handlers
-from service.fhir_api import fhir
-from service.fhir_errors import install_fhir_errors
-from service.findings import FINDINGS
-from service.health import health
-from service.interview_api import interview
-from service.jsonio import OrjsonProvider
-from service.log import configure_logging, install_request_logging
-from service.metrics import metrics
-from service.pages import pages
-from service.ruleset import load_ruleset
-from service.schemas import GROUPS
-from service.security_headers import with_security_headers
-from service.site_data import SITE_DATA, load_site_data
-from service.triage import Triage
+from service.domain.assessor import Triage
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import GROUPS
+from service.domain.ruleset_loader import load_ruleset
+from service.http.api import api
+from service.http.auth import install_api_keys
+from service.http.batch import batch
+from service.http.gunicorn_hooks import BODY_FRAMING_ERRORS
+from service.http.headers import install_headers
+from service.http.health import SITE_DATA, health
+from service.http.interview_api import interview
+from service.http.json_provider import OrjsonProvider
+from service.http.metrics import metrics
+from service.http.problems import register_error_handlers
+from service.http.request_log import configure_logging, install_request_logging
+from service.interop.cds.cors import install_cors
+from service.interop.cds.jwt_auth import install_cds_auth
+from service.interop.cds.views import cds_hooks
+from service.interop.fhir.outcome import install_fhir_errors
+from service.interop.fhir.views import fhir
+from service.web.intake_views import pages
+from service.web.page_cache import load_site_data
+from service.web.rule_views import catalogue_pages
+from service.web.swagger_views import docs_page
 
 
 class _TriageFlask(Flask):
@@ -51,7 +52,7 @@ class _TriageFlask(Flask):
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; raise (so the server refuses to start) on bad settings or rules."""
-    app = _TriageFlask(__name__)
+    app = _TriageFlask(__name__, template_folder="web/templates", static_folder="web/static")
     settings = load_config(overrides=test_config)
     configure_logging(settings["LOG_LEVEL"])
     app.config.update(settings)
@@ -85,9 +86,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)  # HTML for people: /, /rules, /safety, /docs
     app.register_blueprint(catalogue_pages)
     app.register_blueprint(docs_page)
-    register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS))
+    register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS), BODY_FRAMING_ERRORS)
     install_fhir_errors(app)  # after the problem+json handlers: /fhir errors become FHIR
 
-    app.wsgi_app = with_security_headers(app.wsgi_app)  # type: ignore[method-assign,assignment]
+    install_headers(app)  # no-store, nosniff, CSP, no referrer on every answer
 
     return app

@@ -8,22 +8,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from service.cds_settings import (
+from service.cds_config import (
     parse_fhir_servers,
     parse_issuers,
     parse_origins,
     parse_public_url,
     parse_smart_launch_url,
 )
-from service.errors import TriageError
+from service.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 # The vignette suite for the /safety page: in the repository and in the image (Dockerfile).
 VIGNETTES = ROOT / "tests" / "vignettes" / "vignettes.yaml"
-
-
-class ConfigError(TriageError):
-    """A setting is invalid: the service must not start."""
 
 
 DEFAULTS: dict[str, Any] = {
@@ -96,7 +92,7 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cds(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The CDS Hooks settings (service.cds_settings); trusted issuers need the public URL."""
+    """The CDS Hooks settings (service.cds_config); trusted issuers need the public URL."""
     parsed: dict[str, Any] = {}
     for key, parse in (
         ("CDS_ISSUERS", parse_issuers),

@@ -1,34 +1,59 @@
-"""Shared fixtures: one app per session (the engine is built once, as in a worker)."""
+"""Shared fixtures (the session app, the app factory), markers by folder, hypothesis profiles."""
 
 from __future__ import annotations
 
+import inspect
+import os
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
-from service import create_app
-from service.ruleset import Ruleset
+from service.domain.ruleset import Ruleset
+from tests.helpers import AppFactory, make_app
 
-ROOT = Path(__file__).resolve().parent.parent
-RULES = ROOT / "rules"
-# The seven danger signs of rule G2's screen (clinical.md 7.3).
-RED_FLAG_SCREEN = (
-    "fever",
-    "systemically_unwell",
-    "foot_cold_pale_or_blue",
-    "sudden_numbness_or_weakness",
-    "redness_spreading_rapidly",
-    "black_or_dead_tissue",
-    "hot_swollen_joint",
-)
+# `make test-fast` loads "fast": few examples for the property tests that do not fix their own.
+settings.register_profile("fast", max_examples=10, deadline=None)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+
+_TESTS = Path(__file__).resolve().parent
+# Every test in these folders carries the marker: `-m "not system"` and the like select by it.
+_FOLDER_MARKERS = {"system": "system", "contract": "contract"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by folder (system, contract), browser, hypothesis (property), own app (slow)."""
+    for item in items:
+        folder = Path(str(item.path)).relative_to(_TESTS).parts[0]
+        if folder in _FOLDER_MARKERS:
+            item.add_marker(_FOLDER_MARKERS[folder])
+        if item.path.name == "test_browser.py":
+            item.add_marker("browser")
+        function = getattr(item, "obj", None)
+        if getattr(function, "is_hypothesis_test", False) or item.get_closest_marker("property"):
+            item.add_marker("property")
+            # Thousands of generated intakes through code the other tests cover already: run
+            # without coverage tracing, which would double the suite's time (pytest-cov).
+            item.add_marker("no_cover")
+        # A test that builds its own app (about half a second each) is slow.
+        if callable(function) and "app_factory" in inspect.signature(function).parameters:
+            item.add_marker("slow")
 
 
 @pytest.fixture(scope="session")
-def app() -> Flask:
+def app_factory() -> AppFactory:
+    """Build a new app with test settings (`app_factory({"API_KEYS": key})`): the session app
+    is shared, so a test that needs other settings or patches the app builds its own."""
+    return make_app
+
+
+@pytest.fixture(scope="session")
+def app(app_factory: AppFactory) -> Flask:
     """The real application on the real rules folder."""
-    return create_app()
+    return app_factory()
 
 
 @pytest.fixture

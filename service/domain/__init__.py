@@ -1,0 +1,1 @@
+"""The domain, framework-free: vocabulary, conditions, ruleset, engine adapter, assessment."""

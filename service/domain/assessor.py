@@ -1,0 +1,120 @@
+"""One assessment: facts from the intake, firings from the engine, the decision, the result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.domain.assessment import Assessment, Reason
+from service.domain.conditions import to_firing
+from service.domain.decision import Decision, decide
+from service.domain.engine import RuleEngine, to_durable
+from service.domain.facts import Facts, build_facts
+from service.domain.followup import FollowUpPlanner
+from service.domain.ruleset import Ruleset
+from service.exceptions import EngineError, RulesetError
+
+# Intakes checked at start-up: the engine must fire exactly what the conditions say.
+_SELF_CHECK_INTAKES: tuple[Mapping[str, Mapping[str, Any]], ...] = (
+    {},
+    {"symptoms": {"onset": "injury", "pain_nrs": 7, "steps_now": 3, "tender_5th_mt_base": "yes"}},
+    {"history": {"diabetes": "yes", "conservative_care_weeks": 12}, "symptoms": {"fever": "no"}},
+)
+
+
+class Triage:
+    """The ruleset and its engine, built once per worker."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.engine = RuleEngine(
+            {rule.id: to_durable(rule.when) for rule in ruleset.rules if rule.when is not None}
+        )
+        self.planner = FollowUpPlanner(ruleset)
+        self._firing = to_firing(
+            [(rule.id, rule.when) for rule in ruleset.rules if rule.when is not None]
+        )
+        self._citations = ruleset.citations
+
+    def self_check(self) -> None:
+        """Refuse to start if the compiled engine and the rule conditions disagree."""
+        for intake in _SELF_CHECK_INTAKES:
+            facts = build_facts(intake)
+            engine = set(self.engine.evaluate(facts))
+            expected = self._firing(facts)
+            if engine != expected:
+                raise RulesetError(
+                    "start-up self-check: the engine fired "
+                    f"{sorted(engine)} where the rules say {sorted(expected)}"
+                )
+
+    def decide(self, facts: Facts) -> Decision:
+        """The decision for these facts; raises EngineError if the engine fails or disagrees."""
+        fired = self.engine.evaluate(facts)
+        # The engine is unmaintained C code known to merge sessions and mis-coerce types: its
+        # firings must equal the conditions evaluated in Python, or no answer is given.
+        if set(fired) != self._firing(facts):
+            raise EngineError("the engine's firings disagree with the rule conditions")
+        return decide(fired, self.ruleset)
+
+    def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> Assessment:
+        """The assessment of a validated intake; raises EngineError if the engine fails."""
+        facts = build_facts(intake)
+        return self.answer(decision_id, facts, self.decide(facts))
+
+    def _advice(self, decision: Decision, facts: Facts) -> list[str]:
+        """The answer's advice, assembled as clinical.md 7.8 says (A0-A4)."""
+        policy = self.ruleset.advice
+        # A1: a rule sending the patient somewhere today replaces the wait for a call-back.
+        go_now = any(
+            rule.urgency in policy.today and rule.destination != policy.call_back_destination
+            for rule in decision.rationale
+        )
+        lines: list[str] = []
+        dropped = False
+        for rule in decision.rationale:
+            # A0: self-care rules advise only routine and soon answers.
+            if rule.informational and decision.urgency not in policy.informational_urgencies:
+                continue
+            for line in rule.advice:
+                if line.call_back and go_now:
+                    dropped = True
+                    continue
+                if line.shared is not None:
+                    shared = policy.shared[line.shared]
+                    lines.append(shared.then if shared.when(facts) else shared.otherwise)
+                elif line.text is not None:
+                    lines.append(line.text)
+        if dropped:
+            lines.insert(0, policy.go_now)
+        lines += [
+            addition.line
+            for addition in policy.additions
+            if decision.urgency in addition.urgencies and addition.when(facts)
+        ]
+        return list(dict.fromkeys(lines))
+
+    def answer(self, decision_id: str, facts: Facts, decision: Decision) -> Assessment:
+        """The assessment of a decision (design.md): rationale, advice, follow-up, sources."""
+        fired = [rule for rule in decision.rationale if rule.when is not None]
+        citation_keys = list(
+            dict.fromkeys(k for rule in decision.rationale for k in rule.citations)
+        )
+        return Assessment(
+            decision_id=decision_id,
+            level=decision.level,
+            urgency=decision.urgency,
+            escalation=decision.escalation,
+            destination=decision.destination,
+            setting=decision.setting,
+            needs_clinician_review=decision.needs_clinician_review,
+            referrals=decision.referrals,
+            rationale=tuple(Reason(rule, rule.explain(facts)) for rule in decision.rationale),
+            advice=tuple(self._advice(decision, facts)),
+            follow_up=self.planner.follow_up(
+                facts, fired, decision.rank, decision.needs_clinician_review
+            ),
+            citations=tuple(self._citations[key] for key in citation_keys),
+            ruleset=self.ruleset.identity,
+            disclaimer=self.ruleset.disclaimer,
+        )

@@ -1,0 +1,98 @@
+"""Aggregate fired rules into one decision (clinical.md 1.2, aggregation v2): pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from service.domain.ruleset import Rule, Ruleset
+
+
+@dataclass(frozen=True)
+class Referral:
+    """One indicated referral: a fired rule above self-care (clinical.md 1.2 step 9)."""
+
+    rule_id: str
+    level: str
+    urgency: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one evaluation and the rules behind it, in rank order."""
+
+    level: str
+    urgency: str
+    escalation: str | None
+    destination: str
+    setting: str
+    needs_clinician_review: bool
+    rationale: tuple[Rule, ...]
+    referrals: tuple[Referral, ...]
+    rank: tuple[int, int]  # (urgency index, level index) of the answer
+
+
+def order_rules(rules: Iterable[Rule]) -> list[Rule]:
+    """Rank order (1.2 step 4): urgency, then level (highest first), destination, rule index."""
+    return sorted(rules, key=lambda rule: (-rule.rank[0], -rule.rank[1], rule.order))
+
+
+def rank_of(
+    urgencies: Sequence[str], levels: Sequence[str], urgency: str, level: str
+) -> tuple[int, int]:
+    """(urgency, level) indexes of a result: the order of results, urgency first, then level."""
+    return urgencies.index(urgency), levels.index(level)
+
+
+def outcome_rank(rules: Iterable[Rule]) -> tuple[int, int]:
+    """(urgency, level) of an answer from these fired rules (1.2 steps 2-3).
+
+    Urgency is the highest of all; level the highest of the rules that are not informational
+    (the lowest level when only informational rules fired). Both are indexes, lowest first.
+    """
+    urgency, level = 0, 0
+    for rule in rules:
+        urgency = max(urgency, rule.rank[0])
+        if not rule.informational:
+            level = max(level, rule.rank[1])
+    return urgency, level
+
+
+def decide(fired_ids: Iterable[str], ruleset: Ruleset) -> Decision:
+    """The answer's outcome from the fired rule ids; no fired rule means the default rule.
+
+    Destination (and escalation) come from the first rule in rank order, so urgency and
+    destination always come from the same rule; the level may come from a less urgent rule,
+    whose own destination is then among the referrals (1.2 step 5).
+    """
+    fired = set(fired_ids)
+    unknown = fired - ruleset.by_id.keys()
+    if unknown:  # pragma: no cover (the engine only knows ruleset ids)
+        raise ValueError(f"fired ids not in the ruleset: {sorted(unknown)}")
+    by_id = ruleset.by_id  # order_rules gives the order: each rule's `order` is its own
+    rules = [by_id[rule_id] for rule_id in fired] or [ruleset.default]
+    rationale = order_rules(rules)
+    first = rationale[0]
+    rank = outcome_rank(rationale)
+    lowest_level = ruleset.levels[0]
+    above_self_care = [rule for rule in rationale if rule.level != lowest_level]
+    in_person = ruleset.settings[-1]
+    return Decision(
+        level=ruleset.levels[rank[1]],
+        urgency=ruleset.urgencies[rank[0]],
+        escalation=first.escalation,
+        destination=first.destination,
+        setting=(
+            in_person
+            if any(rule.setting == in_person for rule in above_self_care)
+            else ruleset.settings[0]
+        ),
+        needs_clinician_review=any(rule.needs_clinician_review for rule in rationale),
+        rationale=tuple(rationale),
+        referrals=tuple(
+            Referral(rule.id, rule.level, rule.urgency, rule.destination)
+            for rule in above_self_care
+        ),
+        rank=rank,
+    )

@@ -1,0 +1,187 @@
+"""The durable-rules adapter: the only module that imports durable (dependencies.md section 1.9).
+
+durable-rules 2.0.28 is unmaintained C code. It is safe only when wrapped exactly so:
+- no timer threads (``_run`` does nothing), which otherwise run actions on another thread;
+- a catch-all rule, so no fact is ever unhandled (an unhandled one then deleted can segfault);
+- a discriminator (``kind``) on every rule, so no rule can match the session-state object;
+- one live session per process (a lock), as sessions with colliding sid hashes merge;
+- the state deleted in ``finally`` (1,024 live sessions exhaust the engine);
+- the returned state checked for an exception an action raised;
+- a condition too large for durable split into one durable rule per top-level ``$or`` branch:
+  durable expands a condition into its disjunctive normal form and refuses more than about a
+  dozen branches in one rule (error 113, measured with UR9 v2's sixteen);
+- evaluations driven through durable's C interface (`durable_rules_engine`), the calls its
+  Python layer makes, without that layer: it built a closure and encoded and decoded the whole
+  fact several times per fired rule, the largest cost measured per request (issue 11), to run
+  actions that only record a name; here the name is read off the action message. The Python
+  layer still builds the rulesets (through orjson instead of the stdlib json module).
+Exception texts from the engine quote the whole fact, i.e. patient data: they are never logged.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import threading
+from collections.abc import Callable, Mapping
+from itertools import compress, repeat
+from operator import is_not
+from typing import Any
+
+import durable_rules_engine
+import orjson
+from durable import engine as durable_engine
+
+from service.domain.conditions import All, Any_, IsNull, Node, Not, negate
+from service.exceptions import EngineError
+
+_RULESET = "triage"
+_KIND = "intake"
+_DURABLE_OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+
+
+def to_durable(node: Node) -> dict[str, Any]:
+    """Compile to a durable-rules JSON condition (unknown numbers are absent from the fact)."""
+    if isinstance(node, Not):
+        return to_durable(negate(node.child))
+    if isinstance(node, All):
+        return {"$and": [to_durable(child) for child in node.children]}
+    if isinstance(node, Any_):
+        return {"$or": [to_durable(child) for child in node.children]}
+    if isinstance(node, IsNull):
+        return {"$ex" if node.negated else "$nex": {node.finding: 1}}
+    if node.op == "==":
+        return {node.finding: node.value}
+    return {_DURABLE_OPS[node.op]: {node.finding: node.value}}
+
+
+_CATCH_ALL = "zz_evaluated"
+_BRANCH = "#"  # engine rule name = rule id + "#" + branch number
+_MAX_DNF = 12  # durable refused 15 or more DNF branches in one rule (error 113); 12 passed
+
+
+class _OrjsonForDurable:
+    """Stands in for the `json` module inside durable.engine: the same calls, through orjson.
+
+    durable calls json.dumps(obj, ensure_ascii=False) and json.loads(text) only; orjson writes
+    the same JSON (UTF-8, no ASCII escaping) for the str/int/dict/list values durable sees.
+    """
+
+    @staticmethod
+    def dumps(obj: Any, **_options: Any) -> str:
+        return orjson.dumps(obj).decode("utf-8")
+
+    @staticmethod
+    def loads(text: str | bytes) -> Any:
+        return orjson.loads(text)
+
+
+durable_engine.json = _OrjsonForDurable
+# Module-wide: every engine in the process shares it, so at most one session is ever alive.
+_ONE_SESSION = threading.Lock()
+
+
+class _StatelessHost(durable_engine.Host):  # type: ignore[misc]
+    """A Host without the dispatcher threads; it only builds rulesets (evaluate runs them)."""
+
+    def _run(self) -> None:
+        """Start no timer threads: they would run actions concurrently with requests."""
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        return _never
+
+
+def _never(_context: Any) -> None:  # pragma: no cover (evaluate never runs durable's actions)
+    raise EngineError("durable's own action runner was used")
+
+
+class RuleEngine:
+    """Evaluates facts against compiled conditions and returns every rule that fires."""
+
+    host_class: type[_StatelessHost] = _StatelessHost
+
+    def __init__(self, conditions: Mapping[str, Mapping[str, Any]]) -> None:
+        """conditions: rule id -> durable JSON condition over the fact's fields."""
+        definitions: dict[str, Any] = {}
+        for rule_id, condition in conditions.items():
+            if _BRANCH in rule_id or rule_id == _CATCH_ALL:
+                raise EngineError(f"rule id '{rule_id}' is reserved or contains '{_BRANCH}'")
+            branches = _branches(condition) if _dnf_size(condition) > _MAX_DNF else [condition]
+            for number, branch in enumerate(branches):
+                name = f"{rule_id}{_BRANCH}{number}"
+                definitions[name] = {
+                    "all": [{"m": {"$and": [{"kind": _KIND}, copy.deepcopy(dict(branch))]}}],
+                    "run": name,
+                }
+        definitions[_CATCH_ALL] = {"pri": 1000, "all": [{"m": {"kind": _KIND}}], "run": _CATCH_ALL}
+        self._host = self.host_class()
+        try:
+            self._host.set_rulesets({_RULESET: definitions})
+        except Exception as error:  # durable raises bare Exception or its own C error type
+            raise EngineError(f"the engine refused the rules: {type(error).__name__}") from None
+        self._handle = self._host.get_ruleset(_RULESET)._handle
+        self._actions = frozenset(definitions)
+
+    def evaluate(self, facts: Mapping[str, str | int | None]) -> list[str]:
+        """Rule ids that fire for these facts, in engine order; raise EngineError on any fault.
+
+        Facts hold validated strings and integers only; None (unknown number) is left out of
+        the fact, so that 'is null' is the engine's 'field does not exist'.
+        """
+        # The known facts only, filtered without a Python-level loop (it was a tenth of this).
+        known = compress(facts.items(), map(is_not, facts.values(), repeat(None)))
+        fact: dict[str, Any] = dict(known)
+        sid = os.urandom(16).hex()  # a session id used once (uuid4's checks cost more than it)
+        fact["sid"], fact["kind"] = sid, _KIND
+        try:
+            with _ONE_SESSION:
+                try:
+                    fired = self._run(orjson.dumps(fact).decode("utf-8"))
+                finally:
+                    durable_rules_engine.delete_state(self._handle, sid)
+        except Exception:
+            raise EngineError("the rule engine raised during an evaluation") from None
+        if _CATCH_ALL not in fired or not fired <= self._actions:
+            raise EngineError("the rule engine did not complete the evaluation")
+        # durable expands $or into separate matches, and a rule may be registered once per
+        # top-level branch: a rule whose several branches hold fires more than once. Once each.
+        return list(dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL))
+
+    def _run(self, fact: str) -> set[str]:
+        """Assert the fact and take every action durable schedules for it, by name.
+
+        The sequence of durable's Ruleset.assert_fact and do_actions: each action is started,
+        its state written back unchanged and the next one started, until none is left.
+        """
+        engine = durable_rules_engine
+        status, state = engine.assert_fact(self._handle, fact)
+        if status != 0:  # 1 not handled, 2 already observed, 3 queued: none is a complete run
+            raise EngineError(f"the engine did not take the fact (status {status})")
+        fired: set[str] = set()
+        started = engine.start_action_for_state(self._handle, state)
+        if not started:
+            return fired
+        session, message = started[0], started[1]
+        while message:
+            # The message is {"<action name>": {...the fact...}}; names are ours, never escaped.
+            fired.add(message[2 : message.index('"', 2)])
+            engine.update_state(self._handle, session)
+            message = engine.complete_and_start_action(self._handle, state)
+        return fired
+
+
+def _dnf_size(condition: Any) -> int:
+    """How many branches durable's disjunctive normal form of this condition has."""
+    if isinstance(condition, Mapping) and set(condition) == {"$or"}:
+        return sum(_dnf_size(child) for child in condition["$or"])
+    if isinstance(condition, Mapping) and set(condition) == {"$and"}:
+        return math.prod(_dnf_size(child) for child in condition["$and"])
+    return 1
+
+
+def _branches(condition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The top-level $or branches of a condition (nested top-level $or flattened), or itself."""
+    if set(condition) == {"$or"}:
+        return [branch for child in condition["$or"] for branch in _branches(child)]
+    return [condition]

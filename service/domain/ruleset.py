@@ -1,0 +1,128 @@
+"""The ruleset's types: a rule, its advice lines, the advice policy, and the whole ruleset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from service.domain.conditions import Explainer, Node, Predicate
+from service.domain.findings import Question
+
+
+@dataclass(frozen=True)
+class AdviceLine:
+    """One advice line of a rule: its text, or the name of a shared line; call-back or not."""
+
+    text: str | None
+    shared: str | None = None
+    call_back: bool = False
+
+
+@dataclass(frozen=True, eq=False)  # identity: one object per rule per load, hashed fast
+class Rule:
+    """One rule as loaded: its condition compiled, its metadata checked."""
+
+    id: str
+    version: int
+    title: str
+    family: str
+    when: Node | None
+    source: Any = field(repr=False)  # the condition as written in the YAML
+    predicate: Predicate = field(repr=False)
+    explain: Explainer = field(repr=False)
+    findings: frozenset[str]
+    level: str
+    urgency: str
+    escalation: str | None
+    destination: str
+    setting: str
+    needs_clinician_review: bool
+    informational: bool
+    statement: str
+    advice: tuple[AdviceLine, ...]
+    citations: tuple[str, ...]
+    rank: tuple[int, int]  # (urgency index, level index): the higher, the more acute
+    order: tuple[int, int, int, int]  # (clinical.md 1.2 step 4) ties: destination, then index
+
+
+@dataclass(frozen=True)
+class SharedLine:
+    """An advice line whose text depends on a condition (clinical.md 7.8 A2)."""
+
+    name: str
+    when: Predicate = field(repr=False)
+    then: str
+    otherwise: str
+
+
+@dataclass(frozen=True)
+class Addition:
+    """A line added to the answer's advice under a condition, at some urgencies (7.8 A3, A4)."""
+
+    id: str
+    when: Predicate = field(repr=False)
+    urgencies: frozenset[str]
+    line: str
+
+
+@dataclass(frozen=True)
+class AdvicePolicy:
+    """How the answer's advice is assembled from the fired rules (clinical.md 7.8)."""
+
+    call_back_destination: str
+    today: frozenset[str]
+    go_now: str
+    informational_urgencies: frozenset[str]
+    shared: Mapping[str, SharedLine]
+    additions: tuple[Addition, ...]
+
+
+@dataclass(frozen=True, repr=False)
+class Ruleset:
+    """A validated ruleset: rules in file order, orders, citations and identity."""
+
+    id: str
+    version: str
+    sha256: str
+    levels: tuple[str, ...]
+    urgencies: tuple[str, ...]
+    settings: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    default: Rule
+    citations: Mapping[str, Mapping[str, Any]]
+    destinations: Mapping[str, str]
+    helpers: Mapping[str, Any]  # helper name -> its condition as written in the manifest
+    advice: AdvicePolicy
+    asked_when: Mapping[str, Predicate]  # finding -> when a form asks it (clinical.md 2.2)
+    asked_when_source: Mapping[str, Any]
+    asked_when_reads: Mapping[str, frozenset[str]]  # finding -> the findings its situation reads
+    questions: Mapping[str, Question]  # finding -> its wording (rules/questions.yaml)
+    red_flag_screen: str  # the id of the rule that screens for an unknown danger sign
+    card_indicators: Mapping[str, str]  # urgency -> CDS Hooks card indicator
+    population: str
+    unknown_promise: str
+    disclaimer: str
+
+    def __repr__(self) -> str:
+        return f"<Ruleset {self.id} {self.version} sha256={self.sha256[:12]}>"
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+
+    def advice_texts(self, rule: Rule) -> list[str]:
+        """A rule's advice lines as text, for catalogues: a shared line in both its forms."""
+        texts = []
+        for line in rule.advice:
+            if line.shared is not None:
+                shared = self.advice.shared[line.shared]
+                texts += [shared.then, shared.otherwise]
+            elif line.text is not None:
+                texts.append(line.text)
+        return texts
+
+    @cached_property  # built once: decide() reads it on every request
+    def by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in (*self.rules, self.default)}

@@ -1,0 +1,1 @@
+"""HTTP plumbing and the JSON API: views, problems, body, logging, metrics, gunicorn hooks."""

@@ -1,0 +1,104 @@
+"""The wire form (JSON) of an assessment, a rule and a question: the one place each is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.domain.assessment import Assessment, FollowUp, Reason
+from service.domain.findings import Question
+from service.domain.ruleset import Rule, Ruleset
+
+
+def reason_to_wire(reason: Reason) -> dict[str, Any]:
+    """One rationale entry: the fired rule and the findings that made it fire."""
+    rule = reason.rule
+    return {
+        "rule_id": rule.id,
+        "rule_version": rule.version,
+        "title": rule.title,
+        "family": rule.family,
+        "level": rule.level,
+        "urgency": rule.urgency,
+        "destination": rule.destination,
+        "setting": rule.setting,
+        "informational": rule.informational,
+        "statement": rule.statement,
+        "matched": dict(reason.matched),
+        "citations": list(rule.citations),
+    }
+
+
+def follow_up_to_wire(item: FollowUp) -> dict[str, Any]:
+    """One question still worth asking."""
+    return {
+        "finding": item.finding,
+        "question": item.question,
+        "could_raise_to": item.could_raise_to,
+        "could_raise_level": item.could_raise_level,
+        "rules": list(item.rules),
+    }
+
+
+def assessment_to_wire(assessment: Assessment) -> dict[str, Any]:
+    """The /v1/triage answer (openapi.yaml TriageResponse), in the documented field order."""
+    return {
+        "decision_id": assessment.decision_id,
+        "level": assessment.level,
+        "urgency": assessment.urgency,
+        "escalation": assessment.escalation,
+        "destination": assessment.destination,
+        "setting": assessment.setting,
+        "needs_clinician_review": assessment.needs_clinician_review,
+        "referrals": [
+            {
+                "rule_id": referral.rule_id,
+                "level": referral.level,
+                "urgency": referral.urgency,
+                "destination": referral.destination,
+            }
+            for referral in assessment.referrals
+        ],
+        "rationale": [reason_to_wire(reason) for reason in assessment.rationale],
+        "advice": list(assessment.advice),
+        "follow_up": [follow_up_to_wire(item) for item in assessment.follow_up],
+        "citations": list(assessment.citations),
+        "ruleset": dict(assessment.ruleset),
+        "disclaimer": assessment.disclaimer,
+    }
+
+
+def rule_to_wire(rule: Rule, ruleset: Ruleset) -> dict[str, Any]:
+    """One rule of GET /v1/rules: its outcome, statement, advice, citations and findings read."""
+    return {
+        "id": rule.id,
+        "version": rule.version,
+        "title": rule.title,
+        "family": rule.family,
+        "level": rule.level,
+        "urgency": rule.urgency,
+        "escalation": rule.escalation,
+        "destination": rule.destination,
+        "setting": rule.setting,
+        "needs_clinician_review": rule.needs_clinician_review,
+        "informational": rule.informational,
+        "statement": rule.statement,
+        "advice": ruleset.advice_texts(rule),
+        "citations": list(rule.citations),
+        "findings": sorted(rule.findings),
+    }
+
+
+def question_to_wire(question: Question) -> dict[str, Any]:
+    """One question of GET /v1/questions."""
+    wire: dict[str, Any] = {
+        "finding": question.name,
+        "group": question.group,
+        "type": question.kind,
+        "label": question.label,
+        "help": question.help,
+    }
+    if question.is_numeric:
+        wire.update(minimum=question.minimum, maximum=question.maximum)
+    else:
+        wire["allowed_values"] = list(question.values)
+    return wire

@@ -1,0 +1,122 @@
+"""Blueprint "interview": POST /v1/interview, the next question(s) or a proven complete answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from flask.blueprints import BlueprintSetupState
+
+from service.domain.condition_wording import describe_plain
+from service.domain.findings import FINDINGS
+from service.domain.intake_validator import validate_intake
+from service.domain.interview import Disposition, Interviewer, NextQuestion, Step, load_policy
+from service.exceptions import TriageError
+from service.http.answer import assessment_to_wire, question_to_wire
+from service.http.evaluation import evaluate
+from service.http.json_body import read_json
+from service.http.problems import problem
+
+interview = Blueprint("interview", __name__)
+INTERVIEWER = "interviewer"  # app.extensions key
+MAX_QUESTIONS = 10  # more than the largest group: a step never mixes two groups anyway
+
+ASK = (
+    "Provisional: the answer reads every question not asked yet as unknown, as /v1/triage "
+    "would. The fields listed in `decided` cannot change whatever the answers left; the others "
+    "can. Ask the questions given, add the answers to the intake and send it again."
+)
+COMPLETE = (
+    "Complete: no answer to the questions not asked (yes, no, unknown or any number) can change "
+    "the level, urgency, destination, setting or clinician-review flag; they are final, and "
+    "equal to the full form's. The rationale and referrals list what is already decided: the "
+    "rules that fire on the answers given, with the questions not asked read as unknown. Rules "
+    "in `rules.undecided` could still fire, or stop firing, on answers not given, without "
+    "changing the disposition; `rules.fired` fire whatever those answers would be."
+)
+
+
+class InterviewMismatch(TriageError):
+    """The answer at `complete` disagrees with the proven disposition: a defect, never answered."""
+
+
+@interview.record_once
+def _build_interviewer(state: BlueprintSetupState) -> None:
+    """Built once, when the app is made: a missing or invalid question order stops the start."""
+    ruleset = state.app.extensions["triage"].ruleset
+    policy = load_policy(state.app.config["RULES_DIR"])
+    state.app.extensions[INTERVIEWER] = Interviewer(ruleset, policy)
+
+
+def _max_questions(body: Any) -> tuple[Any, int | None]:
+    """The body without `max_questions`, and its value (1 when absent; None when invalid)."""
+    if not isinstance(body, dict) or "max_questions" not in body:
+        return body, 1
+    rest = {key: value for key, value in body.items() if key != "max_questions"}
+    value = body["max_questions"]
+    if type(value) is not int or not 1 <= value <= MAX_QUESTIONS:  # bool is not a count
+        return rest, None
+    return rest, value
+
+
+def _question(interviewer: Interviewer, question: NextQuestion) -> dict[str, Any]:
+    """The catalogue entry of GET /v1/questions, and why it is asked now."""
+    ruleset = interviewer.ruleset
+    entry = question_to_wire(ruleset.questions[question.finding.name])
+    if question.finding.name in ruleset.asked_when_source:
+        entry["asked_when"] = describe_plain(
+            ruleset.asked_when_source[question.finding.name], ruleset.helpers
+        )
+    entry["why"] = {
+        "group": question.group.id,
+        "group_title": question.group.title,
+        "rules": [rule.id for rule in question.rules],
+        "could_reach_urgency": question.urgency,
+        "could_reach_level": question.level,
+    }
+    return entry
+
+
+def _body(interviewer: Interviewer, step: Step, answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": step.status,
+        "questions": [_question(interviewer, question) for question in step.questions],
+        "progress": {
+            "answered": len(step.answered),
+            "relevant": len(step.relevant),
+            "form_questions": len(FINDINGS),
+        },
+        "decided": list(step.decided),
+        "rules": {
+            "fired": [rule.id for rule in step.fired],
+            "undecided": [rule.id for rule in step.undecided],
+        },
+        "statement": COMPLETE if step.status == "complete" else ASK,
+        "policy": interviewer.policy.identity,
+        "answer": answer,
+    }
+
+
+@interview.post("/v1/interview", provide_automatic_options=False)
+def interview_step() -> Any:
+    """The next question(s) for a partial intake, or `complete` with the proven answer."""
+    body, max_questions = _max_questions(read_json(request))
+    if max_questions is None:
+        return problem(
+            422,
+            "Unprocessable Content",
+            "The request does not match the schema; see errors.",
+            errors=[
+                {
+                    "field": "max_questions",
+                    "message": f"Must be a whole number from 1 to {MAX_QUESTIONS}.",
+                }
+            ],
+        )
+    intake = validate_intake(body)  # ValidationError -> the 422 problem of /v1/triage
+    interviewer: Interviewer = current_app.extensions[INTERVIEWER]
+    step = interviewer.step(intake, max_questions)
+    assessment = evaluate(intake)  # the same path as /v1/triage: not asked reads as unknown
+    if step.disposition is not None and Disposition.of(assessment) != step.disposition:
+        raise InterviewMismatch("the answer disagrees with the proven disposition")
+    return _body(interviewer, step, assessment_to_wire(assessment))

@@ -1,0 +1,104 @@
+"""Prometheus metrics, shared across gunicorn workers through the multiprocess directory.
+
+Best-effort: the values live in service.http.metric_files, where a missing, full or unwritable
+PROMETHEUS_MULTIPROC_DIR turns a worker's metrics off (one log line) and never fails an answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import structlog
+from flask import Blueprint, Response
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from service.http import metric_files
+
+# Before any metric below is created: their values are FileValues.
+metric_files.install()
+
+metrics = Blueprint("metrics", __name__)
+
+LATENCY = Histogram(
+    "triage_request_duration_seconds",
+    "Time to answer a request.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+RESPONSES = Counter("triage_responses_total", "Responses by status code.", ["route", "status"])
+DECISIONS = Counter("triage_decisions_total", "Triage results.", ["level", "urgency"])
+FIRES = Counter("triage_rule_fires_total", "Rules fired, by rule id.", ["rule_id"])
+CLINICIAN_REVIEWS = Counter(
+    "triage_clinician_review_total", "Answers that asked for a clinician's review."
+)
+CDS_FEEDBACK = Counter(
+    "triage_cds_feedback_total", "CDS Hooks card feedback, by outcome.", ["outcome"]
+)
+
+
+def _registry() -> CollectorRegistry:
+    # Under gunicorn each worker writes its own files; the view merges them (dependencies.md 6).
+    folder = os.environ.get(metric_files.FOLDER_VARIABLE)
+    if not folder:
+        return REGISTRY
+    registry = CollectorRegistry()
+    registry.register(metric_files.FolderCollector(folder))
+    return registry
+
+
+@metrics.get("/metrics", provide_automatic_options=False)
+def exposition() -> Response:
+    """All workers' metrics in the Prometheus text format (counts only, no patient data)."""
+    try:
+        body = generate_latest(_registry())
+    except Exception as error:  # metrics never fail: an empty exposition rather than a 500
+        structlog.get_logger("service.metrics").warning(
+            "metrics exposition failed", error=type(error).__name__
+        )
+        body = b""
+    # content_type, not mimetype: Flask would append a second charset.
+    return Response(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+# labels() looks its child up under a lock, label by label: on every request, for every fired
+# rule, that cost as much as the counting. The children never change: looked up once each
+# (the label values are routes, statuses, rule ids, levels and urgencies: a few hundred at most).
+@functools.cache
+def _child(metric: Any, *labels: str) -> Any:
+    return metric.labels(*labels)
+
+
+def observe_request(route: str, status: int, seconds: float) -> None:
+    """Count one response and its latency."""
+    _child(LATENCY, route).observe(seconds)
+    _child(RESPONSES, route, str(status)).inc()
+
+
+@functools.cache
+def _count(metric: Any, *labels: str) -> metric_files.FileValue:
+    # The value behind a counter (or its child): prometheus_client keeps it as `_value`, an
+    # instance of the ValueClass installed above.
+    value: metric_files.FileValue = (metric.labels(*labels) if labels else metric)._value
+    return value
+
+
+def observe_decision(level: str, urgency: str, rules: list[str], review: bool) -> None:
+    """Count one triage result and the rules behind it, all under one lock of the files."""
+    counted = [_count(DECISIONS, level, urgency), *(_count(FIRES, rule) for rule in rules)]
+    if review:
+        counted.append(_count(CLINICIAN_REVIEWS))
+    metric_files.increment_each(counted)
+
+
+def observe_feedback(outcome: str) -> None:
+    """Count one CDS Hooks feedback outcome (accepted or overridden)."""
+    CDS_FEEDBACK.labels(outcome).inc()

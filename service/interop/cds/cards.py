@@ -1,0 +1,101 @@
+"""A triage answer as one CDS Hooks 2.0 card: summary, indicator, source, detail and links."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from service.domain.assessment import Assessment
+from service.domain.ruleset import Ruleset
+from service.domain.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
+from service.interop.fhir.guidance import Destinations, referral_lines
+
+SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
+_SERVICE_LABEL = "forefoot-triage"
+INTAKE_LINK_LABEL = "Finish the unanswered questions in the forefoot-triage intake form"
+SMART_LINK_LABEL = "Finish the unanswered questions (SMART app in the EHR)"
+
+
+def _summary(answer: Assessment, destinations: Destinations) -> str:
+    """Where to go and how soon lead (clinical.md 1.2), then the deciding rule's title."""
+    lead = where_and_when(destinations[answer.destination], answer.urgency)
+    text = f"{lead}. Forefoot triage: {answer.rationale[0].title}"
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
+
+
+def _detail(answer: Assessment, destinations: Destinations) -> str:
+    urgency = answer.urgency
+    lines = [
+        f"**Where:** {destinations[answer.destination]}  ",
+        f"**How soon:** {display(urgency)}, {URGENCY_MEANING[urgency]}  ",
+        f"**{SETTING_TEXT[answer.setting]}**",
+    ]
+    if answer.escalation:
+        lines[-1] += "  "
+        lines.append(f"**Escalation:** {display(answer.escalation)}")
+    lines += ["", "### Referrals"]
+    lines += [f"- {line}" for line in referral_lines(answer, destinations)] or [
+        "- None (no rule above self-care fired)"
+    ]
+    lines += ["", f"**Level:** {display(answer.level)}"]
+    if answer.needs_clinician_review:
+        lines += ["", "**A clinician should review these answers.**"]
+    lines += ["", "### Why"]
+    lines += [f"- **{e.rule_id} {e.title}**: {e.statement}" for e in answer.rationale]
+    if answer.advice:
+        lines += ["", "### Advice"] + [f"- {text}" for text in answer.advice]
+    if answer.follow_up:
+        lines += ["", "### Still worth asking"]
+        lines += [f"- {entry.question}" for entry in answer.follow_up]
+    lines += ["", f"_{answer.disclaimer}_", "", f"Decision id: `{answer.decision_id}`"]
+    return "\n".join(lines)
+
+
+def _source(answer: Assessment, ruleset_version: str, public_url: str | None) -> dict[str, Any]:
+    """The service itself: its name, the ruleset version, the deciding rule's catalogue page."""
+    label = f"{_SERVICE_LABEL} (ruleset {ruleset_version})" if ruleset_version else _SERVICE_LABEL
+    source: dict[str, Any] = {"label": label}
+    if public_url:  # a card's URLs must be absolute: without TRIAGE_PUBLIC_URL there is none
+        source["url"] = f"{public_url}/rules/{quote(answer.rationale[0].rule_id, safe='')}"
+    return source
+
+
+def _links(
+    answer: Assessment, public_url: str | None, smart_url: str | None
+) -> list[dict[str, Any]]:
+    """Every citation with a URL, then (questions left unanswered) the intake form: absolute,
+    and as a SMART app launch where one is configured."""
+    links = [
+        {"label": citation["title"], "url": citation["url"], "type": "absolute"}
+        for citation in answer.citations
+        if citation.get("url")
+    ]
+    if public_url and answer.follow_up:
+        links.append({"label": INTAKE_LINK_LABEL, "url": f"{public_url}/", "type": "absolute"})
+    if smart_url and answer.follow_up:
+        links.append({"label": SMART_LINK_LABEL, "url": smart_url, "type": "smart"})
+    return links
+
+
+def build_card(
+    answer: Assessment,
+    ruleset: Ruleset,
+    public_url: str | None = None,
+    smart_url: str | None = None,
+) -> dict[str, Any]:
+    """The card for one answer: the service is the source, the citations and the form are links.
+
+    The ruleset gives each destination's text, each urgency's card indicator and its version;
+    public_url: TRIAGE_PUBLIC_URL, the base of the absolute links (none without it);
+    smart_url: TRIAGE_CDS_SMART_LAUNCH_URL, the SMART launch URL of an intake app (or none).
+    """
+    destinations = ruleset.destinations
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": _summary(answer, destinations),
+        "indicator": ruleset.card_indicators[answer.urgency],
+        "detail": _detail(answer, destinations),
+        "source": _source(answer, ruleset.version, public_url),
+        "links": _links(answer, public_url, smart_url),
+    }

@@ -1,0 +1,1 @@
+"""FHIR R4: the Questionnaire, QuestionnaireResponse in, GuidanceResponse out, errors."""

@@ -1,0 +1,242 @@
+"""A triage answer as an R4 GuidanceResponse with its result in a contained Parameters."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from service.domain.assessment import Assessment, Reason
+from service.domain.decision import Referral
+from service.domain.intake_schema import UNKNOWN
+from service.domain.ruleset import AdvicePolicy, Ruleset
+from service.domain.wording import (
+    SETTING_DISPLAY,
+    SETTING_TEXT,
+    URGENCY_MEANING,
+    display,
+    where_and_when,
+)
+from service.interop.fhir.common import (
+    DECISION_SYSTEM,
+    FINDINGS_SYSTEM,
+    MODULE_URL,
+    OUTCOME_SYSTEM,
+    RULES_SYSTEM,
+)
+
+_XHTML = "http://www.w3.org/1999/xhtml"
+Destinations = Mapping[str, str]  # destination code -> display text (ruleset.destinations)
+
+
+def _code(kind: str, code: str, text: str | None = None) -> dict[str, Any]:
+    return {"system": f"{OUTCOME_SYSTEM}-{kind}", "code": code, "display": text or display(code)}
+
+
+def _destination(code: str, destinations: Destinations) -> dict[str, Any]:
+    return _code("destination", code, destinations[code])
+
+
+def _rule_id(rule_id: str, title: str) -> dict[str, Any]:
+    return {"system": RULES_SYSTEM, "code": rule_id, "display": title}
+
+
+def _artifact(citation: Mapping[str, Any]) -> dict[str, Any]:
+    artifact: dict[str, Any] = {
+        "type": "citation",
+        "label": citation["key"],
+        "display": citation["title"],
+        "citation": " ".join(citation["references"]),
+    }
+    if citation.get("url"):
+        artifact["url"] = citation["url"]
+    return artifact
+
+
+def _rule(entry: Reason, destinations: Destinations) -> dict[str, Any]:
+    return {
+        "name": "rule",
+        "part": [
+            {"name": "id", "valueCoding": _rule_id(entry.rule_id, entry.title)},
+            {"name": "version", "valueInteger": entry.rule_version},
+            {"name": "level", "valueCoding": _code("level", entry.level)},
+            {"name": "urgency", "valueCoding": _code("urgency", entry.urgency)},
+            {
+                "name": "destination",
+                "valueCoding": _destination(entry.destination, destinations),
+            },
+            {
+                "name": "setting",
+                "valueCoding": _code("setting", entry.setting, SETTING_DISPLAY[entry.setting]),
+            },
+            {"name": "informational", "valueBoolean": entry.informational},
+            {"name": "statement", "valueString": entry.statement},
+            *({"name": "citation", "valueString": key} for key in entry.citations),
+        ],
+    }
+
+
+def _referral(
+    referral: Referral, titles: Mapping[str, str], destinations: Destinations
+) -> dict[str, Any]:
+    """One indicated referral (clinical.md 1.2 step 9): rule, level, urgency, destination."""
+    rule_id = referral.rule_id
+    return {
+        "name": "referral",
+        "part": [
+            {"name": "rule_id", "valueCoding": _rule_id(rule_id, titles[rule_id])},
+            {"name": "level", "valueCoding": _code("level", referral.level)},
+            {"name": "urgency", "valueCoding": _code("urgency", referral.urgency)},
+            {
+                "name": "destination",
+                "valueCoding": _destination(referral.destination, destinations),
+            },
+        ],
+    }
+
+
+def _parameters(answer: Assessment, destinations: Destinations) -> dict[str, Any]:
+    # Where to go leads (consumers route on it, clinical.md 1.2), then how soon and how.
+    setting = answer.setting
+    parameters: list[dict[str, Any]] = [
+        {"name": "destination", "valueCoding": _destination(answer.destination, destinations)},
+        {"name": "urgency", "valueCoding": _code("urgency", answer.urgency)},
+        {"name": "setting", "valueCoding": _code("setting", setting, SETTING_DISPLAY[setting])},
+    ]
+    if answer.escalation:
+        parameters.append(
+            {"name": "escalation", "valueCoding": _code("escalation", answer.escalation)}
+        )
+    parameters += [
+        {"name": "level", "valueCoding": _code("level", answer.level)},
+        {"name": "needs_clinician_review", "valueBoolean": answer.needs_clinician_review},
+    ]
+    titles = {entry.rule_id: entry.title for entry in answer.rationale}
+    parameters.extend(_referral(r, titles, destinations) for r in answer.referrals)
+    parameters.extend(_rule(entry, destinations) for entry in answer.rationale)
+    parameters.extend({"name": "advice", "valueString": text} for text in answer.advice)
+    parameters.extend(
+        {"name": "citation", "valueRelatedArtifact": _artifact(citation)}
+        for citation in answer.citations
+    )
+    ruleset = answer.ruleset
+    parameters.extend(
+        [
+            {"name": "ruleset_version", "valueString": ruleset["version"]},
+            {"name": "ruleset_sha256", "valueString": ruleset["sha256"]},
+            {"name": "disclaimer", "valueString": answer.disclaimer},
+        ]
+    )
+    return {"resourceType": "Parameters", "id": "result", "parameter": parameters}
+
+
+def missing_data(answer: Assessment, screen_rule: str) -> list[str]:
+    """Findings to ask next when the red-flag screen (the manifest's red_flag_screen) fired.
+
+    G2 v3 fires only on an unknown danger sign, so when it fired the data really is missing: its
+    unknown flags, after the answer's follow-up questions. Other unknowns (G1, G3) do not make
+    the response data-required: their rules already give the result a call-back or a referral.
+    """
+    screen = next((e for e in answer.rationale if e.rule_id == screen_rule), None)
+    if screen is None:
+        return []
+    unknown = [name for name, value in screen.matched.items() if value in (None, UNKNOWN)]
+    if not unknown:
+        return []
+    follow_up = [entry.finding for entry in answer.follow_up]
+    return list(dict.fromkeys([*follow_up, *unknown]))
+
+
+def referral_lines(answer: Assessment, destinations: Destinations) -> list[str]:
+    """Each referral as text: 'X-ray and fracture clinic: urgent (UR1)'; [] when none."""
+    return [
+        f"{destinations[r.destination]}: {display(r.urgency).lower()} ({r.rule_id})"
+        for r in answer.referrals
+    ]
+
+
+def _narrative(answer: Assessment, destinations: Destinations) -> str:
+    """Where to go and how soon lead (clinical.md 1.2), in person or not, referrals, level, why."""
+    esc = html.escape
+    urgency = answer.urgency
+    lead = where_and_when(destinations[answer.destination], urgency)
+    referrals = "".join(f"<li>{esc(line)}</li>" for line in referral_lines(answer, destinations))
+    rules = "".join(
+        f"<li><b>{esc(e.rule_id)} {esc(e.title)}</b>: {esc(e.statement)}</li>"
+        for e in answer.rationale
+    )
+    advice = "".join(f"<li>{esc(text)}</li>" for text in answer.advice)
+    review = (
+        "<p>A clinician should review these answers.</p>" if answer.needs_clinician_review else ""
+    )
+    return (
+        f'<div xmlns="{_XHTML}"><p><b>{esc(lead)}</b>.</p>'
+        f"<p>How soon: <b>{esc(display(urgency))}</b>, {esc(URGENCY_MEANING[urgency])}.</p>"
+        f"<p>{esc(SETTING_TEXT[answer.setting])}</p>"
+        + (f"<p>Referrals:</p><ul>{referrals}</ul>" if referrals else "<p>No referral.</p>")
+        + f"<p>Triage level: <b>{esc(display(answer.level))}</b>.</p>{review}"
+        f"<p>Why:</p><ul>{rules}</ul>"
+        + (f"<p>Advice:</p><ul>{advice}</ul>" if advice else "")
+        + f"<p>{esc(answer.disclaimer)}</p></div>"
+    )
+
+
+def sends_today(answer: Assessment, policy: AdvicePolicy) -> bool:
+    """A fired rule sends the patient somewhere today, other than to a call-back (7.8 A1)."""
+    return any(
+        entry.urgency in policy.today and entry.destination != policy.call_back_destination
+        for entry in answer.rationale
+    )
+
+
+def build_guidance(answer: Assessment, ruleset: Ruleset, subject: Any = None) -> dict[str, Any]:
+    """The GuidanceResponse: data-required when unknown red flags need answers, else success.
+
+    The ruleset gives the destinations' text, the advice policy, the red-flag screen and the
+    questions' wording. When a rule already sends the patient somewhere today, the answer is
+    complete enough to act on: success, with the missing data still listed as requirements (an
+    EHR may read data-required as "no result yet", and an emergency must not wait for it).
+    """
+    destinations = ruleset.destinations
+    needed = missing_data(answer, ruleset.red_flag_screen)
+    final = sends_today(answer, ruleset.advice)
+    decision_id = answer.decision_id
+    resource: dict[str, Any] = {
+        "resourceType": "GuidanceResponse",
+        "text": {"status": "generated", "div": _narrative(answer, destinations)},
+        "contained": [_parameters(answer, destinations)],
+        "requestIdentifier": {"system": DECISION_SYSTEM, "value": decision_id},
+        "identifier": [{"system": DECISION_SYSTEM, "value": decision_id}],
+        "moduleUri": MODULE_URL,
+        "status": "data-required" if needed and not final else "success",
+    }
+    if isinstance(subject, dict) and isinstance(subject.get("reference"), str):
+        resource["subject"] = {"reference": subject["reference"]}
+    resource["occurrenceDateTime"] = datetime.now(UTC).isoformat(timespec="seconds")
+    resource["reasonCode"] = [
+        {"coding": [_rule_id(e.rule_id, e.title)], "text": e.statement} for e in answer.rationale
+    ]
+    resource["outputParameters"] = {"reference": "#result"}
+    if needed:
+        # One requirement per question: an observation of that finding, coded by its linkId.
+        # (mustSupport paths may not use where() in R4, so the finding is named by a code.)
+        resource["dataRequirement"] = [
+            {
+                "type": "Observation",
+                "codeFilter": [
+                    {
+                        "path": "code",
+                        "code": [
+                            {
+                                "system": FINDINGS_SYSTEM,
+                                "code": name,
+                                "display": ruleset.questions[name].label,
+                            }
+                        ],
+                    }
+                ],
+            }
+            for name in needed
+        ]
+    return resource

@@ -1,0 +1,1 @@
+"""Clinical review tooling, framework-free: case files, replay, safety report, catalogue, CLI."""

@@ -1,0 +1,143 @@
+"""Blueprint "pages": the try-it intake form at / for people, triaged as POST /v1/triage is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+
+from service.domain.assessment import Assessment
+from service.domain.ruleset import Ruleset
+from service.domain.wording import HOW_SOON, SETTING_LABEL, display
+from service.exceptions import EngineError
+from service.http.auth import is_valid_key
+from service.http.evaluation import evaluate
+from service.web.intake_form import (
+    API_KEY_FIELD,
+    INJURY_LEGEND,
+    FormResult,
+    choices,
+    form_layout,
+    read_form,
+)
+from service.web.page_cache import site_data
+
+pages = Blueprint("pages", __name__)
+pages.add_app_template_filter(display, "words")
+
+
+def how_soon(urgency: str) -> str:
+    """An urgency in words ('today'); an urgency this page does not know, as its code reads."""
+    return HOW_SOON.get(urgency, display(urgency).lower())
+
+
+def setting_words(setting: str) -> str:
+    """A care setting in words; a setting this page does not know, as its code reads."""
+    return SETTING_LABEL.get(setting, display(setting))
+
+
+pages.add_app_template_filter(how_soon, "how_soon")
+pages.add_app_template_filter(setting_words, "setting_words")
+
+
+@pages.app_context_processor
+def _identity() -> dict[str, Any]:
+    """Every page names the ruleset it shows and the cases it was checked with (the footer)."""
+    return {"ruleset": _ruleset(), "site": site_data()}
+
+
+def _ruleset() -> Ruleset:
+    ruleset: Ruleset = current_app.extensions["triage"].ruleset
+    return ruleset
+
+
+def _keys() -> tuple[str, ...]:
+    keys: tuple[str, ...] = current_app.config["API_KEYS"]
+    return keys
+
+
+def also_referred(answer: Assessment) -> list[dict[str, Any]]:
+    """The referrals besides the destination shown first (clinical.md 1.2 step 9).
+
+    One entry per destination, in rank order, so at its most urgent; the answer's own
+    destination is left out (it leads the result), however many rules name it.
+    """
+    seen = {answer.destination}
+    also: list[dict[str, Any]] = []
+    for referral in answer.referrals:
+        if referral.destination in seen:
+            continue
+        seen.add(referral.destination)
+        rule_ids = [
+            other.rule_id for other in answer.referrals if other.destination == referral.destination
+        ]
+        also.append({**vars(referral), "rule_ids": rule_ids})
+    return also
+
+
+def _read() -> tuple[FormResult, int]:
+    """The posted form, refused (401) without a valid key when API keys are configured.
+
+    No path triages without a credential: the person types the key into the form (it is never
+    put in the page), and it is compared here, server-side, in constant time, as auth.py does.
+    """
+    result = read_form(request.form)
+    keys = _keys()
+    if keys:
+        if not is_valid_key(request.form.get(API_KEY_FIELD, ""), keys):
+            message = "Enter a valid API key: this service is configured to require one."
+            errors = [{"field": API_KEY_FIELD, "message": message}]
+            return FormResult(None, errors, result.answers), 401  # what was typed is kept
+    return result, 422 if result.errors else 200
+
+
+def _context(result: FormResult | None = None) -> dict[str, Any]:
+    """What the form and the result templates need; the answer is triaged through evaluate()."""
+    answer = None
+    engine_failed = False
+    if result is not None and result.intake is not None:
+        try:
+            answer = evaluate(result.intake)
+        except EngineError:
+            # A person sees a page with the safety net, never the API's problem JSON; still no
+            # triage is guessed (fail closed).
+            engine_failed = True
+    layout = form_layout(_ruleset())
+    return {
+        "sections": layout.sections,
+        "situations": layout.situations,
+        "choices": choices,
+        "findings": _ruleset().questions,
+        "injury_legend": INJURY_LEGEND,
+        "answers": result.answers if result else {},
+        "errors": result.errors if result else [],
+        "answer": answer,
+        "also_referred": also_referred(answer) if answer else [],
+        "needs_key": bool(_keys()),
+        "engine_failed": engine_failed,
+        "safety_net": _ruleset().disclaimer,
+    }
+
+
+@pages.get("/", provide_automatic_options=False)
+def intake_form() -> Any:
+    """The empty form: every answer unknown."""
+    return render_template("intake/index.html", **_context())
+
+
+@pages.post("/", provide_automatic_options=False)
+def intake_result() -> Any:
+    """JavaScript off: the form posted, the whole page again with the answer or field errors."""
+    result, status = _read()
+    context = _context(result)
+    status = 500 if context["engine_failed"] else status
+    return render_template("intake/index.html", **context), status
+
+
+@pages.post("/result", provide_automatic_options=False)
+def intake_fragment() -> Any:
+    """JavaScript on: the same post, answered with the result fragment only (in-place update)."""
+    result, status = _read()
+    context = _context(result)
+    status = 500 if context["engine_failed"] else status
+    return render_template("intake/_result.html", **context), status

@@ -1,0 +1,90 @@
+"""Blueprint "catalogue_pages": the rule catalogue, one rule with its cases, the safety report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template
+
+from service.domain.condition_wording import describe
+from service.domain.ruleset import Rule, Ruleset
+from service.web.page_cache import site_data
+
+catalogue_pages = Blueprint("catalogue_pages", __name__)
+
+
+def _ruleset() -> Ruleset:
+    ruleset: Ruleset = current_app.extensions["triage"].ruleset
+    return ruleset
+
+
+def condition(rule: Rule) -> str:
+    """A rule's condition in words; the default rule's is that no other rule fired."""
+    return describe(rule.source) if rule.when is not None else "no other rule fired"
+
+
+def advice_items(ruleset: Ruleset, rule: Rule) -> list[tuple[str, str]]:
+    """(line, note) of a rule's advice as the answer assembles it (clinical.md 7.8)."""
+    policy = ruleset.advice
+    items: list[tuple[str, str]] = []
+    for line in rule.advice:
+        if line.shared is not None:
+            shared = policy.shared[line.shared]
+            note = f"shared line {shared.name}: one of these two, chosen by the answers"
+            items += [(shared.then, note), (shared.otherwise, note)]
+        elif line.text is not None:
+            note = ""
+            if line.call_back:
+                note = f'call-back line: replaced by "{policy.go_now}" when another rule sends '
+                note += "the patient somewhere today"
+            items.append((line.text, note))
+    return items
+
+
+@catalogue_pages.get("/rules", provide_automatic_options=False)
+def rule_catalogue() -> Any:
+    """Every rule: condition in words, level, urgency, citations; the ruleset identity."""
+    ruleset = _ruleset()
+    rules = (*ruleset.rules, ruleset.default)
+    families = {rule.family: [r for r in rules if r.family == rule.family] for rule in rules}
+    return render_template(
+        "rules/catalogue.html",
+        ruleset=ruleset,
+        rules=rules,
+        families=list(families.items()),
+        helpers={name: describe(tree) for name, tree in ruleset.helpers.items()},
+        condition=condition,
+    )
+
+
+@catalogue_pages.get("/rules/<rule_id>", provide_automatic_options=False)
+def one_rule(rule_id: str) -> Any:
+    """One rule and the rule cases that expect it to fire or to stay silent."""
+    ruleset = _ruleset()
+    rule = ruleset.by_id.get(rule_id)
+    if rule is None:
+        abort(404, description="No rule has this id.")
+    cases = site_data().cases
+    return render_template(
+        "rules/rule.html",
+        ruleset=ruleset,
+        rule=rule,
+        condition=condition(rule),
+        advice=advice_items(ruleset, rule),
+        fires=[case for case in cases if rule.id in case.fired],
+        silent=[case for case in cases if rule.id in case.not_fired],
+    )
+
+
+@catalogue_pages.get("/safety", provide_automatic_options=False)
+def safety_report() -> Any:
+    """The safety report of the rule cases and the vignettes, replayed once, at start."""
+    data = site_data()
+    ruleset = _ruleset()
+    return render_template(
+        "rules/safety.html",
+        ruleset=ruleset,
+        rules=(*ruleset.rules, ruleset.default),
+        summary=data.safety,
+        with_vignettes=data.with_vignettes,
+    )

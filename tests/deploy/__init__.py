@@ -1,0 +1,1 @@
+"""The deployment artefacts: the Dockerfile, make and CI, the Kubernetes manifests."""

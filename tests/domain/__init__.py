@@ -1,0 +1,1 @@
+"""Tests of the domain: conditions, ruleset loader, engine adapter, decision, properties."""

@@ -1,0 +1,1 @@
+"""Tests against the real gunicorn server (marker: system)."""
