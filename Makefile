@@ -41,7 +41,7 @@ test: $(BIN)/.dev tools
 # The quick loop (about 25 s on an idle 2-core machine): no real server, browser, property test,
 # contract check or app of its own, few hypothesis examples; bytecode is cached between runs.
 test-fast: $(BIN)/.dev
-	env -u PYTHONDONTWRITEBYTECODE HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q \
+	env -u PYTHONDONTWRITEBYTECODE HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -p no:schemathesis \
 	  -m "not (system or browser or property or contract or slow)" \
 	  --ignore=tests/system --ignore=tests/contract --ignore=tests/web/test_browser.py
 

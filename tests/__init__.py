@@ -1,0 +1,1 @@
+"""The test suite: folders mirror the layers (domain, review, http, interop, web) and kinds."""

@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.path.name == "test_browser.py":
             item.add_marker("browser")
         function = getattr(item, "obj", None)
-        if getattr(function, "is_hypothesis_test", False) or item.get_closest_marker("property"):
+        if getattr(function, "is_hypothesis_test", False):
             item.add_marker("property")
             # Thousands of generated intakes through code the other tests cover already: run
             # without coverage tracing, which would double the suite's time (pytest-cov).
