@@ -123,6 +123,7 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.shed_after = _number("TRIAGE_SHED_AFTER_MS", 500, 60_000) / 1000
         self.tick = time.monotonic()
         self.tick_cpu = time.thread_time()
+        self.turn_cpu = 0.0  # the CPU the last connection's turn waited for (_take_turns)
         self.last_pass = 0.0
 
     def init_process(self) -> None:
@@ -181,8 +182,9 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
         # The pass is measured in the worker's own CPU time: work queued in it is what shedding
         # cuts short; a pass that the operating system merely paused (a busy host) is not.
-        if req.path not in PROBES and time.thread_time() - self.tick_cpu > self.shed_after:
+        if req.path not in PROBES and self._overloaded():
             util.write_nonblock(sock, _OVERLOADED)
+            self._take_turns()
             return True  # the unread body, if any, is skipped by the parser
         deadline = gevent.Timeout(self.request_timeout, RequestDeadline())
         deadline.start()
@@ -202,11 +204,26 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             deadline.close()
         if expired:  # answered 408 for a body that did not arrive: the rest is not read
             raise StopIteration()
-        # Take turns: gevent reads the next request on this connection without yielding when
-        # it has already arrived, so a quick client would be served again and again while the
-        # others' requests wait (p99 of hundreds of milliseconds at 8 connections).
-        gevent.sleep(0)
+        self._take_turns()
         return handled
+
+    def _overloaded(self) -> bool:
+        """Work queued ahead of a request is past the threshold, in this worker's CPU time:
+        the current pass of the loop, or the last turn a connection waited for. CPU, not wall
+        time: a host that merely pauses the worker queues no work."""
+        now = time.thread_time()
+        return now - self.tick_cpu > self.shed_after or self.turn_cpu > self.shed_after
+
+    def _take_turns(self) -> None:
+        """Yield to every other ready connection before reading this one's next request, and
+        remember the CPU that turn took. gevent reads a connection's next request without
+        yielding when it has already arrived, so a quick client was served again and again
+        while the others waited (p99 of hundreds of milliseconds at 8 connections); with turns,
+        a long turn is the queue: 2,000 ready connections make every connection wait for the
+        other 1,999 answers, which a pass of the loop no longer shows."""
+        before = time.thread_time()
+        gevent.sleep(0)
+        self.turn_cpu = time.thread_time() - before
 
     def _drain(self, listeners: list[Any], deadline: float) -> None:
         """Answer every connection still waiting in the listen queue."""
