@@ -402,9 +402,10 @@ def _report(results: dict[str, Any], figures: dict[str, Any], args: Any) -> str:
         f"{delayed.rps:.0f} answers/s (statuses {delayed.by_status}); the ideal is "
         f"64 / 0.05 s = 1,280/s.",
         f"- 2,000 connections: wrk made {overload['requests']} requests, {overload['shed']} of "
-        "them answered 503 with Retry-After (shed by the worker once a pass of its event loop "
-        "had run 500 ms). /healthz on the service port meanwhile (a new connection each second, "
-        "queued behind the flood; the reason for the probe port): "
+        "them answered 503 with Retry-After (shed by the worker once a pass of its event loop, "
+        "or a connection's turn, had taken 500 ms of its CPU). /healthz on the service port "
+        "meanwhile (a new connection each second, queued behind the flood; the reason for the "
+        "probe port): "
         f"{overload['service_port'].ok}/{overload['service_port'].probes} within 1 s, worst "
         f"{overload['service_port'].worst_ms:.0f} ms.",
         f"- a batch of 100 invalid intakes: {batch['invalid_batch_s'] * 1000:.1f} ms of CPU; "
