@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import astuple
 
-from service.domain.condition_wording import describe
+from service.domain.condition_wording import (
+    Phrase,
+    helper_nodes,
+    markdown,
+    markdown_escape,
+    phrase,
+    rule_phrase,
+)
+from service.domain.conditions import parse
 from service.domain.ruleset import Rule, Ruleset
 from service.review.cases import Case
 from service.review.coverage import coverage
@@ -34,6 +42,13 @@ def _advice(rule: Rule, ruleset: Ruleset) -> str:
     return " / ".join(lines)
 
 
+def _item(head: str, words: Phrase) -> list[str]:
+    """One list item: a leaf on the line, a grouping as a nested list under it."""
+    if not words.parts:
+        return [f"- {head}" + markdown(words)[0][1:]]
+    return [f"- {head}", *markdown(words, 1)]
+
+
 def render_catalogue(ruleset: Ruleset, cases: list[Case]) -> str:
     """Markdown: identity, helpers, then each family's rules with condition, outcome, sources."""
     lines = [
@@ -55,12 +70,14 @@ def render_catalogue(ruleset: Ruleset, cases: list[Case]) -> str:
         "## Helpers",
         "",
     ]
-    lines += [f"- **{name}**: {describe(tree)}" for name, tree in ruleset.helpers.items()]
+    helpers = helper_nodes(ruleset.helpers)
+    for name, node in helpers.items():
+        lines += _item(f"**{name}**:", phrase(node, ruleset.questions, helpers, own=name))
     lines += ["", "## Questions asked only in some situations", ""]
-    lines += [
-        f"- **{name}**: asked when {describe(tree)}"
-        for name, tree in ruleset.asked_when_source.items()
-    ]
+    for name, tree in ruleset.asked_when_source.items():
+        words = phrase(parse(tree, helpers), ruleset.questions, helpers)
+        question = markdown_escape(ruleset.questions[name].label)
+        lines += _item(f"**{question}** (`{name}`) is asked when", words)
     lines += ["", "## Destinations (precedence order)", ""]
     lines += [
         f"{n}. `{code}`: {text}" for n, (code, text) in enumerate(ruleset.destinations.items(), 1)
@@ -88,11 +105,10 @@ def render_catalogue(ruleset: Ruleset, cases: list[Case]) -> str:
         lines += ["", f"## {family}", ""]
         for rule in rules:
             fired_in, silent_in = astuple(coverage(rule, cases))
-            condition = describe(rule.source) if rule.when is not None else "no other rule fired"
             lines += [
                 f"### {rule.id} v{rule.version}: {rule.title}",
                 "",
-                f"- **When**: {condition}",
+                *_item("**When**:", rule_phrase(rule, ruleset.questions, helpers)),
                 f"- **Outcome**: {_outcome(rule, ruleset)}",
                 f"- **Why**: {rule.statement}",
                 "- **Advice**: " + _advice(rule, ruleset),

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template
 
-from service.domain.condition_wording import describe
-from service.domain.ruleset import Rule, Ruleset
+from service.domain.condition_wording import Phrase, helper_nodes, phrase, rule_phrase
+from service.domain.ruleset import Ruleset
 from service.web.page_cache import site_data
 
 catalogue_pages = Blueprint("catalogue_pages", __name__)
@@ -16,11 +16,6 @@ catalogue_pages = Blueprint("catalogue_pages", __name__)
 def _ruleset() -> Ruleset:
     ruleset: Ruleset = current_app.extensions["triage"].ruleset
     return ruleset
-
-
-def condition(rule: Rule) -> str:
-    """A rule's condition in words; the default rule's is that no other rule fired."""
-    return describe(rule.source) if rule.when is not None else "no other rule fired"
 
 
 def advice_items(ruleset: Ruleset, rule: Rule) -> list[tuple[str, str]]:
@@ -47,13 +42,17 @@ def rule_catalogue() -> Any:
     ruleset = _ruleset()
     rules = (*ruleset.rules, ruleset.default)
     families = {rule.family: [r for r in rules if r.family == rule.family] for rule in rules}
+    helpers = helper_nodes(ruleset.helpers)
+    words: dict[str, Phrase] = {
+        name: phrase(node, ruleset.questions, helpers, own=name) for name, node in helpers.items()
+    }
     return render_template(
         "rules/catalogue.html",
         ruleset=ruleset,
         rules=rules,
         families=list(families.items()),
-        helpers={name: describe(tree) for name, tree in ruleset.helpers.items()},
-        condition=condition,
+        helpers=words,
+        conditions={rule.id: rule_phrase(rule, ruleset.questions, helpers) for rule in rules},
     )
 
 
@@ -69,7 +68,7 @@ def one_rule(rule_id: str) -> Any:
         "rules/rule.html",
         ruleset=ruleset,
         rule=rule,
-        condition=condition(rule),
+        condition=rule_phrase(rule, ruleset.questions, helper_nodes(ruleset.helpers)),
         advice=advice_items(ruleset, rule),
         fires=[case for case in cases if rule.id in case.fired],
         silent=[case for case in cases if rule.id in case.not_fired],

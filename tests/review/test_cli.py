@@ -53,10 +53,12 @@ def test_catalogue_is_up_to_date() -> None:
 
 
 def test_catalogue_lists_every_rule_in_words() -> None:
-    """Each rule has its condition in words, level, urgency and citation titles."""
-    text = render_catalogue(load_ruleset(RULES), load_cases(RULES))
+    """Each rule has its condition in the question wording, level, urgency and citation titles."""
+    ruleset = load_ruleset(RULES)
+    text = render_catalogue(ruleset, load_cases(RULES))
     assert "### UR1 v2: Ottawa-positive" in text
-    assert "`pain_nrs` ≥ 7" in text
+    assert f"- {ruleset.questions['pain_nrs'].label} ≥ 7" in text
+    assert "`pain_nrs`" not in text
     assert "`orthopedic_surgeon` / `urgent`" in text
     assert "`ottawa` Ottawa ankle and foot (midfoot) rules" in text
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from service.domain.condition_wording import describe
+from service.domain.condition_wording import Phrase, helper_nodes, rule_phrase
 from service.domain.findings import FINDINGS
 from service.domain.intake_validator import IntakeValidator
 from service.domain.ruleset import Ruleset
@@ -427,17 +427,25 @@ def test_without_api_keys_the_form_asks_for_none(client: FlaskClient) -> None:
     assert "api_key" not in parse_fields(client.get("/").get_data(as_text=True))
 
 
-def test_catalogue_lists_every_rule_in_words(client: FlaskClient, ruleset: Ruleset) -> None:
-    """Ids, conditions in words (escaped), levels, urgencies, citations, version and sha256."""
+def _condition_html(app: Flask, words: Phrase) -> str:
+    """A condition as the pages render it (rules/_condition.html)."""
+    macro = app.jinja_env.get_template("rules/_condition.html").module.condition  # type: ignore[attr-defined]
+    return str(macro(words))
+
+
+def test_catalogue_lists_every_rule_in_words(
+    app: Flask, client: FlaskClient, ruleset: Ruleset
+) -> None:
+    """Ids, conditions in words (escaped), once each, levels, urgencies, citations, version and
+    sha256."""
+    helpers = helper_nodes(ruleset.helpers)
     html = client.get("/rules").get_data(as_text=True)
     assert ruleset.version in html
     assert ruleset.sha256 in html
     for rule in (*ruleset.rules, ruleset.default):
         assert f'<a href="/rules/{rule.id}">{rule.id}</a>' in html
-        if rule.when is not None:
-            words = describe(rule.source)
-            escaped = words.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            assert escaped in html
+        row = _between(html, f'<tr id="rule-{rule.id}"', "</tr>")
+        assert row.count(_condition_html(app, rule_phrase(rule, ruleset.questions, helpers))) == 1
         for key in rule.citations:
             assert f'href="/rules#cite-{key}"' in html
     for key in ruleset.citations:
@@ -586,3 +594,26 @@ def test_an_engine_failure_shows_a_page_with_the_safety_net(
     assert "No result could be given" in text
     assert triage.ruleset.disclaimer.split(".")[0] in text
     assert "Where to go" not in text
+
+
+def test_rule_pages_show_conditions_as_html_in_the_question_wording(
+    app: Flask, client: FlaskClient, ruleset: Ruleset
+) -> None:
+    """No raw Markdown (backticks, asterisks) and no finding's machine name on the catalogue or
+    any rule page; each rule page renders its condition once, nested lists for groupings."""
+    helpers = helper_nodes(ruleset.helpers)
+    catalogue = client.get("/rules").get_data(as_text=True)
+    main = _between(catalogue, "<main", "</main>")
+    assert "`" not in main and "*" not in main
+    assert "<dd>How the pain started is injury</dd>" in main  # the helper INJURY in words
+    for rule in (*ruleset.rules, ruleset.default):
+        page = _between(client.get(f"/rules/{rule.id}").get_data(as_text=True), "<main", "</main>")
+        assert "`" not in page and "*" not in page, rule.id
+        condition = _between(page, '<dd class="condition">', "</dd></div>")
+        words = _condition_html(app, rule_phrase(rule, ruleset.questions, helpers))
+        assert page.count(words) == 1, rule.id
+        assert condition == '<dd class="condition">' + words
+        for name in (name for name in rule.findings if "_" in name):  # machine-only names
+            assert not re.search(rf"\b{name}\b", condition), (rule.id, name)
+    em3 = client.get("/rules/EM3").get_data(as_text=True)
+    assert '<span class="grouping">all of:</span>\n<ul class="condition"><li>Hot swollen joint is yes' in em3
