@@ -176,7 +176,9 @@ def phrase(
     return _Wording(questions, helpers).phrase(node, own)
 
 
-def rule_phrase(rule: Rule, questions: Mapping[str, Question], helpers: Mapping[str, Node]) -> Phrase:
+def rule_phrase(
+    rule: Rule, questions: Mapping[str, Question], helpers: Mapping[str, Node]
+) -> Phrase:
     """A rule's condition in words; the default rule's is that no other rule fired."""
     if rule.when is None:
         return Phrase("no other rule fired")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template
 
 from service.domain.condition_wording import Phrase, helper_nodes, phrase, rule_phrase
-from service.domain.ruleset import Ruleset
+from service.domain.ruleset import Rule, Ruleset
 from service.web.page_cache import site_data
 
 catalogue_pages = Blueprint("catalogue_pages", __name__)

@@ -56,7 +56,10 @@ def test_a_rule_is_worded_from_its_questions(ruleset: Ruleset) -> None:
         ("onset in [gradual, sudden_no_injury]", "{onset} is gradual or sudden no injury"),
         ("swelling != none", "{swelling} is not none"),
         ({"not": "Y(fever)"}, "not ({fever} is yes)"),
-        ({"not": {"any": ["Y(fever)", "Y(redness)"]}}, "none of ({fever} is yes; {redness} is yes)"),
+        (
+            {"not": {"any": ["Y(fever)", "Y(redness)"]}},
+            "none of ({fever} is yes; {redness} is yes)",
+        ),
     ],
 )
 def test_leaves_read_as_the_question_wording(ruleset: Ruleset, tree: Any, expected: str) -> None:
