@@ -327,6 +327,46 @@ def test_phone_width_needs_no_horizontal_scrolling(
         browser.set_window_size(WIDTH, HEIGHT)
 
 
+# Each text of the cells (a level, an urgency, a "got ..." heading) and the lines its box makes.
+_WRAPPED_TEXTS = """
+const wrapped = [];
+for (const cell of document.querySelectorAll(arguments[0])) {
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    if (!walker.currentNode.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(walker.currentNode);
+    const tops = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+    if (tops.size > 1) wrapped.push(walker.currentNode.textContent.trim());
+  }
+}
+return wrapped;
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "cells"),
+    [
+        ("/rules", "table.rules td.outcome-cell"),
+        ("/safety", "table.fires td.outcome-cell, table.confusion th"),
+    ],
+)
+def test_laptop_width_keeps_level_and_urgency_on_one_line(
+    server: LiveServer, browser: WebDriver, path: str, cells: str
+) -> None:
+    """At 1280x800 the rule tables fit the page and no level or urgency wraps inside itself."""
+    browser.set_window_size(1280, 800)
+    try:
+        browser.get(server.base + path)
+        width = browser.execute_script("return document.documentElement.clientWidth")
+        scroll = browser.execute_script("return document.documentElement.scrollWidth")
+        assert scroll <= width, f"{path}: {scroll}px of content in {width}px"
+        assert browser.find_elements(By.CSS_SELECTOR, cells)
+        assert browser.execute_script(_WRAPPED_TEXTS, cells) == []
+    finally:
+        browser.set_window_size(WIDTH, HEIGHT)
+
+
 def test_catalogue_rule_and_safety_pages(server: LiveServer, browser: WebDriver) -> None:
     """/rules lists every rule with its identity; /rules/UR1 its cases; /safety its tables."""
     browser.get_log("browser")  # drop what earlier tests logged
