@@ -8,6 +8,7 @@ import pytest
 
 from service.domain.condition_wording import (
     Phrase,
+    describe_plain,
     helper_nodes,
     markdown,
     phrase,
@@ -99,3 +100,23 @@ def test_markdown_nests_groupings_and_escapes_the_text() -> None:
         "  - a\\*b\\_c \\`d\\` (helper X)",
         "  - e",
     ]
+
+
+def test_the_plain_situation_text_words_every_kind_of_leaf() -> None:
+    """describe_plain (the `asked_when` of GET /v1/questions): YU, null tests, lists, helpers
+    written out, and negated groups, with no Markdown left."""
+    tree = {
+        "any": [
+            "YU(neuropathy)",
+            "steps_now is null",
+            "swelling in [localized, diffuse]",
+            {"not": "INJURY"},
+            "pain_nrs is not null",
+            {"not": {"all": ["Y(fever)", "pain_nrs >= 7"]}},
+        ]
+    }
+    assert describe_plain(tree, {"INJURY": "onset == injury"}) == (
+        "(neuropathy is yes or unknown) or steps_now is unknown or (swelling is localized or "
+        "diffuse) or not (onset is injury) or pain_nrs is known or not (fever is yes and "
+        "pain_nrs ≥ 7)"
+    )

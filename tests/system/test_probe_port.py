@@ -153,3 +153,21 @@ def test_a_trickled_head_is_cut_at_the_deadline() -> None:
         took = time.monotonic() - started
         assert took < probe_port.READ_TIMEOUT + probe_port.DRAIN_SECONDS + 0.5
         assert client.recv(65536).startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+
+
+def test_the_probe_thread_serves_the_inherited_listener() -> None:
+    """The listener the master opens, served by the worker's native thread (in this process):
+    each probe gets its own answer, and the thread keeps serving after a bad one."""
+    port = free_port()
+    # The thread owns the descriptor from here (as a worker's thread owns the inherited one).
+    listener_fd = probe_port.open_listener("127.0.0.1", port).detach()
+    state = SimpleNamespace(tick=time.monotonic(), alive=True)
+    probe_port.start(state, listener_fd, b'{"status":"ready"}')
+    base = f"http://127.0.0.1:{port}"
+    assert request(base, "GET", "/readyz") == (200, {"status": "ready"})
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"nonsense\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+    state.alive = False  # draining: not ready any more, still alive
+    assert request(base, "GET", "/readyz")[0] == 503
+    assert request(base, "GET", "/healthz") == (200, {"status": "ok"})
