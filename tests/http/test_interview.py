@@ -201,6 +201,7 @@ def _write(rules: Path, policy: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
 
 
+@pytest.mark.slow  # builds its own app
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -220,6 +221,7 @@ def test_an_invalid_policy_stops_the_start(tmp_path: Path, change: Any, message:
         create_app({"RULES_DIR": str(rules)})
 
 
+@pytest.mark.slow  # builds its own app
 def test_a_missing_policy_stops_the_start(tmp_path: Path) -> None:
     """The question order is part of the rules folder: without it the service won't start."""
     rules, _ = _policy_copy(tmp_path)

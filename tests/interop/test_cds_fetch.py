@@ -24,6 +24,9 @@ from tests.helpers.cds import PATIENT_ID, validator
 from tests.helpers.cds import call as _call
 from tests.helpers.cds import qr as _qr
 
+# Each test builds its own app against its own fake FHIR server.
+pytestmark = pytest.mark.slow
+
 CARDS = validator("cds-cards")
 VIGNETTES = vignettes()
 

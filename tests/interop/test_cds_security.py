@@ -35,6 +35,9 @@ from tests.helpers.cds import qr as _qr
 from tests.helpers.cds import validator
 from tools import live_server
 
+# Each test builds its own app with its own issuers and keys (and one runs gunicorn).
+pytestmark = pytest.mark.slow
+
 CARDS = validator("cds-cards")
 VIGNETTES = vignettes()
 

@@ -7,6 +7,9 @@ import pytest
 from service.review.interview_report import build, percentile
 from tests.helpers import ROOT
 
+# Replays every vignette and rule case through the interview: seconds, not the quick loop.
+pytestmark = pytest.mark.slow
+
 REPORT = ROOT / "docs" / "interview-report.md"
 
 
