@@ -6,6 +6,7 @@ PROMETHEUS_MULTIPROC_DIR turns a worker's metrics off (one log line) and never f
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 from typing import Any
@@ -22,6 +23,7 @@ from prometheus_client import (
 )
 
 from service.http import metric_files
+from service.http.metric_files import FileValue
 
 # Before any metric below is created: their values are FileValues.
 metric_files.install()
@@ -70,25 +72,38 @@ def exposition() -> Response:
 
 
 # labels() looks its child up under a lock, label by label: on every request, for every fired
-# rule, that cost as much as the counting. The children never change: looked up once each
-# (the label values are routes, statuses, rule ids, levels and urgencies: a few hundred at most).
+# rule, that cost as much as the counting. The children never change: their values are looked
+# up once each (the label values are routes, statuses, rule ids, levels and urgencies: a few
+# hundred at most) and updated together, under one lock of the files.
 @functools.cache
-def _child(metric: Any, *labels: str) -> Any:
-    return metric.labels(*labels)
+def _count(metric: Any, *labels: str) -> FileValue:
+    # The value behind a counter (or its child): prometheus_client keeps it as `_value`, an
+    # instance of the ValueClass installed above.
+    value: FileValue = (metric.labels(*labels) if labels else metric)._value
+    return value
+
+
+@functools.cache
+def _latency(
+    route: str,
+) -> tuple[list[float], list[metric_files.FileValue], metric_files.FileValue]:
+    # The values behind a histogram's child, as Histogram.observe updates them: its `_sum` and
+    # one of its `_buckets` (per bucket in the files; the collector makes them cumulative).
+    child = LATENCY.labels(route)
+    return child._upper_bounds, child._buckets, child._sum
 
 
 def observe_request(route: str, status: int, seconds: float) -> None:
-    """Count one response and its latency."""
-    _child(LATENCY, route).observe(seconds)
-    _child(RESPONSES, route, str(status)).inc()
-
-
-@functools.cache
-def _count(metric: Any, *labels: str) -> metric_files.FileValue:
-    # The value behind a counter (or its child): prometheus_client keeps it as `_value`, an
-    # instance of the ValueClass installed above.
-    value: metric_files.FileValue = (metric.labels(*labels) if labels else metric)._value
-    return value
+    """Count one response and its latency, under one lock of the files (Histogram.observe and
+    Counter.inc took it three times, with a pid check each)."""
+    bounds, buckets, total = _latency(route)
+    metric_files.add_each(
+        (
+            (total, seconds),
+            (buckets[bisect.bisect_left(bounds, seconds)], 1.0),
+            (_count(RESPONSES, route, str(status)), 1.0),
+        )
+    )
 
 
 def observe_decision(level: str, urgency: str, rules: list[str], review: bool) -> None:
