@@ -283,6 +283,35 @@ def test_make_run_serves_working_metrics(tmp_path: Path) -> None:
     assert any(name == "triage_rule_fires_total" and v > 0 for (name, _), v in samples.items())
 
 
+def _ruleset_info(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> list[Any]:
+    return [
+        (dict(labels), value)
+        for (name, labels), value in samples.items()
+        if name == "triage_ruleset_info"
+    ]
+
+
+def test_every_scrape_of_a_real_server_names_the_ruleset(stopped: list[LiveServer]) -> None:
+    """gunicorn with two workers: from the first scrape, before any triage, every scrape (on a
+    new connection each, so both workers answer some) has one triage_ruleset_info series with
+    /readyz's version and digest, and triage_engine_failures_total is 0 after real triages."""
+    live = start()
+    stopped.append(live)
+    live.wait_ready()
+    status, text = request(live.base, "GET", "/readyz")
+    assert status == 200
+    identity = text["ruleset"]
+    expected = [({"version": identity["version"], "sha256": identity["sha256"]}, 1.0)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        scrapes = list(pool.map(lambda _: _scrape(live.base), range(16)))
+    assert [_ruleset_info(samples) for samples in scrapes] == [expected] * 16
+    sent = _until_each_worker_wrote(live, live.metrics_dir, ("counter",))
+    samples = _scrape(live.base)
+    assert _ruleset_info(samples) == expected
+    assert _triage_200(samples) == sent
+    assert samples[("triage_engine_failures_total", ())] == 0
+
+
 # 5. Metrics are best-effort.
 
 
@@ -361,7 +390,8 @@ def test_an_unwritable_metrics_folder_fails_nothing(
     pids = _children(live.process.pid)
     statuses = _send(live.base, ROUTES * 2, clients=1)
     assert statuses == [200] * len(ROUTES) * 2
-    assert _scrape(live.base) == {}  # nothing could be written, and nothing fails
+    # Nothing could be written, and nothing fails; the ruleset info needs no file.
+    assert [name for name, _ in _scrape(live.base)] == ["triage_ruleset_info"]
     assert _children(live.process.pid) == pids
     disabled = _metrics_disabled_lines(live.log())
     assert [(line["pid"], line["error"]) for line in disabled] == [(min(pids), expected)]
