@@ -312,6 +312,78 @@ def test_every_scrape_of_a_real_server_names_the_ruleset(stopped: list[LiveServe
     assert samples[("triage_engine_failures_total", ())] == 0
 
 
+needs_prometheus = pytest.mark.skipif(
+    shutil.which("promtool") is None or shutil.which("prometheus") is None,
+    reason="needs Debian's prometheus package (prometheus and promtool)",
+)
+
+
+@needs_prometheus
+def test_a_real_prometheus_scrapes_the_server(tmp_path: Path, stopped: list[LiveServer]) -> None:
+    """promtool check metrics finds nothing to say about a real scrape, and a real Prometheus
+    server scraping gunicorn stores triage_ruleset_info and triage_engine_failures_total."""
+    live = start()
+    stopped.append(live)
+    live.wait_ready()
+    assert set(_send(live.base, [("POST", "/v1/triage", intake) for intake in INTAKES])) == {200}
+    status, exposition = request(live.base, "GET", "/metrics")
+    assert status == 200
+    check = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (check.returncode, check.stdout, check.stderr) == (0, "", "")
+    target = live.base.removeprefix("http://")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        f"scrape_configs: [{{job_name: triage, static_configs: [{{targets: ['{target}']}}]}}]\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    with open(tmp_path / "prometheus.log", "wb") as log:
+        server = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        found: dict[str, Any] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(found) < 2:
+            time.sleep(0.5)
+            for query in ("triage_ruleset_info", "triage_engine_failures_total"):
+                try:
+                    status, answer = request(
+                        f"http://127.0.0.1:{port}", "GET", f"/api/v1/query?query={query}"
+                    )
+                except OSError:
+                    continue
+                if status == 200 and answer["data"]["result"]:
+                    found[query] = answer["data"]["result"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert len(found) == 2, (tmp_path / "prometheus.log").read_text(errors="replace")[-2000:]
+    _, ready = request(live.base, "GET", "/readyz")
+    (info,) = found["triage_ruleset_info"]
+    assert info["metric"]["version"] == ready["ruleset"]["version"]
+    assert info["metric"]["sha256"] == ready["ruleset"]["sha256"]
+    assert info["metric"]["job"] == "triage"
+    assert info["value"][1] == "1"
+    (failures,) = found["triage_engine_failures_total"]
+    assert failures["value"][1] == "0"
+
+
 # 5. Metrics are best-effort.
 
 
