@@ -15,6 +15,20 @@ RUN python -m pip install --no-cache-dir --require-hashes -r requirements-build.
       --wheel-dir /wheels -r requirements.lock
 
 FROM ${PYTHON_IMAGE} AS runtime
+# OCI image annotations (github.com/opencontainers/image-spec, annotations.md). VERSION is the
+# pyproject version (a test keeps them equal); REVISION and SOURCE come from the build:
+#   docker build --build-arg REVISION="$(git rev-parse HEAD)" --build-arg SOURCE=<repository URL> .
+ARG PYTHON_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=unknown
+LABEL org.opencontainers.image.title="forefoot-triage" \
+      org.opencontainers.image.description="Stateless clinical triage rules service for ball-of-foot pain (decision support, not diagnosis)." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.base.name="${PYTHON_IMAGE}"
 # Read-only-root friendly: the only writable path is /tmp (mount a tmpfs there): gunicorn's
 # worker heartbeat files and the Prometheus multiprocess folder live in it. HEALTH_PORT: the
 # probes' own port, answered within milliseconds even under a flood (docs/serving.md).

@@ -87,6 +87,7 @@ lint: $(BIN)/.dev tools
 	$(BIN)/mypy service
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator openapi.yaml
+	$(BIN)/hadolint Dockerfile
 	node_modules/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 
 # Regenerate the hashed locks after a change to pyproject.toml (needs pip-tools).

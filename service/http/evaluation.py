@@ -9,7 +9,8 @@ from flask import current_app, g
 
 from service.domain.assessment import Assessment
 from service.domain.assessor import Triage
-from service.http.metrics import observe_decision
+from service.exceptions import EngineError
+from service.http.metrics import observe_decision, observe_engine_failure
 
 
 def assessor() -> Triage:
@@ -21,10 +22,16 @@ def assessor() -> Triage:
 def evaluate(intake: Mapping[str, Mapping[str, Any]], decision_id: str | None = None) -> Assessment:
     """Triage a validated intake, count it, and (for the request's own decision) log its outcome.
 
-    The one path from every endpoint (/v1, FHIR, CDS Hooks, batch) to Triage.assess.
+    The one path from every endpoint (/v1, FHIR, CDS Hooks, batch) to Triage.assess, so the
+    one place an engine failure is counted: each surface then answers it in its own way (a 500
+    problem, a batch item's error, a page with the safety net), never with a level.
     """
     triage = assessor()
-    answer = triage.assess(intake, decision_id=decision_id or g.decision_id)
+    try:
+        answer = triage.assess(intake, decision_id=decision_id or g.decision_id)
+    except EngineError:
+        observe_engine_failure()
+        raise
     if decision_id is None:
         g.outcome = {
             "level": answer.level,

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import structlog
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -21,6 +21,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from service.http import metric_files
 from service.http.metric_files import FileValue
@@ -45,15 +47,49 @@ CLINICIAN_REVIEWS = Counter(
 CDS_FEEDBACK = Counter(
     "triage_cds_feedback_total", "CDS Hooks card feedback, by outcome.", ["outcome"]
 )
+ENGINE_FAILURES = Counter(
+    "triage_engine_failures_total",
+    "Evaluations that failed closed: the rule engine failed, no triage result was given.",
+)
+RULESET_INFO = "triage_ruleset_info"
+RULESET_INFO_HELP = "The ruleset this worker evaluates with (always 1): its version and digest."
+
+
+class _RulesetInfo(Collector):
+    """triage_ruleset_info{version, sha256} 1, read from the app at each scrape.
+
+    Not a file-backed multiprocess gauge: the ruleset is loaded in the gunicorn master before
+    the fork, so every worker holds the same one and whichever worker answers the scrape knows
+    it. A gauge in the worker's files would be lost at each fork (a new process's values start
+    at 0) and would need setting again in every worker; it would vanish with the worker's
+    metrics when its folder is full or unwritable, and the master's own file is deleted by
+    reset_folder. Computed here it is one series, present from the first scrape of every
+    worker, whatever state the files are in.
+    """
+
+    def __init__(self, version: str, sha256: str) -> None:
+        self._labels = [version, sha256]
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        family = GaugeMetricFamily(RULESET_INFO, RULESET_INFO_HELP, labels=["version", "sha256"])
+        family.add_metric(self._labels, 1)
+        return [family]
+
+
+class _Registry(Collector):
+    """The process's own registry seen as one collector (no multiprocess folder)."""
+
+    def collect(self) -> Any:
+        return REGISTRY.collect()
 
 
 def _registry() -> CollectorRegistry:
     # Under gunicorn each worker writes its own files; the view merges them (dependencies.md 6).
     folder = os.environ.get(metric_files.FOLDER_VARIABLE)
-    if not folder:
-        return REGISTRY
     registry = CollectorRegistry()
-    registry.register(metric_files.FolderCollector(folder))
+    registry.register(metric_files.FolderCollector(folder) if folder else _Registry())
+    ruleset = current_app.extensions["triage"].ruleset
+    registry.register(_RulesetInfo(ruleset.version, ruleset.sha256))
     return registry
 
 
@@ -112,6 +148,11 @@ def observe_decision(level: str, urgency: str, rules: list[str], review: bool) -
     if review:
         counted.append(_count(CLINICIAN_REVIEWS))
     metric_files.increment_each(counted)
+
+
+def observe_engine_failure() -> None:
+    """Count one evaluation that failed closed (an EngineError: no result was given)."""
+    ENGINE_FAILURES.inc()
 
 
 def observe_feedback(outcome: str) -> None:

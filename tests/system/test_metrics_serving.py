@@ -283,6 +283,107 @@ def test_make_run_serves_working_metrics(tmp_path: Path) -> None:
     assert any(name == "triage_rule_fires_total" and v > 0 for (name, _), v in samples.items())
 
 
+def _ruleset_info(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> list[Any]:
+    return [
+        (dict(labels), value)
+        for (name, labels), value in samples.items()
+        if name == "triage_ruleset_info"
+    ]
+
+
+def test_every_scrape_of_a_real_server_names_the_ruleset(stopped: list[LiveServer]) -> None:
+    """gunicorn with two workers: from the first scrape, before any triage, every scrape (on a
+    new connection each, so both workers answer some) has one triage_ruleset_info series with
+    /readyz's version and digest, and triage_engine_failures_total is 0 after real triages."""
+    live = start()
+    stopped.append(live)
+    live.wait_ready()
+    status, text = request(live.base, "GET", "/readyz")
+    assert status == 200
+    identity = text["ruleset"]
+    expected = [({"version": identity["version"], "sha256": identity["sha256"]}, 1.0)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        scrapes = list(pool.map(lambda _: _scrape(live.base), range(16)))
+    assert [_ruleset_info(samples) for samples in scrapes] == [expected] * 16
+    sent = _until_each_worker_wrote(live, live.metrics_dir, ("counter",))
+    samples = _scrape(live.base)
+    assert _ruleset_info(samples) == expected
+    assert _triage_200(samples) == sent
+    assert samples[("triage_engine_failures_total", ())] == 0
+
+
+needs_prometheus = pytest.mark.skipif(
+    shutil.which("promtool") is None or shutil.which("prometheus") is None,
+    reason="needs Debian's prometheus package (prometheus and promtool)",
+)
+
+
+@needs_prometheus
+def test_a_real_prometheus_scrapes_the_server(tmp_path: Path, stopped: list[LiveServer]) -> None:
+    """promtool check metrics finds nothing to say about a real scrape, and a real Prometheus
+    server scraping gunicorn stores triage_ruleset_info and triage_engine_failures_total."""
+    live = start()
+    stopped.append(live)
+    live.wait_ready()
+    assert set(_send(live.base, [("POST", "/v1/triage", intake) for intake in INTAKES])) == {200}
+    status, exposition = request(live.base, "GET", "/metrics")
+    assert status == 200
+    check = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (check.returncode, check.stdout, check.stderr) == (0, "", "")
+    target = live.base.removeprefix("http://")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        f"scrape_configs: [{{job_name: triage, static_configs: [{{targets: ['{target}']}}]}}]\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    with open(tmp_path / "prometheus.log", "wb") as log:
+        server = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        found: dict[str, Any] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(found) < 2:
+            time.sleep(0.5)
+            for query in ("triage_ruleset_info", "triage_engine_failures_total"):
+                try:
+                    status, answer = request(
+                        f"http://127.0.0.1:{port}", "GET", f"/api/v1/query?query={query}"
+                    )
+                except OSError:
+                    continue
+                if status == 200 and answer["data"]["result"]:
+                    found[query] = answer["data"]["result"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert len(found) == 2, (tmp_path / "prometheus.log").read_text(errors="replace")[-2000:]
+    _, ready = request(live.base, "GET", "/readyz")
+    (info,) = found["triage_ruleset_info"]
+    assert info["metric"]["version"] == ready["ruleset"]["version"]
+    assert info["metric"]["sha256"] == ready["ruleset"]["sha256"]
+    assert info["metric"]["job"] == "triage"
+    assert info["value"][1] == "1"
+    (failures,) = found["triage_engine_failures_total"]
+    assert failures["value"][1] == "0"
+
+
 # 5. Metrics are best-effort.
 
 
@@ -361,7 +462,8 @@ def test_an_unwritable_metrics_folder_fails_nothing(
     pids = _children(live.process.pid)
     statuses = _send(live.base, ROUTES * 2, clients=1)
     assert statuses == [200] * len(ROUTES) * 2
-    assert _scrape(live.base) == {}  # nothing could be written, and nothing fails
+    # Nothing could be written, and nothing fails; the ruleset info needs no file.
+    assert [name for name, _ in _scrape(live.base)] == ["triage_ruleset_info"]
     assert _children(live.process.pid) == pids
     disabled = _metrics_disabled_lines(live.log())
     assert [(line["pid"], line["error"]) for line in disabled] == [(min(pids), expected)]
