@@ -42,10 +42,6 @@ class State:
     shown: tuple[str, ...] = ()
     errors: Errors = field(default_factory=list)  # answers that are not valid, by field
 
-    def intake(self) -> dict[str, dict[str, Any]]:
-        """The answers as a /v1/triage body: every answer present, unknown included."""
-        return as_intake(self.answers)
-
 
 def _wire(finding: Finding, text: str) -> Any:
     """The wire value of one carried answer: "" and "unknown" are an answer of unknown."""

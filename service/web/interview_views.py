@@ -205,11 +205,8 @@ def _valid_alone(name: str, text: str) -> bool:
 def _back(state: State) -> Any:
     """The screen before this one again, its answers chosen; they, and this screen's, are
     dropped from the answers so far (Next asks everything after it again, as it now applies)."""
-    if not state.screens:
-        before, errors = validate(state.answers)
-        if before is None:
-            return _error_page(errors, 422)
-        return _screen(state, before, {}, [])
+    if not state.screens:  # the first screen: no answers so far (read_post checks)
+        return _screen(state, {}, {}, [])
     previous = state.screens.pop()
     preselect = {name: state.answers.pop(name) for name in previous}
     before, errors = validate(state.answers)

@@ -295,6 +295,20 @@ def test_bad_answers_in_a_link_are_a_clear_page(
         ([("shown", "fever"), ("go", "sideways")], 400),
         ([("shown", "fever"), ("screens", "pad"), ("pad", "perhaps")], 422),
         ([("shown", "fever"), ("screens", "pad"), ("pad", "no"), ("pad", "yes")], 422),
+        ([("shown", "fever"), ("fever", "no"), ("fever", "yes"), ("go", "next")], 422),
+        ([("shown", "fever"), ("favourite_colour", "zzyzx")], 422),
+        ([("shown", "fever"), *[("screens", "pad")] * 50], 400),
+        (
+            [
+                ("shown", "fever"),
+                ("screens", "pad"),
+                ("screens", "diabetes"),
+                ("pad", "perhaps"),
+                ("diabetes", "no"),
+                ("go", "back"),
+            ],
+            422,
+        ),
     ],
 )
 def test_a_tampered_post_is_a_clear_page_not_a_500(
@@ -305,6 +319,40 @@ def test_a_tampered_post_is_a_clear_page_not_a_500(
     assert response.status_code == status
     assert response.mimetype == "text/html"
     assert 'href="/interview"' in _html(response)
+    assert "zzyzx" not in _html(response)
+
+
+def test_back_on_the_first_screen_stays_there(client: FlaskClient) -> None:
+    """Back with no screen before (the button is not offered): the same screen again."""
+    response = client.post("/interview", data={"shown": "fever", "go": "back"})
+    assert response.status_code == 200
+    assert shown_questions(parse(_html(response))) == ["fever"]
+
+
+def test_a_result_that_is_not_the_proven_one_is_never_shown(app_factory: AppFactory) -> None:
+    """The interview's proof and /v1/triage disagreeing is a defect: a 500 page, no result."""
+    from dataclasses import replace
+
+    from service.domain.interview import Interviewer, Step
+
+    app = app_factory()
+    interviewer: Interviewer = app.extensions["interviewer"]
+    real_step = interviewer.step
+
+    def wrong(intake: Any, max_questions: int = 1) -> Step:
+        step = real_step(intake, max_questions)
+        if step.disposition is None:
+            return step
+        return replace(step, disposition=replace(step.disposition, urgency="routine"))
+
+    interviewer.step = wrong  # type: ignore[method-assign]
+    response = app.test_client().get(
+        "/interview?foot_cold_pale_or_blue=yes&"
+        + "&".join(f"{name}=unknown" for name in DANGER_SIGNS[1:])
+    )
+    assert response.status_code == 500
+    assert "No result could be given" in _html(response)
+    assert "data-destination" not in _html(response)
 
 
 def test_with_api_keys_the_interview_is_off(app_factory: AppFactory) -> None:
