@@ -92,9 +92,10 @@ def _interview(
     driver: WebDriver, base: str, answers: dict[str, str], javascript: bool, name: str
 ) -> list[list[str]]:
     """The whole interview from /interview: the questions of each screen shown, in order.
-    The first screen and the result are photographed."""
+    The first screen and the first with a number are photographed."""
     driver.get(base + "/interview")
     screens: list[list[str]] = []
+    numbers_shot = False
     while shown := _shown(driver):
         screens.append(shown)
         assert len(screens) <= len(FINDINGS)
@@ -102,6 +103,9 @@ def _interview(
             assert driver.switch_to.active_element.get_attribute("id") == "screen-title"
         if len(screens) == 1:
             shoot(driver, f"{name}-first-screen")
+        if any(FINDINGS[q].is_numeric for q in shown) and not numbers_shot:
+            numbers_shot = True
+            shoot(driver, f"{name}-number-screen")
         _answer(driver, answers, javascript)
     return screens
 
