@@ -43,7 +43,8 @@ test: $(BIN)/.dev tools
 test-fast: $(BIN)/.dev
 	env -u PYTHONDONTWRITEBYTECODE HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -p no:schemathesis \
 	  -m "not (system or browser or property or contract or slow)" \
-	  --ignore=tests/system --ignore=tests/contract --ignore=tests/web/test_browser.py
+	  --ignore=tests/system --ignore=tests/contract --ignore=tests/web/test_browser.py \
+	  --ignore=tests/web/test_interview_browser.py
 
 # Debian's headless chromium and chromedriver for tests/web/test_browser.py (skipped without
 # them). Needs root, as .ci/run has; `make test` itself never installs them.

@@ -30,6 +30,7 @@ from service.interop.cds.views import cds_hooks
 from service.interop.fhir.outcome import install_fhir_errors
 from service.interop.fhir.views import fhir
 from service.web.intake_views import pages
+from service.web.interview_views import interview_pages
 from service.web.page_cache import load_site_data
 from service.web.rule_views import catalogue_pages
 from service.web.swagger_views import docs_page
@@ -84,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(metrics)
     app.register_blueprint(pages)  # HTML for people: /, /rules, /safety, /docs
+    app.register_blueprint(interview_pages)  # /interview, one screen at a time
     app.register_blueprint(catalogue_pages)
     app.register_blueprint(docs_page)
     register_error_handlers(app, frozenset(GROUPS) | frozenset(FINDINGS), BODY_FRAMING_ERRORS)

@@ -103,3 +103,18 @@ def parse(html: str) -> PageParser:
     parser = PageParser()
     parser.feed(html)
     return parser
+
+
+def carried_fields(page: PageParser) -> list[tuple[str, str]]:
+    """The hidden fields of an interview page: the answers so far, the screens, the shown ones."""
+    return [
+        (element.attrs["name"], element.attrs.get("value", ""))
+        for element in page.elements
+        if element.tag == "input" and element.attrs.get("type") == "hidden"
+    ]
+
+
+def shown_questions(page: PageParser) -> list[str]:
+    """The questions of an interview screen, in order; [] on the result page."""
+    shown = [value for name, value in carried_fields(page) if name == "shown"]
+    return shown[0].split() if shown else []

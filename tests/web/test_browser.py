@@ -1,20 +1,15 @@
 """The pages in a real browser: Debian's headless chromium driven by Selenium and chromedriver.
 
 Skipped (with the reason) when chromium or chromedriver is not installed; `.ci/run` and
-`make browser` install both. Screenshots go to test-artifacts/screenshots/ (gitignored).
+`make browser` install both (tests/helpers/browser.py). Screenshots go to
+test-artifacts/screenshots/ (gitignored).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -23,90 +18,38 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from service.domain.findings import FINDINGS
 from service.domain.ruleset_loader import load_ruleset
-from tests.helpers import ROOT, RULES
+from tests.helpers import RULES
+from tests.helpers.browser import (
+    HEIGHT,
+    WIDTH,
+    csp_violations,
+    live_server,
+    needs_browser,
+    session,
+    shoot,
+)
 from tests.helpers.web import CHILD_NIGHT_PAIN, EMERGENCY, FRACTURE, SELF_CARE
-from tools.live_server import LiveServer, start
+from tools.live_server import LiveServer
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-if os.environ.get("TRIAGE_REQUIRE_BROWSER") and (CHROMIUM is None or CHROMEDRIVER is None):
-    # .ci/run installs the browser and sets this: there, a missing browser is a failure.
-    raise RuntimeError("TRIAGE_REQUIRE_BROWSER is set but chromium or chromedriver is missing")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="chromium and chromium-driver are not installed (make browser or .ci/run installs them)",
-)
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-WIDTH, HEIGHT = 1280, 900
-_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
+pytestmark = needs_browser
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
     """The real app under gunicorn on 127.0.0.1 and a free port."""
-    live = start(workers=1)
-    try:
-        live.wait_ready()
-        yield live
-    finally:
-        live.stop()
-
-
-def _chromium(profile: Path, javascript: bool) -> WebDriver:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*_FLAGS, f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}"):
-        options.add_argument(flag)
-    if not javascript:
-        options.add_experimental_option(
-            "prefs", {"profile.managed_default_content_settings.javascript": 2}
-        )
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # Both paths given: Selenium Manager is never asked to find, or download, anything.
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(20)
-    return driver
-
-
-def _session(javascript: bool) -> Iterator[WebDriver]:
-    with tempfile.TemporaryDirectory(prefix="triage-chromium-") as profile:
-        driver = _chromium(Path(profile), javascript=javascript)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    yield from live_server()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
     """Headless chromium with JavaScript on and a fresh profile."""
-    yield from _session(javascript=True)
+    yield from session(javascript=True)
 
 
 @pytest.fixture(scope="module")
 def no_js_browser() -> Iterator[WebDriver]:
     """Headless chromium with JavaScript off."""
-    yield from _session(javascript=False)
-
-
-def _shoot(driver: WebDriver, name: str, width: int = WIDTH) -> None:
-    """What the window shows (name.png), then the whole page (name-full.png)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(int(height) + 100, 16000))
-    driver.save_screenshot(str(SCREENSHOTS / f"{name}-full.png"))
-    driver.set_window_size(WIDTH, HEIGHT)
+    yield from session(javascript=False)
 
 
 def _fill(driver: WebDriver, answers: dict[str, str]) -> None:
@@ -146,15 +89,6 @@ def _above(box: WebElement, first: str, second: str) -> bool:
     return bool(top < box.find_element(By.CSS_SELECTOR, second).location["y"])
 
 
-def _csp_violations(driver: WebDriver) -> list[str]:
-    """Errors the console logged since the last call: CSP refusals, failed loads."""
-    return [
-        entry["message"]
-        for entry in driver.get_log("browser")
-        if "Content Security Policy" in entry["message"] or entry["level"] == "SEVERE"
-    ]
-
-
 def test_emergency_is_unmistakable_in_place(server: LiveServer, browser: WebDriver) -> None:
     """A cold, pale foot: the banner, role=alert, Emergency, the reasons with linked sources."""
     browser.get_log("browser")  # drop what earlier tests logged
@@ -181,8 +115,8 @@ def test_emergency_is_unmistakable_in_place(server: LiveServer, browser: WebDriv
     assert box.find_element(By.ID, target).find_elements(By.TAG_NAME, "a")  # the source, linked
     assert any("emergency department" in text for text in _texts(box, ".advice li"))
     assert browser.switch_to.active_element == box  # focus moves to the answer
-    assert _csp_violations(browser) == []
-    _shoot(browser, "01-emergency-js")
+    assert csp_violations(browser) == []
+    shoot(browser, "01-emergency-js")
 
 
 def test_fracture_after_an_injury_in_place(server: LiveServer, browser: WebDriver) -> None:
@@ -218,7 +152,7 @@ def test_fracture_after_an_injury_in_place(server: LiveServer, browser: WebDrive
     assert "UR1" in _texts(box, ".rationale > li > a")
     assert "ottawa" in _texts(box, ".rationale a.cite")
     assert any("X-ray" in text for text in _texts(box, ".advice li"))
-    _shoot(browser, "02-fracture-js")
+    shoot(browser, "02-fracture-js")
 
 
 def test_field_errors_in_place(server: LiveServer, browser: WebDriver) -> None:
@@ -252,7 +186,7 @@ def test_self_care_with_javascript_off(server: LiveServer, no_js_browser: WebDri
     assert not box.find_elements(By.ID, "emergency-banner")
     # The answers given are kept in the form shown again.
     assert driver.find_element(By.CSS_SELECTOR, "input[name=fever][value=no]").is_selected()
-    _shoot(driver, "03-self-care-no-js")
+    shoot(driver, "03-self-care-no-js")
 
 
 def test_a_child_in_place(server: LiveServer, browser: WebDriver) -> None:
@@ -274,7 +208,7 @@ def test_a_child_in_place(server: LiveServer, browser: WebDriver) -> None:
         in box.find_element(By.CSS_SELECTOR, ".population").text
     )
     assert _texts(box, ".advice li")[0].startswith("Arrange for your child to see a doctor")
-    _shoot(browser, "09-child-js")
+    shoot(browser, "09-child-js")
 
 
 def test_pregnancy_is_asked_only_at_12_to_55(server: LiveServer, browser: WebDriver) -> None:
@@ -310,7 +244,7 @@ def test_keyboard_reaches_the_form(server: LiveServer, browser: WebDriver) -> No
     assert browser.switch_to.active_element == yes
 
 
-@pytest.mark.parametrize("path", ["/", "/rules", "/safety"])
+@pytest.mark.parametrize("path", ["/", "/interview", "/rules", "/safety"])
 def test_phone_width_needs_no_horizontal_scrolling(
     server: LiveServer, browser: WebDriver, path: str
 ) -> None:
@@ -322,7 +256,7 @@ def test_phone_width_needs_no_horizontal_scrolling(
         scroll = browser.execute_script("return document.documentElement.scrollWidth")
         assert scroll <= width, f"{path}: {scroll}px of content in {width}px"
         if path == "/":
-            _shoot(browser, "04-form-phone", width=375)
+            shoot(browser, "04-form-phone", width=375)
     finally:
         browser.set_window_size(WIDTH, HEIGHT)
 
@@ -374,19 +308,19 @@ def test_catalogue_rule_and_safety_pages(server: LiveServer, browser: WebDriver)
     rows = browser.find_elements(By.CSS_SELECTOR, "table.rules tbody tr")
     assert len(rows) > 30
     assert browser.find_element(By.CSS_SELECTOR, "code.sha").text
-    _shoot(browser, "05-rules")
+    shoot(browser, "05-rules")
     browser.find_element(By.CSS_SELECTOR, 'table.rules a[href="/rules/UR1"]').click()
     ur1 = load_ruleset(RULES).by_id["UR1"]
     assert browser.find_element(By.TAG_NAME, "h1").text == f"UR1 v{ur1.version}: {ur1.title}"
     assert browser.find_element(By.CSS_SELECTOR, "dd.where").text == "X-ray and fracture clinic"
     assert browser.find_elements(By.CSS_SELECTOR, "ul.cases.fires li")
-    _shoot(browser, "06-rule-UR1")
+    shoot(browser, "06-rule-UR1")
     browser.get(server.base + "/safety")
     under = browser.find_element(By.CSS_SELECTOR, "table.summary tr.suite-all td.under").text
     assert under == "0"
     assert browser.find_elements(By.CSS_SELECTOR, "table.confusion.urgencies td.diagonal")
-    _shoot(browser, "07-safety")
-    assert _csp_violations(browser) == []
+    shoot(browser, "07-safety")
+    assert csp_violations(browser) == []
 
 
 def test_docs_render_the_operations(server: LiveServer, browser: WebDriver) -> None:
@@ -398,5 +332,5 @@ def test_docs_render_the_operations(server: LiveServer, browser: WebDriver) -> N
     )
     paths = {element.get_attribute("data-path") for element in operations}
     assert {"/v1/triage", "/v1/rules", "/v1/questions", "/openapi.yaml"} <= paths
-    _shoot(browser, "08-docs")
-    assert _csp_violations(browser) == []
+    shoot(browser, "08-docs")
+    assert csp_violations(browser) == []

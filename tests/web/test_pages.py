@@ -21,7 +21,7 @@ from service.web.intake_form import INJURY_LEGEND, form_layout, read_form
 from tests.helpers import ROOT, RULES, AppFactory
 from tests.helpers.web import CHILD, EMERGENCY, FRACTURE, SELF_CARE, parse
 
-PAGES = ("/", "/rules", "/rules/UR1", "/rules/PED1", "/safety", "/docs")
+PAGES = ("/", "/interview", "/rules", "/rules/UR1", "/rules/PED1", "/safety", "/docs")
 CSS = (ROOT / "service" / "web" / "static" / "site.css").read_text(encoding="utf-8")
 
 
