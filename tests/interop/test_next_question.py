@@ -286,6 +286,9 @@ def _with_contained_items(items: list[dict[str, Any]], **extra: Any) -> dict[str
             "age_years",
         ),
         ({**START, "status": "entered-in-error"}, 422, None),
+        ({**START, "item": "x"}, 400, None),
+        ({**START, "contained": [{**START_QUESTIONNAIRE, "item": "x"}]}, 400, None),
+        ({**START, "contained": "x"}, 400, None),
     ],
 )
 def test_bad_input_is_an_operation_outcome(
@@ -312,3 +315,11 @@ def test_not_json_and_not_fhir_are_refused(client: FlaskClient) -> None:
         response = client.post(NEXT_QUESTION_PATH, data=data, content_type=content_type)
         assert response.status_code == status
         OperationOutcome.model_validate(response.get_json(force=True))
+
+
+def test_the_id_and_subject_are_kept_and_nothing_else_is_echoed(client: FlaskClient) -> None:
+    """A valid id and the subject's reference come back; a made-up element or id does not."""
+    kept = _grown(client, {**START, "id": "qr-1", "note": "free text"})
+    assert (kept["id"], kept["subject"]) == ("qr-1", {"reference": "Patient/example"})
+    assert "note" not in kept
+    assert "id" not in _grown(client, {**START, "id": "not a valid id!"})
