@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, request
 from flask.blueprints import BlueprintSetupState
 
+from service.domain.assessment import Assessment
 from service.domain.condition_wording import describe_plain
 from service.domain.findings import FINDINGS
 from service.domain.intake_validator import validate_intake
@@ -114,9 +116,18 @@ def interview_step() -> Any:
             ],
         )
     intake = validate_intake(body)  # ValidationError -> the 422 problem of /v1/triage
+    step, assessment = checked_step(intake, max_questions)
+    return _body(current_app.extensions[INTERVIEWER], step, assessment_to_wire(assessment))
+
+
+def checked_step(
+    intake: Mapping[str, Mapping[str, Any]], max_questions: int
+) -> tuple[Step, Assessment]:
+    """The interview's step on a validated intake and /v1/triage's answer on it, which at
+    `complete` must have the proven disposition (InterviewMismatch otherwise: never answered)."""
     interviewer: Interviewer = current_app.extensions[INTERVIEWER]
     step = interviewer.step(intake, max_questions)
     assessment = evaluate(intake)  # the same path as /v1/triage: not asked reads as unknown
     if step.disposition is not None and Disposition.of(assessment) != step.disposition:
         raise InterviewMismatch("the answer disagrees with the proven disposition")
-    return _body(interviewer, step, assessment_to_wire(assessment))
+    return step, assessment

@@ -38,7 +38,8 @@ def test_every_curl_example_pastes_as_written(client: FlaskClient, example: Exam
 
 def test_the_examples_are_where_they_belong() -> None:
     """The README shows one /v1/triage example, trimmed; docs/api.md the same intake in full,
-    then one /v1/interview step, trimmed; docs/standards.md the FHIR and CDS Hooks round trips."""
+    then one /v1/interview step, trimmed; docs/standards.md a $next-question step, then the FHIR
+    and CDS Hooks round trips."""
     by_document: dict[str, list[str]] = {}
     for example in EXAMPLES:
         assert example.shown is not None, f"{example.name}: {example.curl} shows no answer"
@@ -46,6 +47,7 @@ def test_the_examples_are_where_they_belong() -> None:
     assert by_document["README.md"] == ["/v1/triage"]
     assert by_document["docs/api.md"] == ["/v1/triage", "/v1/interview"]
     assert by_document["docs/standards.md"] == [
+        "/fhir/Questionnaire/$next-question",
         "/fhir/QuestionnaireResponse/$triage",
         "/cds-services/forefoot-triage",
     ]

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
+from werkzeug.datastructures import MultiDict
 
+from service.domain.intake_validator import validate_intake
 from service.domain.ruleset import Ruleset
 from service.domain.wording import says_when
+from service.interop.cds.cards import interview_url
 from service.interop.fhir.common import QUESTIONNAIRE_URL
 from service.review.cases import Case
+from service.web.intake_form import read_form
 from tests.helpers import AppFactory, vignettes
 from tests.helpers.cds import PATIENT_ID
 from tests.helpers.cds import call as _call
@@ -444,3 +449,21 @@ def test_bad_feedback_is_422(client: FlaskClient, body: Any) -> None:
     problem = _problem(client.post(f"{SERVICE}/feedback", json=body), 422)
     assert problem["errors"]
     assert all("(unknown key)" not in error["field"] for error in problem["errors"])
+
+
+@pytest.mark.parametrize("case", VIGNETTES[:10], ids=lambda case: case.name.split(" ")[0])
+def test_the_interview_link_carries_the_answers_as_the_forms_fields(case: Case) -> None:
+    """The web interview link's query is the intake form's fields: read by the form's own reader
+    it gives the answers back (an unknown answer reads as not given, as on the form)."""
+    intake = validate_intake(case.intake)
+    url = urlsplit(interview_url("https://triage.example.org", intake))
+    assert (url.scheme, url.netloc, url.path) == ("https", "triage.example.org", "/interview")
+    read = read_form(MultiDict(parse_qsl(url.query, keep_blank_values=True)))
+    assert read.errors == []
+    known = {
+        group: {name: value for name, value in answers.items() if value not in (None, "unknown")}
+        for group, answers in intake.items()
+    }
+    assert read.intake == validate_intake({g: a for g, a in known.items() if a})
+    asked = {name for answers in intake.values() for name in answers}
+    assert {name for name, _ in parse_qsl(url.query)} == asked

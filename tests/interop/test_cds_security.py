@@ -25,9 +25,16 @@ from werkzeug.test import TestResponse
 
 from service import create_app
 from service.config import load_config
+from service.domain.intake_validator import validate_intake
 from service.exceptions import ConfigError
 from service.interop.cds import jwt_auth as cds_jwt
-from service.interop.cds.cards import INTAKE_LINK_LABEL, SMART_LINK_LABEL
+from service.interop.cds.cards import (
+    INTAKE_LINK_LABEL,
+    INTERVIEW_LINK_LABEL,
+    INTERVIEW_PATH,
+    SMART_LINK_LABEL,
+    interview_url,
+)
 from service.interop.cds.jwt_auth import JwksCache, ReplayCache, ReplayCacheFull, TokenRejected
 from tests.helpers import ROOT, vignettes
 from tests.helpers.cds import call as _call
@@ -513,25 +520,64 @@ def test_the_card_source_is_the_service_and_links_to_the_deciding_rule(
         "url": f"{PUBLIC}/rules/{rule_id}",
     }
     assert secure.get(f"/rules/{rule_id}").status_code == 200  # the catalogue page exists
-    cited = [link for link in card["links"] if link["label"] != INTAKE_LINK_LABEL]
+    forms = (INTAKE_LINK_LABEL, INTERVIEW_LINK_LABEL)
+    cited = [link for link in card["links"] if link["label"] not in forms]
     assert [link["url"] for link in cited] == [c["url"] for c in answer["citations"] if c["url"]]
 
 
+def _serves_interview(app: Flask) -> bool:
+    return any(rule.rule == INTERVIEW_PATH for rule in app.url_map.iter_rules())
+
+
+def _form_links(card: dict[str, Any]) -> list[dict[str, Any]]:
+    forms = (INTAKE_LINK_LABEL, INTERVIEW_LINK_LABEL)
+    return [link for link in card["links"] if link["label"] in forms]
+
+
 def test_the_card_links_to_the_form_when_questions_are_unanswered(secure: FlaskClient) -> None:
-    """Danger signs left unanswered (follow_up): an absolute link to the intake form; else none."""
+    """Danger signs left unanswered (follow_up): an absolute link to the web interview with the
+    answers so far where the server has it, else to the intake form; none when all answered."""
     seen = set()
+    interview = _serves_interview(secure.application)
     for intake in (VIGNETTES[0].intake, {}, {"symptoms": {"onset": "injury"}}):
         headers = {"X-API-Key": API_KEY}
         answer = secure.post("/v1/triage", json=intake, headers=headers).get_json()
         body = secure.post(SERVICE, json=_call(_qr(intake)), headers=headers).get_json()
         CARDS.validate(body)
-        form = [link for link in body["cards"][0]["links"] if link["label"] == INTAKE_LINK_LABEL]
         unanswered = bool(answer["follow_up"])
-        link = {"label": INTAKE_LINK_LABEL, "url": f"{PUBLIC}/", "type": "absolute"}
-        assert form == ([link] if unanswered else [])
+        link = (
+            {
+                "label": INTERVIEW_LINK_LABEL,
+                "url": interview_url(PUBLIC, validate_intake(intake)),
+                "type": "absolute",
+            }
+            if interview
+            else {"label": INTAKE_LINK_LABEL, "url": f"{PUBLIC}/", "type": "absolute"}
+        )
+        assert _form_links(body["cards"][0]) == ([link] if unanswered else [])
         seen.add(unanswered)
     assert seen == {True, False}
     assert secure.get("/").status_code == 200  # the form is there, open
+
+
+def test_with_a_web_interview_the_link_opens_it_with_the_answers_so_far() -> None:
+    """Where GET /interview exists, the link carries each answer given as its form field
+    (finding=value; asked and unknown: 'unknown'), so the interview resumes where it stopped.
+    Until the page itself is merged, a stand-in route stands for it."""
+    app = create_app({"PUBLIC_URL": PUBLIC})
+    if not _serves_interview(app):
+        app.add_url_rule(INTERVIEW_PATH, "interview_stand_in", lambda: "")
+    client = app.test_client()
+    intake = {"patient": {"age_years": None}, "symptoms": {"onset": "injury", "fever": "unknown"}}
+    body = client.post(SERVICE, json=_call(_qr(intake))).get_json()
+    CARDS.validate(body)
+    (link,) = _form_links(body["cards"][0])
+    assert link == {
+        "label": INTERVIEW_LINK_LABEL,
+        "url": f"{PUBLIC}/interview?age_years=unknown&onset=injury&fever=unknown",
+        "type": "absolute",
+    }
+    assert client.get(link["url"].removeprefix(PUBLIC)).status_code == 200
 
 
 def test_a_smart_launch_link_where_configured() -> None:
@@ -547,7 +593,7 @@ def test_a_smart_launch_link_where_configured() -> None:
         "type": "smart",
     }
     # No public URL: no absolute form link, no source URL.
-    assert all(link["label"] != INTAKE_LINK_LABEL for link in body["cards"][0]["links"])
+    assert _form_links(body["cards"][0]) == []
     assert "url" not in body["cards"][0]["source"]
     answered = client.post(SERVICE, json=_call(_qr(VIGNETTES[0].intake))).get_json()
     assert all(link["type"] == "absolute" for link in answered["cards"][0]["links"])

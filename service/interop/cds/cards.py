@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from service.domain.assessment import Assessment
+from service.domain.findings import FINDINGS
+from service.domain.intake_schema import UNKNOWN
 from service.domain.ruleset import Ruleset
 from service.domain.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
 from service.interop.fhir.guidance import Destinations, referral_lines
@@ -15,6 +18,8 @@ SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
 INTAKE_LINK_LABEL = "Finish the unanswered questions in the forefoot-triage intake form"
 SMART_LINK_LABEL = "Finish the unanswered questions (SMART app in the EHR)"
+INTERVIEW_LINK_LABEL = "Finish the unanswered questions in the forefoot-triage interview"
+INTERVIEW_PATH = "/interview"  # the web interview page (GET, the answers so far as its fields)
 
 
 def _summary(answer: Assessment, destinations: Destinations) -> str:
@@ -61,17 +66,36 @@ def _source(answer: Assessment, ruleset_version: str, public_url: str | None) ->
     return source
 
 
+def interview_url(public_url: str, intake: Mapping[str, Mapping[str, Any]]) -> str:
+    """The web interview with the answers so far as its form fields (finding=value, catalogue
+    order); a question answered unknown, or asked and left blank, is 'unknown'."""
+    answers: list[tuple[str, str]] = []
+    for name, finding in FINDINGS.items():
+        given = intake.get(finding.group) or {}
+        if name in given:
+            answers.append((name, UNKNOWN if given[name] is None else str(given[name])))
+    query = urlencode(answers)
+    return f"{public_url}{INTERVIEW_PATH}" + (f"?{query}" if query else "")
+
+
 def _links(
-    answer: Assessment, public_url: str | None, smart_url: str | None
+    answer: Assessment,
+    public_url: str | None,
+    smart_url: str | None,
+    interview: Mapping[str, Mapping[str, Any]] | None,
 ) -> list[dict[str, Any]]:
-    """Every citation with a URL, then (questions left unanswered) the intake form: absolute,
-    and as a SMART app launch where one is configured."""
+    """Every citation with a URL, then (questions left unanswered) the web interview with the
+    answers so far where there is one, else the intake form: absolute, and as a SMART app
+    launch where one is configured."""
     links = [
         {"label": citation["title"], "url": citation["url"], "type": "absolute"}
         for citation in answer.citations
         if citation.get("url")
     ]
-    if public_url and answer.follow_up:
+    if public_url and answer.follow_up and interview is not None:
+        url = interview_url(public_url, interview)
+        links.append({"label": INTERVIEW_LINK_LABEL, "url": url, "type": "absolute"})
+    elif public_url and answer.follow_up:
         links.append({"label": INTAKE_LINK_LABEL, "url": f"{public_url}/", "type": "absolute"})
     if smart_url and answer.follow_up:
         links.append({"label": SMART_LINK_LABEL, "url": smart_url, "type": "smart"})
@@ -83,12 +107,15 @@ def build_card(
     ruleset: Ruleset,
     public_url: str | None = None,
     smart_url: str | None = None,
+    interview: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The card for one answer: the service is the source, the citations and the form are links.
 
     The ruleset gives each destination's text, each urgency's card indicator and its version;
     public_url: TRIAGE_PUBLIC_URL, the base of the absolute links (none without it);
-    smart_url: TRIAGE_CDS_SMART_LAUNCH_URL, the SMART launch URL of an intake app (or none).
+    smart_url: TRIAGE_CDS_SMART_LAUNCH_URL, the SMART launch URL of an intake app (or none);
+    interview: the answers so far (a validated intake) when the server has the web interview:
+    the link to finish the questions then opens it with them, instead of the empty form.
     """
     destinations = ruleset.destinations
     return {
@@ -97,5 +124,5 @@ def build_card(
         "indicator": ruleset.card_indicators[answer.urgency],
         "detail": _detail(answer, destinations),
         "source": _source(answer, ruleset.version, public_url),
-        "links": _links(answer, public_url, smart_url),
+        "links": _links(answer, public_url, smart_url, interview),
     }

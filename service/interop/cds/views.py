@@ -17,7 +17,7 @@ from service.http.json_body import read_json
 from service.http.metrics import observe_feedback
 from service.http.problem_details import PROBLEM_JSON, problem_body
 from service.http.problems import problem, validation_problem
-from service.interop.cds.cards import build_card
+from service.interop.cds.cards import INTERVIEW_PATH, build_card
 from service.interop.cds.fhir_fetch import FetchFailed, fetch_prefetch, wants_fetch
 from service.interop.fhir.common import QUESTIONNAIRE_URL
 from service.interop.fhir.response_reader import intake_from_response, is_ours
@@ -223,15 +223,25 @@ def service() -> Any:
         raise _Invalid(
             problem_body(422, "Unprocessable Content", _NOT_CDS, errors=errors)
         ) from None
-    answer = evaluate(validate_intake(intake))  # ValidationError -> 422 problem
+    valid = validate_intake(intake)  # ValidationError -> 422 problem
+    answer = evaluate(valid)
     config = current_app.config
     card = build_card(
         answer,
         current_app.extensions["triage"].ruleset,
         config["PUBLIC_URL"],
         config["CDS_SMART_LAUNCH_URL"],
+        valid if _serves_interview() else None,
     )
     return {"cards": [card]}
+
+
+def _serves_interview() -> bool:
+    """Whether this server has the web interview page (service.web) to send the clinician to."""
+    return any(
+        rule.rule == INTERVIEW_PATH and "GET" in (rule.methods or ())
+        for rule in current_app.url_map.iter_rules()
+    )
 
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}/feedback", provide_automatic_options=False)

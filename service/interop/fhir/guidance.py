@@ -30,12 +30,14 @@ _XHTML = "http://www.w3.org/1999/xhtml"
 Destinations = Mapping[str, str]  # destination code -> display text (ruleset.destinations)
 
 
-def _code(kind: str, code: str, text: str | None = None) -> dict[str, Any]:
+def outcome_code(kind: str, code: str, text: str | None = None) -> dict[str, Any]:
+    """A Coding of one of the outcome code systems (kind: level, urgency, destination ...)."""
     return {"system": f"{OUTCOME_SYSTEM}-{kind}", "code": code, "display": text or display(code)}
 
 
-def _destination(code: str, destinations: Destinations) -> dict[str, Any]:
-    return _code("destination", code, destinations[code])
+def destination_code(code: str, destinations: Destinations) -> dict[str, Any]:
+    """A destination's Coding, its display the ruleset's text for it."""
+    return outcome_code("destination", code, destinations[code])
 
 
 def _rule_id(rule_id: str, title: str) -> dict[str, Any]:
@@ -60,15 +62,17 @@ def _rule(entry: Reason, destinations: Destinations) -> dict[str, Any]:
         "part": [
             {"name": "id", "valueCoding": _rule_id(entry.rule_id, entry.title)},
             {"name": "version", "valueInteger": entry.rule_version},
-            {"name": "level", "valueCoding": _code("level", entry.level)},
-            {"name": "urgency", "valueCoding": _code("urgency", entry.urgency)},
+            {"name": "level", "valueCoding": outcome_code("level", entry.level)},
+            {"name": "urgency", "valueCoding": outcome_code("urgency", entry.urgency)},
             {
                 "name": "destination",
-                "valueCoding": _destination(entry.destination, destinations),
+                "valueCoding": destination_code(entry.destination, destinations),
             },
             {
                 "name": "setting",
-                "valueCoding": _code("setting", entry.setting, SETTING_DISPLAY[entry.setting]),
+                "valueCoding": outcome_code(
+                    "setting", entry.setting, SETTING_DISPLAY[entry.setting]
+                ),
             },
             {"name": "informational", "valueBoolean": entry.informational},
             {"name": "statement", "valueString": entry.statement},
@@ -86,11 +90,11 @@ def _referral(
         "name": "referral",
         "part": [
             {"name": "rule_id", "valueCoding": _rule_id(rule_id, titles[rule_id])},
-            {"name": "level", "valueCoding": _code("level", referral.level)},
-            {"name": "urgency", "valueCoding": _code("urgency", referral.urgency)},
+            {"name": "level", "valueCoding": outcome_code("level", referral.level)},
+            {"name": "urgency", "valueCoding": outcome_code("urgency", referral.urgency)},
             {
                 "name": "destination",
-                "valueCoding": _destination(referral.destination, destinations),
+                "valueCoding": destination_code(referral.destination, destinations),
             },
         ],
     }
@@ -100,16 +104,19 @@ def _parameters(answer: Assessment, destinations: Destinations) -> dict[str, Any
     # Where to go leads (consumers route on it, clinical.md 1.2), then how soon and how.
     setting = answer.setting
     parameters: list[dict[str, Any]] = [
-        {"name": "destination", "valueCoding": _destination(answer.destination, destinations)},
-        {"name": "urgency", "valueCoding": _code("urgency", answer.urgency)},
-        {"name": "setting", "valueCoding": _code("setting", setting, SETTING_DISPLAY[setting])},
+        {"name": "destination", "valueCoding": destination_code(answer.destination, destinations)},
+        {"name": "urgency", "valueCoding": outcome_code("urgency", answer.urgency)},
+        {
+            "name": "setting",
+            "valueCoding": outcome_code("setting", setting, SETTING_DISPLAY[setting]),
+        },
     ]
     if answer.escalation:
         parameters.append(
-            {"name": "escalation", "valueCoding": _code("escalation", answer.escalation)}
+            {"name": "escalation", "valueCoding": outcome_code("escalation", answer.escalation)}
         )
     parameters += [
-        {"name": "level", "valueCoding": _code("level", answer.level)},
+        {"name": "level", "valueCoding": outcome_code("level", answer.level)},
         {"name": "needs_clinician_review", "valueBoolean": answer.needs_clinician_review},
     ]
     titles = {entry.rule_id: entry.title for entry in answer.rationale}

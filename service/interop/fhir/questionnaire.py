@@ -191,6 +191,12 @@ def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
     return item
 
 
+def question_item(finding: Question) -> dict[str, Any]:
+    """The item of one question without its enableWhen: for a form whose server decides what to
+    ask (an SDC adaptive form), where enableWhen could hide a question the server asks."""
+    return _question(finding, None)
+
+
 def build_questionnaire(ruleset: Ruleset) -> dict[str, Any]:
     """The Questionnaire of a ruleset: one group per intake group, linkId = finding.
 
