@@ -4,8 +4,16 @@ durable-rules 2.0.28 is unmaintained C code. It is safe only when wrapped exactl
 - no timer threads (``_run`` does nothing), which otherwise run actions on another thread;
 - a catch-all rule, so no fact is ever unhandled (an unhandled one then deleted can segfault);
 - a discriminator (``kind``) on every rule, so no rule can match the session-state object;
-- one live session per process (a lock), as sessions with colliding sid hashes merge;
-- the state deleted in ``finally`` (1,024 live sessions exhaust the engine);
+- one live session per engine, used by one evaluation at a time (a lock), as sessions with
+  colliding sid hashes merge (and 1,024 live sessions exhaust the engine); it is kept between
+  evaluations, each fact retracted once its actions are taken, the session then checked to
+  hold no fact. After a fault the session is left as it is and a new one used: durable aborts the
+  whole process when a session with actions pending is deleted (and when an action is abandoned
+  that was not started), so a session is never deleted; past a few such faults the engine
+  refuses to evaluate. A new session per evaluation, as before, cost a quarter of a whole
+  request: durable zeroes about a megabyte of index tables for each (createStateNode, measured
+  with callgrind, issue 11);
+- each fact with an id of its own, so that durable never takes one for a repeat of another;
 - the returned state checked for an exception an action raised;
 - a condition too large for durable split into one durable rule per top-level ``$or`` branch:
   durable expands a condition into its disjunctive normal form and refuses more than about a
@@ -77,9 +85,11 @@ class _OrjsonForDurable:
 
 
 durable_engine.json = _OrjsonForDurable
-# Module-wide: every engine in the process shares it, so at most one session is ever alive.
+# Module-wide: every engine in the process shares it, so one evaluation runs at a time in all.
 _ONE_SESSION = threading.Lock()
-_SESSION_IDS = count(1)
+_FACT_IDS = count(1)
+_SESSION = "triage"  # each engine's session (its own ruleset: sids never meet another's)
+_MAX_FAULTS = 16  # sessions left behind by faults, each about a megabyte, before refusing
 
 
 class _StatelessHost(durable_engine.Host):  # type: ignore[misc]
@@ -121,6 +131,8 @@ class RuleEngine:
         except Exception as error:  # durable raises bare Exception or its own C error type
             raise EngineError(f"the engine refused the rules: {type(error).__name__}") from None
         self._handle = self._host.get_ruleset(_RULESET)._handle
+        self._session = _SESSION
+        self._faults = 0
         self._actions = frozenset(definitions)
 
     def evaluate(self, facts: Mapping[str, str | int | None]) -> list[str]:
@@ -132,14 +144,18 @@ class RuleEngine:
         # The known facts only, filtered without a Python-level loop (it was a tenth of this).
         known = compress(facts.items(), map(is_not, facts.values(), repeat(None)))
         fact: dict[str, Any] = dict(known)
-        sid = str(next(_SESSION_IDS))  # one session alive at a time: ids need only differ
-        fact["sid"], fact["kind"] = sid, _KIND
+        fact["id"], fact["kind"] = next(_FACT_IDS), _KIND
         try:
             with _ONE_SESSION:
+                if self._faults >= _MAX_FAULTS:
+                    raise EngineError("the engine has failed too often in this process")
+                fact["sid"] = self._session
                 try:
                     fired = self._run(orjson.dumps(fact).decode("utf-8"))
-                finally:
-                    durable_rules_engine.delete_state(self._handle, sid)
+                except BaseException:
+                    self._faults += 1
+                    self._session = f"{_SESSION}-{self._faults}"  # the faulty one is left as is
+                    raise
         except Exception:
             raise EngineError("the rule engine raised during an evaluation") from None
         if _CATCH_ALL not in fired or not fired <= self._actions:
@@ -149,7 +165,7 @@ class RuleEngine:
         return list(dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL))
 
     def _run(self, fact: str) -> set[str]:
-        """Assert the fact and take every action durable schedules for it, by name.
+        """Assert the fact, take every action durable schedules for it, by name, and retract it.
 
         The sequence of durable's Ruleset.assert_fact and do_actions: each action is started
         and completed, and the next one started, until none is left.
@@ -160,9 +176,7 @@ class RuleEngine:
             raise EngineError(f"the engine did not take the fact (status {status})")
         fired: set[str] = set()
         started = engine.start_action_for_state(self._handle, state)
-        if not started:
-            return fired
-        message = started[1]
+        message = started[1] if started else None
         while message:
             # The message is {"<action name>": {...the fact...}}; names are ours, never escaped.
             fired.add(message[2 : message.index('"', 2)])
@@ -170,6 +184,9 @@ class RuleEngine:
             # never change it, and writing it re-matched it against every rule: a seventh of
             # the evaluation, for nothing. completeAndStartAction does not read it.
             message = engine.complete_and_start_action(self._handle, state)
+        status, _ = engine.retract_fact(self._handle, fact)
+        if status != 0 or engine.get_facts(self._handle, self._session) != "[]":
+            raise EngineError("the engine kept a fact in its session")
         return fired
 
 

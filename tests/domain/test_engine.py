@@ -1,4 +1,4 @@
-"""The durable-rules adapter: state deleted, inputs untouched, all firings back, fails closed."""
+"""The durable-rules adapter: one session kept empty, inputs untouched, all firings, fail closed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import copy
 import threading
 import time
 
+import durable_rules_engine
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,12 +35,16 @@ def _answer(name: str) -> st.SearchStrategy[object]:
 FACTS = st.fixed_dictionaries({name: _answer(name) for name in FINDINGS})
 
 
-def test_state_is_deleted_after_every_evaluation(engine: RuleEngine) -> None:
-    """3,000 evaluations in one process: without delete_state the 1,025th session fails."""
+def test_one_session_is_kept_and_left_empty(engine: RuleEngine) -> None:
+    """3,000 evaluations in one process keep one session, with no fact left in it after each
+    (a session per evaluation never deleted fails at the 1,025th)."""
     facts = build_facts({"symptoms": {"pain_nrs": 3}})
     first = engine.evaluate(facts)
     for _ in range(3000):
         assert engine.evaluate(facts) == first
+    assert durable_rules_engine.get_facts(engine._handle, "triage") == "[]"
+    with pytest.raises(Exception, match="error code: 309"):  # durable's: no such session
+        durable_rules_engine.get_facts(engine._handle, "triage-1")
 
 
 def test_inputs_are_not_mutated(engine: RuleEngine) -> None:
@@ -70,7 +75,8 @@ def test_each_rule_fires_once(engine: RuleEngine) -> None:
 
 def test_a_fault_inside_the_engine_fails_closed() -> None:
     """Whatever durable raises mid-evaluation becomes EngineError, without its text (it quotes
-    the fact, i.e. patient data), and the engine stays usable afterwards."""
+    the fact, i.e. patient data), and the engine stays usable afterwards in a new session: the
+    faulty one, its actions pending, is left alone (durable aborts the process deleting it)."""
 
     class FaultyEngine(RuleEngine):
         faults = 1
@@ -78,6 +84,7 @@ def test_a_fault_inside_the_engine_fails_closed() -> None:
         def _run(self, fact: str) -> set[str]:
             if self.faults:
                 self.faults -= 1
+                durable_rules_engine.assert_fact(self._handle, fact)  # left in the session
                 raise RuntimeError(f"Could not handle message: {fact} canary-patient-data")
             return super()._run(fact)
 
@@ -85,17 +92,57 @@ def test_a_fault_inside_the_engine_fails_closed() -> None:
     with pytest.raises(EngineError) as caught:
         engine.evaluate({"pain_nrs": 5})
     assert "canary" not in str(caught.value)
-    assert engine.evaluate({"pain_nrs": 5}) == ["R1"]  # usable afterwards, its state deleted
+    assert engine.evaluate({"pain_nrs": 5}) == ["R1"]  # usable afterwards
+    assert durable_rules_engine.get_facts(engine._handle, "triage-1") == "[]"
 
 
 def test_a_fact_the_engine_does_not_take_fails_closed() -> None:
     """A status other than 0 from durable's assert_fact is not an evaluation: EngineError."""
     engine = RuleEngine({"R1": {"pain_nrs": 5}})
     engine.evaluate({"pain_nrs": 5})
-    fact = '{"pain_nrs": 5, "sid": "fixed", "kind": "intake"}'
+    fact = '{"pain_nrs": 5, "id": "fixed", "sid": "triage", "kind": "intake"}'
     assert engine._run(fact) == {"R1#0", "zz_evaluated"}
+    durable_rules_engine.assert_fact(engine._handle, fact)  # a fact the adapter did not retract
     with pytest.raises(EngineError, match="status 2"):
         engine._run(fact)  # the same fact again: durable answers 'already observed' (2)
+
+
+def test_work_left_for_a_retracted_fact_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the retraction the session must hold no fact; if it does (here a second fact
+    asserted into it just before, for real), EngineError, and the next evaluation runs in a new
+    session."""
+    retract = durable_rules_engine.retract_fact
+    engine = RuleEngine({"R1": {"pain_nrs": 5}})
+
+    def retract_after_another(handle: int, fact: str) -> tuple[int, int]:
+        monkeypatch.setattr(durable_rules_engine, "retract_fact", retract)  # once
+        durable_rules_engine.assert_fact(handle, fact.replace('"id":', '"x":0,"id":0,"y":'))
+        result: tuple[int, int] = retract(handle, fact)
+        return result
+
+    monkeypatch.setattr(durable_rules_engine, "retract_fact", retract_after_another)
+    with pytest.raises(EngineError):
+        engine.evaluate({"pain_nrs": 5})
+    assert engine.evaluate({"pain_nrs": 5}) == ["R1"]
+    assert durable_rules_engine.get_facts(engine._handle, "triage-1") == "[]"
+
+
+def test_an_engine_that_keeps_failing_stops_evaluating() -> None:
+    """Each fault leaves a session behind (about a megabyte): after 16 the engine refuses,
+    without asking durable again."""
+
+    class BrokenEngine(RuleEngine):
+        calls = 0
+
+        def _run(self, fact: str) -> set[str]:
+            self.calls += 1
+            raise RuntimeError("durable failed")
+
+    engine = BrokenEngine({"R1": {"pain_nrs": 5}})
+    for _ in range(20):
+        with pytest.raises(EngineError):
+            engine.evaluate({"pain_nrs": 5})
+    assert engine.calls == 16
 
 
 def test_an_action_name_the_adapter_did_not_register_fails_closed() -> None:
