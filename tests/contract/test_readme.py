@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator
 
@@ -37,6 +38,11 @@ from tools.readme import (
 )
 
 pytestmark = pytest.mark.system
+# The documents' commands use them (.ci/run installs both); without them those tests skip.
+needs_shell_tools = pytest.mark.skipif(
+    shutil.which("curl") is None or shutil.which("jq") is None,
+    reason="curl and jq run the documents' commands (apt-get install curl jq; .ci/run does)",
+)
 
 RUNNABLE = [example for example in EXAMPLES if example.kind != "make"]
 CURLS = [example for example in EXAMPLES if example.kind == "curl"]
@@ -54,6 +60,7 @@ def started() -> Iterator[Servers]:
 
 
 @pytest.mark.parametrize("example", RUNNABLE, ids=[_id(e) for e in RUNNABLE])
+@needs_shell_tools
 def test_every_command_prints_the_answer_shown(started: Servers, example: Example) -> None:
     """Each curl and script of the README and docs/, run as written against the real server,
     prints the answer shown after it (full or trimmed)."""
@@ -62,6 +69,7 @@ def test_every_command_prints_the_answer_shown(started: Servers, example: Exampl
     assert agrees(example.shown, actual), f"{example.name}: run make docs\n{str(actual)[:2000]}"
 
 
+@needs_shell_tools
 def test_the_interview_loop_ends_with_the_full_forms_disposition(started: Servers) -> None:
     """The keyboard loop of docs/api.md, answered from the README's intake, prints what
     /v1/triage answers on that whole intake."""
@@ -150,6 +158,7 @@ def test_every_body_is_a_file_pasted_by_name() -> None:
         json.loads((ROOT / name).read_text(encoding="utf-8"))
 
 
+@needs_shell_tools
 def test_the_fhir_and_cds_answers_shown_lead_with_the_real_ones(started: Servers) -> None:
     """The GuidanceResponse status and the card summary shown are the ones answered now."""
     shown = {
