@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# What `make run` gives gunicorn (tests/contract/test_readme.py checks the Makefile against it).
+GUNICORN_ARGS = ("-c", "gunicorn.conf.py", "service.wsgi:app")
 
 
 def free_port() -> int:
@@ -96,9 +98,7 @@ def start(
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
-                "service.wsgi:app",
+                *GUNICORN_ARGS,
             ],
             cwd=ROOT,
             env=env,

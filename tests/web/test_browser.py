@@ -334,3 +334,33 @@ def test_docs_render_the_operations(server: LiveServer, browser: WebDriver) -> N
     assert {"/v1/triage", "/v1/rules", "/v1/questions", "/openapi.yaml"} <= paths
     shoot(browser, "08-docs")
     assert csp_violations(browser) == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_docs_try_it_out_calls_the_server_the_page_came_from(
+    server: LiveServer, browser: WebDriver, host: str
+) -> None:
+    """ "Try it out" on POST /v1/triage, then Execute, answers 200 in the page on a port other
+    than make run's 8000 and under either name of the host: the contract's server is relative,
+    so Swagger UI calls the page's own origin, which the content policy allows."""
+    origin = server.base.replace("127.0.0.1", host)
+    assert not origin.endswith(":8000")
+    browser.get_log("browser")
+    browser.get(origin + "/docs")
+    wait = WebDriverWait(browser, 15)
+    operation = wait.until(lambda d: d.find_element(By.ID, "operations-triage-triage"))
+    operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+    wait.until(lambda d: operation.find_element(By.CSS_SELECTOR, ".try-out__btn")).click()
+    wait.until(lambda d: operation.find_element(By.CSS_SELECTOR, "button.execute")).click()
+    status = wait.until(
+        lambda d: operation.find_elements(
+            By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_status"
+        )
+    )
+    assert status[0].text.strip() == "200"
+    url = operation.find_element(By.CSS_SELECTOR, ".request-url pre").text.strip()
+    assert url == origin + "/v1/triage"
+    body = operation.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
+    assert '"destination": "fracture_clinic"' in body
+    shoot(browser, f"09-docs-try-it-out-{host}")
+    assert csp_violations(browser) == []
