@@ -22,14 +22,16 @@ $(BIN)/.dev: $(BIN)/.runtime requirements-dev.lock
 	$(BIN)/python -m pip install -q --require-hashes --no-build-isolation -r requirements-dev.lock
 	touch $@
 
-# Spectral (npm) lints openapi.yaml; without npm it is skipped here and its test is skipped.
+# Spectral and Redocly (npm) lint openapi.yaml; openapi-typescript, openapi-fetch and TypeScript
+# build the TypeScript example client (examples/). Without npm they are skipped here, and so are
+# their tests.
 # --ignore-scripts: no install script runs (one dependency's postinstall only sends telemetry).
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 tools: $(if $(NPM),node_modules/.installed)
-	@$(if $(NPM),:,echo "npm not found: Spectral not installed, its contract lint is skipped")
+	@$(if $(NPM),:,echo "npm not found: Spectral, Redocly and the TypeScript tools not installed; their tests are skipped")
 
 run: $(BIN)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py service.wsgi:app
@@ -83,13 +85,14 @@ soak: $(BIN)/.dev
 	$(BIN)/python scripts/soak.py
 
 lint: $(BIN)/.dev tools
-	$(BIN)/ruff check service tests tools bench scripts
-	$(BIN)/ruff format --check service tests tools bench scripts
+	$(BIN)/ruff check service tests tools bench scripts examples
+	$(BIN)/ruff format --check service tests tools bench scripts examples
 	$(BIN)/mypy service
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator openapi.yaml
 	$(BIN)/hadolint Dockerfile
 	node_modules/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
+	REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint openapi.yaml --config redocly.yaml
 
 # Regenerate the hashed locks after a change to pyproject.toml (needs pip-tools).
 lock:

@@ -1,8 +1,9 @@
-"""openapi.yaml passes openapi-spec-validator and Spectral (spectral:oas, warnings fail)."""
+"""openapi.yaml passes openapi-spec-validator, Spectral (spectral:oas) and Redocly (strict)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,35 @@ from tests.helpers import ROOT
 CONTRACT = ROOT / "openapi.yaml"
 RULESET = ROOT / ".spectral.yaml"
 SPECTRAL = ROOT / "node_modules" / ".bin" / "spectral"
+REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
+REDOCLY_CONFIG = ROOT / "redocly.yaml"
 
 needs_spectral = pytest.mark.skipif(
     not SPECTRAL.exists(),
     reason="node_modules/.bin/spectral is missing: make test installs Spectral "
     "with npm ci only when npm exists",
 )
+
+
+needs_redocly = pytest.mark.skipif(
+    not REDOCLY.exists(),
+    reason="node_modules/.bin/redocly is missing: make test installs it when npm exists",
+)
+
+
+def _redocly(spec: Path) -> tuple[int, list[dict[str, Any]]]:
+    """Redocly's exit code and its problems (JSON) with redocly.yaml (recommended-strict)."""
+    result = subprocess.run(
+        [str(REDOCLY), "lint", str(spec), "--config", str(REDOCLY_CONFIG), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"},
+        timeout=120,
+        check=False,
+    )
+    problems: list[dict[str, Any]] = json.loads(result.stdout)["problems"]
+    return result.returncode, problems
 
 
 def _spectral(spec: Path) -> tuple[int, list[dict[str, Any]]]:
@@ -93,3 +117,25 @@ def test_spectral_reports_a_broken_ref_and_a_missing_description(broken_contract
     returncode, findings = _spectral(broken_contract)
     assert returncode == 1
     assert {"invalid-ref", "operation-description"} <= {finding["code"] for finding in findings}
+
+
+@needs_redocly
+@pytest.mark.slow  # runs Redocly under node
+def test_redocly_reports_nothing() -> None:
+    """Redocly's recommended rules, warnings raised to errors, find nothing in openapi.yaml."""
+    returncode, problems = _redocly(CONTRACT)
+    assert problems == []
+    assert returncode == 0
+
+
+@needs_redocly
+@pytest.mark.slow  # runs Redocly under node
+def test_redocly_reports_an_open_operation_without_security(tmp_path: Path) -> None:
+    """An open operation without security: [] is an error (security-defined; it can fail)."""
+    spec = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+    del spec["paths"]["/healthz"]["get"]["security"]
+    path = tmp_path / "openapi.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    returncode, problems = _redocly(path)
+    assert returncode == 1
+    assert {problem["ruleId"] for problem in problems} == {"security-defined"}

@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from service.domain.intake_schema import (
+    TRI_STATE,
     HistorySchema,
     PatientSchema,
     SymptomsSchema,
@@ -27,6 +28,16 @@ SCHEMAS: dict[str, type[Schema]] = {
     "Symptoms": SymptomsSchema,
     "TriageRequest": TriageRequestSchema,
 }
+# Every choice question has its own shared enum component; the yes/no questions share TriState.
+CHOICES = {
+    "toe_deformity": "ToeDeformity",
+    "arch_type": "ArchType",
+    "onset": "Onset",
+    "injury_mechanism": "InjuryMechanism",
+    "pain_location": "PainLocation",
+    "swelling": "Swelling",
+}
+NULL = "#/components/schemas/JsonNull"
 
 
 def _generated() -> dict[str, Any]:
@@ -39,18 +50,54 @@ def _generated() -> dict[str, Any]:
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
     generated: dict[str, Any] = spec.to_dict()["components"]["schemas"]
-    # Each question's wording is data (rules/questions.yaml), shown as its title and description.
     for name in ("Patient", "History", "Symptoms"):
-        for finding, schema in generated[name]["properties"].items():
+        properties = generated[name]["properties"]
+        for finding, schema in properties.items():
+            if "enum" in schema:
+                properties[finding] = _shared_enum(finding, schema)
+            # Each question's wording is data (rules/questions.yaml): an x-label (a title would
+            # name a generated class) and the description.
             question = QUESTIONS[finding]
-            schema.update(title=question.label, description=question.help)
+            properties[finding].update({"x-label": question.label, "description": question.help})
     return generated
+
+
+def _shared_enum(finding: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The contract's spelling of a nullable string enum: its shared component, or JsonNull."""
+    values = [value for value in schema["enum"] if value is not None]
+    assert schema == {"type": "string", "enum": [*values, None], "nullable": True}
+    component = "TriState" if values == list(TRI_STATE) else CHOICES[finding]
+    return {"anyOf": [{"$ref": f"#/components/schemas/{component}"}, {"$ref": NULL}]}
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_contract_schema_equals_marshmallow(name: str) -> None:
-    """The YAML component is exactly what apispec derives from the Marshmallow schema."""
+    """The YAML component is what apispec derives from Marshmallow, its enums the shared ones."""
     assert CONTRACT["components"]["schemas"][name] == _generated()[name]
+
+
+@pytest.mark.parametrize("component", ["TriState", *CHOICES.values()])
+def test_shared_enum_components_equal_marshmallow(component: str) -> None:
+    """Each shared answer enum holds exactly the values Marshmallow accepts, null aside."""
+    wanted = {tuple(TRI_STATE)} if component == "TriState" else set()
+    for schema in SCHEMAS.values():
+        for finding, field in schema().fields.items():
+            if CHOICES.get(finding) == component:
+                wanted.add(tuple(field.validate.choices))  # type: ignore[union-attr]
+    shared = CONTRACT["components"]["schemas"][component]
+    assert {key: shared[key] for key in ("type", "enum")} == {
+        "type": "string",
+        "enum": list(wanted.pop()),
+    }
+    assert not wanted
+    assert set(shared) == {"type", "enum", "description"}
+
+
+def test_json_null_is_the_one_null() -> None:
+    """JsonNull admits null only; unknown is spelt "unknown" in TriState and every choice."""
+    assert CONTRACT["components"]["schemas"]["JsonNull"]["enum"] == [None]
+    for component in ["TriState", *CHOICES.values()]:
+        assert "unknown" in CONTRACT["components"]["schemas"][component]["enum"]
 
 
 def test_drift_is_detected() -> None:
