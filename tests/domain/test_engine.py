@@ -81,12 +81,12 @@ def test_a_fault_inside_the_engine_fails_closed() -> None:
     class FaultyEngine(RuleEngine):
         faults = 1
 
-        def _run(self, fact: str) -> set[str]:
+        def _run(self, fact: str, key: str) -> set[str]:
             if self.faults:
                 self.faults -= 1
                 durable_rules_engine.assert_fact(self._handle, fact)  # left in the session
                 raise RuntimeError(f"Could not handle message: {fact} canary-patient-data")
-            return super()._run(fact)
+            return super()._run(fact, key)
 
     engine = FaultyEngine({"R1": {"pain_nrs": 5}})
     with pytest.raises(EngineError) as caught:
@@ -101,10 +101,11 @@ def test_a_fact_the_engine_does_not_take_fails_closed() -> None:
     engine = RuleEngine({"R1": {"pain_nrs": 5}})
     engine.evaluate({"pain_nrs": 5})
     fact = '{"pain_nrs": 5, "id": "fixed", "sid": "triage", "kind": "intake"}'
-    assert engine._run(fact) == {"R1#0", "zz_evaluated"}
+    key = '{"id": "fixed", "sid": "triage", "kind": "intake"}'
+    assert engine._run(fact, key) == {"R1#0", "zz_evaluated"}
     durable_rules_engine.assert_fact(engine._handle, fact)  # a fact the adapter did not retract
     with pytest.raises(EngineError, match="status 2"):
-        engine._run(fact)  # the same fact again: durable answers 'already observed' (2)
+        engine._run(fact, key)  # the same fact again: durable answers 'already observed' (2)
 
 
 def test_work_left_for_a_retracted_fact_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,10 +115,12 @@ def test_work_left_for_a_retracted_fact_fails_closed(monkeypatch: pytest.MonkeyP
     retract = durable_rules_engine.retract_fact
     engine = RuleEngine({"R1": {"pain_nrs": 5}})
 
-    def retract_after_another(handle: int, fact: str) -> tuple[int, int]:
+    def retract_after_another(handle: int, key: str) -> tuple[int, int]:
         monkeypatch.setattr(durable_rules_engine, "retract_fact", retract)  # once
-        durable_rules_engine.assert_fact(handle, fact.replace('"id":', '"x":0,"id":0,"y":'))
-        result: tuple[int, int] = retract(handle, fact)
+        durable_rules_engine.assert_fact(
+            handle, '{"pain_nrs":5,"id":0,"sid":"triage","kind":"intake"}'
+        )
+        result: tuple[int, int] = retract(handle, key)
         return result
 
     monkeypatch.setattr(durable_rules_engine, "retract_fact", retract_after_another)
@@ -134,7 +137,7 @@ def test_an_engine_that_keeps_failing_stops_evaluating() -> None:
     class BrokenEngine(RuleEngine):
         calls = 0
 
-        def _run(self, fact: str) -> set[str]:
+        def _run(self, fact: str, key: str) -> set[str]:
             self.calls += 1
             raise RuntimeError("durable failed")
 
@@ -149,8 +152,8 @@ def test_an_action_name_the_adapter_did_not_register_fails_closed() -> None:
     """The adapter reads action names off durable's messages: an unexpected one is an error."""
 
     class MisreadEngine(RuleEngine):
-        def _run(self, fact: str) -> set[str]:
-            return super()._run(fact) | {"R9#0"}
+        def _run(self, fact: str, key: str) -> set[str]:
+            return super()._run(fact, key) | {"R9#0"}
 
     with pytest.raises(EngineError):
         MisreadEngine({"R1": {"pain_nrs": 5}}).evaluate({"pain_nrs": 5})
@@ -195,8 +198,8 @@ def test_missing_catch_all_fails_closed() -> None:
     """If the catch-all did not fire, the evaluation is incomplete: EngineError, not an answer."""
 
     class IncompleteEngine(RuleEngine):
-        def _run(self, fact: str) -> set[str]:
-            return super()._run(fact) - {"zz_evaluated"}
+        def _run(self, fact: str, key: str) -> set[str]:
+            return super()._run(fact, key) - {"zz_evaluated"}
 
     with pytest.raises(EngineError):
         IncompleteEngine({"R1": {"pain_nrs": 5}}).evaluate({"pain_nrs": 5})
@@ -208,12 +211,12 @@ def test_one_live_session_per_process() -> None:
     peak = [0]
 
     class CountingEngine(RuleEngine):
-        def _run(self, fact: str) -> set[str]:
+        def _run(self, fact: str, key: str) -> set[str]:
             live[0] += 1
             peak[0] = max(peak[0], live[0])
             time.sleep(0.002)  # hand the GIL to the other threads mid-session
             try:
-                return super()._run(fact)
+                return super()._run(fact, key)
             finally:
                 live[0] -= 1
 
