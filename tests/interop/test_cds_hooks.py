@@ -12,14 +12,13 @@ from prometheus_client import REGISTRY
 
 from service.domain.ruleset import Ruleset
 from service.domain.wording import says_when
-from service.interop.fhir.common import QUESTIONNAIRE_URL
 from service.review.cases import Case
 from tests.helpers import AppFactory, vignettes
 from tests.helpers.cds import PATIENT_ID
 from tests.helpers.cds import call as _call
 from tests.helpers.cds import qr as _qr
 from tests.helpers.cds import validator as _validator
-from tests.helpers.fhir import CLEAR, response_from_intake
+from tests.helpers.fhir import CLEAR, QUESTIONNAIRE_URL, response_from_intake
 
 SERVICE = "/cds-services/forefoot-triage"
 VIGNETTES = vignettes()
