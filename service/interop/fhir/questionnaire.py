@@ -283,6 +283,8 @@ def build_questionnaire(ruleset: Ruleset, urls: FhirUrls, date: str) -> dict[str
     enableWhen nor FHIRPath can carry (the app then refuses to start).
     """
     conditions: Mapping[str, Node] = asked_when(ruleset)
+    # Each danger sign is required, not their group: LHC-Forms counts a required group as
+    # unanswered however its items are answered.
     flags = set(danger_signs(ruleset))
     return {
         "resourceType": "Questionnaire",
@@ -308,7 +310,6 @@ def build_questionnaire(ruleset: Ruleset, urls: FhirUrls, date: str) -> dict[str
                 "linkId": group,
                 "text": _GROUP_TEXT[group],
                 "type": "group",
-                **({"required": True} if group == DANGER_SIGNS else {}),
                 "item": [
                     _question(ruleset.questions[name], conditions.get(name), urls, name in flags)
                     for name in names
