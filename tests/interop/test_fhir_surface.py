@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service.config import load_config
+from service.domain.ruleset import Ruleset
 from service.exceptions import ConfigError
 from service.interop.fhir.capability import build_capability
 from service.interop.fhir.common import fhir_urls
@@ -154,6 +156,25 @@ def test_another_operation_is_one_more_registry_entry() -> None:
     ]
 
 
+def test_an_operation_on_another_resource_type_gets_its_own_entry() -> None:
+    everything = Operation(
+        id="Patient-everything",
+        code="everything",
+        resource="Patient",
+        title="Everything",
+        description="A made-up example",
+        parameters=(),
+        instance=True,
+    )
+    body = build_capability((*OPERATIONS, everything), URLS, "1", "2026-01-01")
+    CapabilityStatement.model_validate(body)
+    (patient,) = [r for r in body["rest"][0]["resource"] if r["type"] == "Patient"]
+    assert patient == {
+        "type": "Patient",
+        "operation": [{"name": "everything", "definition": URLS.operation("Patient-everything")}],
+    }
+
+
 # --- $triage with a Parameters body ------------------------------------------------------------
 
 
@@ -202,15 +223,21 @@ def test_a_parameters_body_is_read_like_a_bare_one(client: FlaskClient) -> None:
     ("query", "total"),
     [
         (f"url={QUESTIONNAIRE_URL}", 1),
-        (f"url={QUESTIONNAIRE_URL}|2027.1.0", 1),
+        (f"url={QUESTIONNAIRE_URL}|{{version}}", 1),
         (f"url={QUESTIONNAIRE_URL}|1999.1.0", 0),
         ("url=http://other.org/Questionnaire/forefoot-triage", 0),
         ("_id=forefoot-triage", 1),
+        ("_id=other", 0),
+        ("version={version}", 1),
+        ("version=1999.1.0", 0),
         ("", 1),
     ],
 )
-def test_questionnaire_search_by_url(client: FlaskClient, query: str, total: int) -> None:
-    body = _fhir(client.get(f"/fhir/Questionnaire?{query}"))
+def test_questionnaire_search_by_url(
+    client: FlaskClient, ruleset: Ruleset, query: str, total: int
+) -> None:
+    """{version} is the ruleset's version: the Questionnaire's."""
+    body = _fhir(client.get(f"/fhir/Questionnaire?{query.format(version=ruleset.version)}"))
     Bundle.model_validate(body)
     assert (body["type"], body["total"], len(body["entry"])) == ("searchset", total, total)
     if total:
@@ -430,9 +457,15 @@ def test_the_configured_base_names_every_resource(app_factory: AppFactory) -> No
     """Questionnaire, code systems, operations, CDS discovery; responses to it are accepted."""
     base = "https://triage.example.org/fhir"
     urls = fhir_urls(base)
-    client = app_factory({"FHIR_BASE": base}).test_client()
+    # TRIAGE_PUBLIC_URL alone: the base is its /fhir, and search answers name it too.
+    client = app_factory({"PUBLIC_URL": "https://triage.example.org"}).test_client()
     questionnaire = _fhir(client.get(QUESTIONNAIRE))
     assert questionnaire["url"] == urls.questionnaire
+    search = _fhir(client.get("/fhir/Questionnaire", query_string={"url": urls.questionnaire}))
+    assert search["entry"][0]["fullUrl"] == urls.questionnaire
+    assert search["link"] == [
+        {"relation": "self", "url": f"{base}/Questionnaire?url={quote(urls.questionnaire, '')}"}
+    ]
     assert _fhir(client.get("/fhir/metadata"))["url"] == urls.capability
     assert _fhir(client.get("/fhir/CodeSystem/rules"))["url"] == urls.rules
     discovery = client.get("/cds-services").get_json()
