@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from service.cds_config import (
     parse_fhir_servers,
@@ -20,6 +21,9 @@ from service.exceptions import ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 # The vignette suite for the /safety page: in the repository and in the image (Dockerfile).
 VIGNETTES = ROOT / "tests" / "vignettes" / "vignettes.yaml"
+# The FHIR canonical base when neither TRIAGE_FHIR_BASE nor TRIAGE_PUBLIC_URL is set: where
+# `make run` serves /fhir, so the Questionnaire's and code systems' URLs resolve locally.
+DEFAULT_FHIR_BASE = "http://127.0.0.1:8000/fhir"
 
 
 DEFAULTS: dict[str, Any] = {
@@ -34,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "CORS_ORIGINS": "",  # browser origins allowed on /cds-services*
     "CDS_FHIR_SERVERS": "",  # FHIR base URLs a missing CDS prefetch may be fetched from
     "CDS_SMART_LAUNCH_URL": "",  # a SMART app launch URL for the card's "finish the form" link
+    "FHIR_BASE": "",  # the canonical base of our FHIR resources; empty: PUBLIC_URL + /fhir
 }
 
 _ENV = {key: f"TRIAGE_{key}" for key in DEFAULTS}
@@ -79,6 +84,7 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         ) from None
     if not 1 <= batch <= 1000:
         raise ConfigError("TRIAGE_MAX_BATCH must be between 1 and 1000")
+    cds = _cds(config)
     return {
         **config,
         "VIGNETTES": _vignettes(config["VIGNETTES"]),
@@ -87,8 +93,34 @@ def _validated(config: dict[str, Any]) -> dict[str, Any]:
         "RULES_DIR": str(rules_dir),
         "API_KEYS": _api_keys(config["API_KEYS"]),
         "LOG_LEVEL": level,
-        **_cds(config),
+        **cds,
+        "FHIR_BASE": _fhir_base(config["FHIR_BASE"], cds["PUBLIC_URL"]),
     }
+
+
+def _fhir_base(raw: Any, public_url: str | None) -> str:
+    """The canonical base (http or https, no query, fragment or credentials; no trailing slash).
+
+    Unset, it is the public URL's /fhir (where clients reach the resources), else the local one.
+    """
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return f"{public_url}/fhir" if public_url else DEFAULT_FHIR_BASE
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+        or len(text) > 1024
+    ):
+        raise ConfigError(
+            "TRIAGE_FHIR_BASE must be an absolute http(s) URL without a query, fragment or "
+            "credentials, such as https://triage.example.org/fhir"
+        )
+    return text.rstrip("/")
 
 
 def _cds(config: Mapping[str, Any]) -> dict[str, Any]:

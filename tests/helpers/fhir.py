@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
-from service.interop.fhir.common import ANSWERS_SYSTEM, DATA_ABSENT_REASON, QUESTIONNAIRE_URL
+from service.config import DEFAULT_FHIR_BASE
+from service.interop.fhir.common import DATA_ABSENT_REASON, fhir_urls
 from tests.helpers import RED_FLAG_SCREEN, ROOT
+
+# The canonical URLs of an app built with the default settings (no FHIR_BASE, no PUBLIC_URL).
+URLS = fhir_urls(DEFAULT_FHIR_BASE)
+QUESTIONNAIRE_URL = URLS.questionnaire
+ANSWERS_SYSTEM = URLS.answers
+MODULE_URL = URLS.module
 
 # Nothing but SC2 fires: every danger sign, step and tenderness question answered, no diabetes.
 CLEAR = {

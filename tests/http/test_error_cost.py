@@ -20,7 +20,7 @@ from service.domain.intake_schema import GROUPS, TriageRequestSchema
 from service.domain.intake_validator import MAX_ERRORS, IntakeInvalid, IntakeValidator
 from service.http import problems as errors
 from service.http.problems import MAX_HINTS, close_match
-from service.interop.fhir.common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
+from tests.helpers.fhir import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
 
 VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 WRONG = {name: ("x" if not finding.is_numeric else -1) for name, finding in FINDINGS.items()}

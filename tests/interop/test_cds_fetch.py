@@ -18,11 +18,11 @@ from service import create_app
 from service.config import load_config
 from service.exceptions import ConfigError
 from service.interop.cds import fhir_fetch as cds_fetch
-from service.interop.fhir.common import QUESTIONNAIRE_URL
 from tests.helpers import vignettes
 from tests.helpers.cds import PATIENT_ID, validator
 from tests.helpers.cds import call as _call
 from tests.helpers.cds import qr as _qr
+from tests.helpers.fhir import QUESTIONNAIRE_URL
 
 # Each test builds its own app against its own fake FHIR server.
 pytestmark = pytest.mark.slow

@@ -16,7 +16,6 @@ from service.domain.intake_validator import validate_intake
 from service.domain.ruleset import Ruleset
 from service.domain.wording import says_when
 from service.interop.cds.cards import interview_url
-from service.interop.fhir.common import QUESTIONNAIRE_URL
 from service.review.cases import Case
 from service.web.intake_form import read_form
 from tests.helpers import AppFactory, vignettes
@@ -24,7 +23,7 @@ from tests.helpers.cds import PATIENT_ID
 from tests.helpers.cds import call as _call
 from tests.helpers.cds import qr as _qr
 from tests.helpers.cds import validator as _validator
-from tests.helpers.fhir import CLEAR, response_from_intake
+from tests.helpers.fhir import CLEAR, QUESTIONNAIRE_URL, response_from_intake
 
 SERVICE = "/cds-services/forefoot-triage"
 VIGNETTES = vignettes()

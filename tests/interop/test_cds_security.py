@@ -40,6 +40,7 @@ from tests.helpers import ROOT, vignettes
 from tests.helpers.cds import call as _call
 from tests.helpers.cds import qr as _qr
 from tests.helpers.cds import validator
+from tests.helpers.fhir import URLS
 from tools import live_server
 
 # Each test builds its own app with its own issuers and keys (and one runs gunicorn).
@@ -49,6 +50,9 @@ CARDS = validator("cds-cards")
 VIGNETTES = vignettes()
 
 PUBLIC = "https://triage.example.org"
+# The canonical base stays the one the test QuestionnaireResponses name (tests/helpers/fhir.py);
+# unset, it would follow PUBLIC to https://triage.example.org/fhir.
+FHIR_BASE = URLS.base
 SERVICE = "/cds-services/forefoot-triage"
 ISSUER = "https://ehr.example.org"
 OTHER_ISSUER = "https://other-ehr.example.org"
@@ -124,6 +128,7 @@ def secure_app(jwks_server: JwksServer) -> Flask:
         {
             "CDS_ISSUERS": json.dumps({ISSUER: jwks_server.url, OTHER_ISSUER: _closed_port_url()}),
             "PUBLIC_URL": PUBLIC + "/",
+            "FHIR_BASE": FHIR_BASE,
             "CORS_ORIGINS": ORIGIN,
             "API_KEYS": API_KEY,
         }
@@ -564,7 +569,7 @@ def test_with_a_web_interview_the_link_opens_it_with_the_answers_so_far() -> Non
     """Where GET /interview exists, the link carries each answer given as its form field
     (finding=value; asked and unknown: 'unknown'), so the interview resumes where it stopped.
     Until the page itself is merged, a stand-in route stands for it."""
-    app = create_app({"PUBLIC_URL": PUBLIC})
+    app = create_app({"PUBLIC_URL": PUBLIC, "FHIR_BASE": FHIR_BASE})
     if not _serves_interview(app):
         app.add_url_rule(INTERVIEW_PATH, "interview_stand_in", lambda: "")
     client = app.test_client()
@@ -614,7 +619,11 @@ def test_under_gunicorn_concurrent_first_calls_wait_for_a_slow_jwks_and_replays_
     server = JwksServer()
     server.jwks = {"keys": [_jwk(RSA_KEY, "rsa-1", "RS384")]}
     server.delay = 0.5
-    env = {"TRIAGE_CDS_ISSUERS": json.dumps({ISSUER: server.url}), "TRIAGE_PUBLIC_URL": PUBLIC}
+    env = {
+        "TRIAGE_CDS_ISSUERS": json.dumps({ISSUER: server.url}),
+        "TRIAGE_PUBLIC_URL": PUBLIC,
+        "TRIAGE_FHIR_BASE": FHIR_BASE,
+    }
     live = live_server.start(env, workers=1)
     try:
         live.wait_ready()

@@ -20,18 +20,20 @@ from service.domain.conditions import Not, parse
 from service.domain.findings import FINDINGS
 from service.domain.ruleset import Ruleset
 from service.exceptions import QuestionnaireError
-from service.interop.fhir.common import (
-    ANSWERS_SYSTEM,
-    DATA_ABSENT_REASON,
-    MAX_VALUE,
-    MIN_VALUE,
-    MODULE_URL,
-    QUESTIONNAIRE_URL,
-)
+from service.interop.fhir.common import DATA_ABSENT_REASON, MAX_VALUE, MIN_VALUE, UNIT
 from service.interop.fhir.questionnaire import ENABLE_WHEN_EXPRESSION, enablement
 from service.review.cases import Case
 from tests.helpers import RED_FLAG_SCREEN, RULES, AppFactory, vignettes
-from tests.helpers.fhir import CLEAR, fhir_js_validate, needs_fhir_js, response_from_intake
+from tests.helpers.fhir import (
+    ANSWERS_SYSTEM,
+    CLEAR,
+    MODULE_URL,
+    QUESTIONNAIRE_URL,
+    URLS,
+    fhir_js_validate,
+    needs_fhir_js,
+    response_from_intake,
+)
 
 QUESTIONNAIRE = "/fhir/Questionnaire/forefoot-triage"
 TRIAGE = "/fhir/QuestionnaireResponse/$triage"
@@ -118,7 +120,8 @@ def _expression(item: dict[str, Any]) -> str | None:
 def test_questionnaire_is_generated_from_the_catalogue(
     client: FlaskClient, ruleset: Ruleset
 ) -> None:
-    """One item per finding in its group, codings, bounds, canonical, version = ruleset version."""
+    """One item per finding in its group (the danger signs in theirs), codings, bounds, units,
+    codes, canonical, version = ruleset version."""
     response = client.get(QUESTIONNAIRE)
     assert response.status_code == 200
     assert response.mimetype == FHIR_JSON
@@ -130,18 +133,28 @@ def test_questionnaire_is_generated_from_the_catalogue(
         ruleset.version,
         "active",
     )
-    assert [group["linkId"] for group in body["item"]] == ["patient", "history", "symptoms"]
+    assert [group["linkId"] for group in body["item"]] == [
+        "patient",
+        "danger_signs",
+        "history",
+        "symptoms",
+    ]
+    groups = {group["linkId"]: [item["linkId"] for item in group["item"]] for group in body["item"]}
+    assert groups["danger_signs"] == [name for name in FINDINGS if name in FLAGS]
     items = _items(body)
-    assert list(items) == list(FINDINGS)
+    assert sorted(items) == sorted(FINDINGS)
     for name, finding in ruleset.questions.items():
         item = items[name]
         assert item["text"] == finding.label
+        assert item["code"][-1] == {"system": URLS.findings, "code": name, "display": finding.label}
         if finding.is_numeric:
             assert item["type"] == "integer"
-            assert item["extension"] == [
+            assert item["extension"][:2] == [
                 {"url": MIN_VALUE, "valueInteger": finding.minimum},
                 {"url": MAX_VALUE, "valueInteger": finding.maximum},
             ]
+            (unit,) = [e for e in item["extension"] if e["url"] == UNIT]
+            assert unit["valueCoding"]["system"] == "http://unitsofmeasure.org"
         else:
             assert item["type"] == "choice"
             codings = [option["valueCoding"] for option in item["answerOption"]]
@@ -300,7 +313,7 @@ def test_the_pregnant_expression_agrees_with_the_manifest(
 )
 def test_enable_when_is_generated_from_the_condition(condition: Any, expected: Any) -> None:
     """A comparison, or an all/any of comparisons, R4 states exactly becomes enableWhen."""
-    assert enablement("pregnant", parse(condition)) == expected
+    assert enablement("pregnant", parse(condition), ANSWERS_SYSTEM) == expected
 
 
 @pytest.mark.parametrize(
@@ -325,7 +338,7 @@ def test_other_conditions_become_fhirpath(condition: Any, expression: str) -> No
         name: f"%resource.repeat(item).where(linkId='{finding}').answer.value"
         for name, finding in (("onset", "onset"), ("pain", "pain_nrs"), ("fever", "fever"))
     }
-    elements = enablement("pregnant", parse(condition))
+    elements = enablement("pregnant", parse(condition), ANSWERS_SYSTEM)
     assert elements == {
         "extension": [
             {
@@ -343,9 +356,9 @@ def test_other_conditions_become_fhirpath(condition: Any, expression: str) -> No
 def test_a_condition_it_cannot_carry_fails_loudly() -> None:
     """A question enabled by its own answer, or a node it does not know: an error, not a drop."""
     with pytest.raises(QuestionnaireError, match="cannot depend on itself"):
-        enablement("pain_nrs", parse("pain_nrs is null"))
+        enablement("pain_nrs", parse("pain_nrs is null"), ANSWERS_SYSTEM)
     with pytest.raises(QuestionnaireError, match="cannot read the condition"):
-        enablement("pregnant", Not(object()))  # type: ignore[arg-type]
+        enablement("pregnant", Not(object()), ANSWERS_SYSTEM)  # type: ignore[arg-type]
 
 
 def test_an_asked_when_it_cannot_carry_stops_the_start(
@@ -442,8 +455,19 @@ def test_unknown_red_flags_give_data_required(client: FlaskClient) -> None:
     assert guidance["status"] == "data-required"
     wanted = {req["codeFilter"][0]["code"][0]["code"] for req in guidance["dataRequirement"]}
     assert {"fever", "systemically_unwell"} <= wanted
-    assert {req["type"] for req in guidance["dataRequirement"]} == {"Observation"}
-    assert {req["codeFilter"][0]["path"] for req in guidance["dataRequirement"]} == {"code"}
+    # What $triage takes: a QuestionnaireResponse, the items named by their Questionnaire code.
+    assert {req["type"] for req in guidance["dataRequirement"]} == {"QuestionnaireResponse"}
+    paths = {req["codeFilter"][0]["path"] for req in guidance["dataRequirement"]}
+    assert paths == {"questionnaire.resolve().item.item.code"}
+    item_codes = [
+        coding
+        for group in client.get(QUESTIONNAIRE).get_json(force=True)["item"]
+        for item in group["item"]
+        for coding in item["code"]
+    ]
+    for requirement in guidance["dataRequirement"]:
+        (coding,) = requirement["codeFilter"][0]["code"]
+        assert coding in item_codes
 
 
 def _paragraphs(guidance: dict[str, Any]) -> list[str]:

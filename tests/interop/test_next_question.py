@@ -18,16 +18,13 @@ from werkzeug.test import TestResponse
 from service.domain.findings import FINDINGS
 from service.domain.interview import DISPOSITION
 from service.interop.fhir.adaptive import ADAPTIVE, CONTAINED_ID, HIDDEN, RESULT
-from service.interop.fhir.common import QUESTIONNAIRE_URL
-from service.interop.fhir.next_question import (
-    NEXT_QUESTION_PATH,
-    SDC_NEXT_QUESTION,
-    next_question_definition,
-)
+from service.interop.fhir.operations import NEXT_QUESTION, OPERATIONS, SDC_NEXT_QUESTION
 from tests.helpers import RED_FLAG_SCREEN, vignettes
-from tests.helpers.fhir import answer, fhir_js_validate, needs_fhir_js
+from tests.helpers.fhir import QUESTIONNAIRE_URL, URLS, answer, fhir_js_validate, needs_fhir_js
 
 FHIR_JSON = "application/fhir+json"
+NEXT_QUESTION_PATH = "/fhir/Questionnaire/$next-question"
+DEFINITION_PATH = f"/fhir/OperationDefinition/{NEXT_QUESTION.id}"
 VIGNETTES = {case.name.split(" ")[0]: case for case in vignettes()}
 START_QUESTIONNAIRE = {
     "resourceType": "Questionnaire",
@@ -229,16 +226,22 @@ def test_every_resource_validates_with_fhir_js(client: FlaskClient) -> None:
     _, emergency = _interview(client, VIGNETTES["V002"].intake)
     _, routine = _interview(client, VIGNETTES["V001"].intake)
     outcome = _post(client, {"resourceType": "Patient"}).get_json(force=True)
-    resources = [*emergency, *routine, outcome, next_question_definition()]
+    definition = client.get(DEFINITION_PATH).get_json(force=True)
+    resources = [*emergency, *routine, outcome, definition]
     results = fhir_js_validate(resources)
     assert [r["messages"] for r in results] == [[]] * len(resources)
     assert all(r["valid"] for r in results)
 
 
-def test_the_operation_definition(app: Flask) -> None:
-    """R4-valid, derived from SDC's, type-level on Questionnaire, at the path the app serves."""
-    definition = next_question_definition()
+def test_the_operation_definition(app: Flask, client: FlaskClient) -> None:
+    """Served at its canonical, R4-valid, derived from SDC's, type-level on Questionnaire, at the
+    path the app serves, and listed by the CapabilityStatement under Questionnaire."""
+    response = client.get(DEFINITION_PATH)
+    assert (response.status_code, response.mimetype) == (200, FHIR_JSON)
+    definition = response.get_json(force=True)
     OperationDefinition.model_validate(definition)
+    assert definition["url"] == URLS.operation(NEXT_QUESTION.id)
+    assert definition["version"] == app.extensions["triage"].ruleset.version
     assert (definition["code"], definition["base"]) == ("next-question", SDC_NEXT_QUESTION)
     assert (definition["type"], definition["instance"], definition["system"]) == (
         True,
@@ -251,8 +254,12 @@ def test_the_operation_definition(app: Flask) -> None:
     ]
     assert f"/fhir/{definition['resource'][0]}/${definition['code']}" == NEXT_QUESTION_PATH
     assert any(rule.rule == NEXT_QUESTION_PATH for rule in app.url_map.iter_rules())
-    definition["parameter"].clear()  # a copy: the next caller still gets both
-    assert len(next_question_definition()["parameter"]) == 2
+    assert NEXT_QUESTION in OPERATIONS
+    metadata = client.get("/fhir/metadata").get_json(force=True)
+    (questionnaire,) = [r for r in metadata["rest"][0]["resource"] if r["type"] == "Questionnaire"]
+    assert questionnaire["operation"] == [
+        {"name": "next-question", "definition": definition["url"]}
+    ]
 
 
 def _with_contained_items(items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:

@@ -18,8 +18,8 @@ import pytest
 
 from service.http.auth import CHALLENGE
 from service.http.gunicorn_hooks import HEADER_BYTES, HEADER_FIELD_BYTES, HEADER_FIELDS
-from service.interop.fhir.common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
 from tests.helpers import EXAMPLE
+from tests.helpers.fhir import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
 from tools.live_server import LiveServer, start
 
 KEY = "protocol-test-key-0123456789"

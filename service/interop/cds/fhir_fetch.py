@@ -20,8 +20,6 @@ from urllib.parse import quote, urlencode
 
 import structlog
 
-from service.interop.fhir.common import QUESTIONNAIRE_URL
-
 FETCH_SECONDS = 3.0  # the whole query: connect, headers and body
 FETCH_MAX_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -59,14 +57,14 @@ def wants_fetch(call: dict[str, Any], prefetch_key: str, servers: tuple[str, ...
     )
 
 
-def query_url(server: str, patient_id: str) -> str:
+def query_url(server: str, patient_id: str, questionnaire: str) -> str:
     """The discovery's prefetch query for this patient, under the FHIR server's base URL."""
     if not _FHIR_ID.fullmatch(patient_id):
         raise FetchFailed("The context's patientId is not a FHIR id: no query is made.")
     query = urlencode(
         {
             "subject": f"Patient/{patient_id}",
-            "questionnaire": QUESTIONNAIRE_URL,
+            "questionnaire": questionnaire,
             "_sort": "-authored",
             "_count": "1",
         },
@@ -76,9 +74,9 @@ def query_url(server: str, patient_id: str) -> str:
     return f"{server.rstrip('/')}/QuestionnaireResponse?{query}"
 
 
-def fetch_prefetch(call: dict[str, Any]) -> dict[str, Any]:
+def fetch_prefetch(call: dict[str, Any], questionnaire: str) -> dict[str, Any]:
     """The search Bundle from the call's fhirServer; FetchFailed on any failure or timeout."""
-    url = query_url(call["fhirServer"], call["context"]["patientId"])
+    url = query_url(call["fhirServer"], call["context"]["patientId"], questionnaire)
     token = call["fhirAuthorization"]["access_token"]
     headers = {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (allow-listed base)

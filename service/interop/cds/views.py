@@ -19,31 +19,38 @@ from service.http.problem_details import PROBLEM_JSON, problem_body
 from service.http.problems import problem, validation_problem
 from service.interop.cds.cards import INTERVIEW_PATH, build_card
 from service.interop.cds.fhir_fetch import FetchFailed, fetch_prefetch, wants_fetch
-from service.interop.fhir.common import QUESTIONNAIRE_URL
+from service.interop.fhir.common import current_urls
 from service.interop.fhir.response_reader import intake_from_response, is_ours
+from service.interop.fhir.surface import current_surface
 
 cds_hooks = Blueprint("cds_hooks", __name__)
 SERVICE_ID = "forefoot-triage"
 PREFETCH_KEY = "questionnaireResponse"
 OUTCOMES = ("accepted", "overridden")
-DISCOVERY = {
-    "services": [
-        {
-            "hook": "patient-view",
-            "id": SERVICE_ID,
-            "title": "Forefoot pain triage",
-            "description": (
-                "Triages the patient's latest answers to the forefoot-triage Questionnaire "
-                "(ball-of-foot pain): where to go, how soon, in person or not, the referrals, "
-                "level, reasons and sources, as one card."
-            ),
-            "prefetch": {
-                PREFETCH_KEY: "QuestionnaireResponse?subject=Patient/{{context.patientId}}"
-                f"&questionnaire={QUESTIONNAIRE_URL}&_sort=-authored&_count=1"
-            },
-        }
-    ]
-}
+
+
+def _discovery(questionnaire: str) -> dict[str, Any]:
+    """The discovery document; the prefetch names our Questionnaire by its canonical."""
+    return {
+        "services": [
+            {
+                "hook": "patient-view",
+                "id": SERVICE_ID,
+                "title": "Forefoot pain triage",
+                "description": (
+                    "Triages the patient's latest answers to the forefoot-triage Questionnaire "
+                    "(ball-of-foot pain): where to go, how soon, in person or not, the referrals, "
+                    "level, reasons and sources, as one card."
+                ),
+                "prefetch": {
+                    PREFETCH_KEY: "QuestionnaireResponse?subject=Patient/{{context.patientId}}"
+                    f"&questionnaire={questionnaire}&_sort=-authored&_count=1"
+                },
+            }
+        ]
+    }
+
+
 _PATIENT_REFERENCE = re.compile(r"Patient/([A-Za-z0-9.-]{1,64})(?:/_history/[A-Za-z0-9.-]{1,64})?")
 _log = structlog.get_logger("service.cds_hooks")
 
@@ -156,7 +163,7 @@ def _prefetched(call: dict[str, Any]) -> Any:
     if PREFETCH_KEY not in prefetch:
         raise _NoPrefetch(
             f"Prefetch '{PREFETCH_KEY}' must hold the patient's QuestionnaireResponse to "
-            f"{QUESTIONNAIRE_URL} (or a searchset Bundle with it)."
+            f"{current_urls().questionnaire} (or a searchset Bundle with it)."
         )
     resource = prefetch[PREFETCH_KEY]
     if resource is None:
@@ -173,8 +180,8 @@ def _prefetched(call: dict[str, Any]) -> Any:
         # Never logged: patientId identifies the patient.
         if _patient_id(reference, call.get("fhirServer")) != call["context"]["patientId"]:
             raise _NoPrefetch("A prefetched QuestionnaireResponse is not about this patient.")
-        if not is_ours(response.get("questionnaire")):
-            raise _NoPrefetch(f"A prefetched response is not to {QUESTIONNAIRE_URL}.")
+        if not is_ours(response.get("questionnaire"), current_urls()):
+            raise _NoPrefetch(f"A prefetched response is not to {current_urls().questionnaire}.")
         if response.get("status") != "entered-in-error":
             found.append(response)
     if not found:
@@ -198,7 +205,7 @@ def _authored(response: dict[str, Any]) -> datetime:
 @cds_hooks.get("/cds-services", provide_automatic_options=False)
 def discovery() -> Any:
     """The one service this server offers."""
-    return DISCOVERY
+    return _discovery(current_urls().questionnaire)
 
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}", provide_automatic_options=False)
@@ -207,14 +214,18 @@ def service() -> Any:
     call = _load(_CALL, read_json(request), _CALL_FIELDS)
     try:
         if wants_fetch(call, PREFETCH_KEY, current_app.config["CDS_FHIR_SERVERS"]):
-            call["prefetch"] = {**(call.get("prefetch") or {}), PREFETCH_KEY: fetch_prefetch(call)}
+            call["prefetch"] = {
+                **(call.get("prefetch") or {}),
+                PREFETCH_KEY: fetch_prefetch(call, current_urls().questionnaire),
+            }
         resource = _prefetched(call)
     except (_NoPrefetch, FetchFailed) as error:
         return _precondition(str(error))
     if resource is _NO_DATA:
         return {"cards": []}  # the patient has not answered the Questionnaire: nothing to say
     try:
-        intake = intake_from_response(resource)
+        surface = current_surface()
+        intake = intake_from_response(resource, surface.layout, surface.urls)
     except ResponseError as error:
         if error.kind != "answer":
             return _precondition(f"The prefetched resource is not usable: {error.detail}")

@@ -20,19 +20,20 @@ from service.domain.assessment import Assessment
 from service.domain.findings import FINDINGS
 from service.domain.interview import Step
 from service.domain.ruleset import Ruleset
-from service.domain.wording import SETTING_DISPLAY, display
+from service.domain.wording import display
 from service.exceptions import ResponseError
-from service.interop.fhir.common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
-from service.interop.fhir.guidance import destination_code, outcome_code
+from service.interop.fhir.common import FhirUrls
+from service.interop.fhir.guidance import Codes
+from service.interop.fhir.operations import RESPONSE_PARAMETER
 from service.interop.fhir.questionnaire import question_item
-from service.interop.fhir.response_reader import intake_from_response, is_ours
+from service.interop.fhir.response_reader import Layout, intake_from_response, is_ours
 
 ADAPTIVE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive"
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 CONTAINED_ID = "forefoot-triage-adaptive"
 RESULT = "triage-result"  # the linkId of the server's read-only result group
 # The input parameter's name: SDC STU3 on calls it questionnaire-response; 'in' is accepted too.
-INPUT_NAMES = ("questionnaire-response", "in")
+INPUT_NAMES = (RESPONSE_PARAMETER, "in")
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _RESULT_TEXT = {
     "destination": "Where to go",
@@ -72,16 +73,16 @@ def response_in(body: Any) -> dict[str, Any]:
     return resource
 
 
-def _contained(resource: dict[str, Any]) -> dict[str, Any] | None:
+def _contained(resource: dict[str, Any], urls: FhirUrls) -> dict[str, Any] | None:
     """The adaptive Questionnaire the response answers; None when it answers ours directly."""
     reference = resource.get("questionnaire")
-    if is_ours(reference):
+    if is_ours(reference, urls):
         return None  # the first call may start from the Questionnaire itself
     if not (isinstance(reference, str) and reference.startswith("#")):
         raise ResponseError(
             "foreign",
             f"questionnaire must reference a contained adaptive Questionnaire derived from "
-            f"{QUESTIONNAIRE_URL}, or be {QUESTIONNAIRE_URL}.",
+            f"{urls.questionnaire}, or be {urls.questionnaire}.",
         )
     contained = resource.get("contained")
     found = [
@@ -94,9 +95,9 @@ def _contained(resource: dict[str, Any]) -> dict[str, Any] | None:
     if len(found) != 1:
         raise ResponseError("structure", "questionnaire must name one contained Questionnaire.")
     derived = found[0].get("derivedFrom")
-    if not (isinstance(derived, list) and any(is_ours(canonical) for canonical in derived)):
+    if not (isinstance(derived, list) and any(is_ours(c, urls) for c in derived)):
         raise ResponseError(
-            "foreign", f"The contained Questionnaire must derive from {QUESTIONNAIRE_URL}."
+            "foreign", f"The contained Questionnaire must derive from {urls.questionnaire}."
         )
     return found[0]
 
@@ -124,18 +125,24 @@ def _asked(questionnaire: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(asked)
 
 
-def read_adaptive(resource: Any) -> AdaptiveResponse:
-    """The questions asked and the answers of an adaptive QuestionnaireResponse (ResponseError)."""
+def read_adaptive(resource: Any, layout: Layout, urls: FhirUrls) -> AdaptiveResponse:
+    """The questions asked and the answers of an adaptive QuestionnaireResponse (ResponseError).
+
+    The items are read as a response to our Questionnaire (`layout` its groups): flat, as the
+    adaptive form has them, or, on a first call that answers our Questionnaire, in its groups
+    (the danger_signs group included).
+    """
     if not isinstance(resource, dict) or resource.get("resourceType") != "QuestionnaireResponse":
         raise ResponseError("structure", "The resource must be a QuestionnaireResponse.")
-    questionnaire = _contained(resource)
+    questionnaire = _contained(resource, urls)
     items = resource.get("item", [])
     if not isinstance(items, list):
         raise ResponseError("structure", "'item' must be an array.")
     answers = [
         item for item in items if not (isinstance(item, dict) and item.get("linkId") == RESULT)
     ]
-    intake = intake_from_response({**resource, "questionnaire": QUESTIONNAIRE_URL, "item": answers})
+    as_ours = {**resource, "questionnaire": urls.questionnaire, "item": answers}
+    intake = intake_from_response(as_ours, layout, urls)
     answered = [name for name in FINDINGS if name in intake.get(FINDINGS[name].group, {})]
     if questionnaire is None:
         return AdaptiveResponse(tuple(answered), intake)  # answers given up front: asked
@@ -150,25 +157,24 @@ def read_adaptive(resource: Any) -> AdaptiveResponse:
     return AdaptiveResponse(asked, intake)
 
 
-def _answer(value: Any) -> list[dict[str, Any]]:
+def _answer(value: Any, urls: FhirUrls) -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, int):
         return [{"valueInteger": value}]
-    return [{"valueCoding": {"system": ANSWERS_SYSTEM, "code": value, "display": display(value)}}]
+    return [{"valueCoding": {"system": urls.answers, "code": value, "display": display(value)}}]
 
 
 def _result(
-    step: Step, answer: Assessment, ruleset: Ruleset
+    step: Step, answer: Assessment, ruleset: Ruleset, urls: FhirUrls
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The read-only result group: its Questionnaire item and its response item."""
+    codes = Codes(urls, ruleset.destinations)
     values: dict[str, dict[str, Any]] = {
-        "destination": {"valueCoding": destination_code(answer.destination, ruleset.destinations)},
-        "urgency": {"valueCoding": outcome_code("urgency", answer.urgency)},
-        "setting": {
-            "valueCoding": outcome_code("setting", answer.setting, SETTING_DISPLAY[answer.setting])
-        },
-        "level": {"valueCoding": outcome_code("level", answer.level)},
+        "destination": {"valueCoding": codes.destination(answer.destination)},
+        "urgency": {"valueCoding": codes.outcome("urgency", answer.urgency)},
+        "setting": {"valueCoding": codes.setting(answer.setting)},
+        "level": {"valueCoding": codes.outcome("level", answer.level)},
         "needs_clinician_review": {"valueBoolean": answer.needs_clinician_review},
     }
     complete = step.status == "complete"
@@ -199,11 +205,12 @@ def grown_response(
     step: Step,
     answer: Assessment,
     ruleset: Ruleset,
+    urls: FhirUrls,
 ) -> dict[str, Any]:
     """The response returned: the contained Questionnaire grown by the step's questions, the
     answers so far, the result group; `completed` when the interview stops."""
     questions = list(dict.fromkeys([*asked, *(q.finding.name for q in step.questions)]))
-    group, result = _result(step, answer, ruleset)
+    group, result = _result(step, answer, ruleset, urls)
     questionnaire = {
         "resourceType": "Questionnaire",
         "id": CONTAINED_ID,
@@ -211,15 +218,15 @@ def grown_response(
         "version": ruleset.version,
         "name": "ForefootTriageAdaptive",
         "title": "Forefoot (ball-of-foot) pain triage, adaptive",
-        "derivedFrom": [f"{QUESTIONNAIRE_URL}|{ruleset.version}"],
+        "derivedFrom": [f"{urls.questionnaire}|{ruleset.version}"],
         "status": "active",
         "subjectType": ["Patient"],
-        "item": [question_item(ruleset.questions[name]) for name in questions] + [group],
+        "item": [question_item(ruleset.questions[name], urls) for name in questions] + [group],
     }
     items = []
     for name in asked:
         item: dict[str, Any] = {"linkId": name, "text": ruleset.questions[name].label}
-        value = _answer((intake.get(FINDINGS[name].group) or {}).get(name))
+        value = _answer((intake.get(FINDINGS[name].group) or {}).get(name), urls)
         if value:
             item["answer"] = value
         items.append(item)

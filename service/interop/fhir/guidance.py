@@ -18,30 +18,30 @@ from service.domain.wording import (
     display,
     where_and_when,
 )
-from service.interop.fhir.common import (
-    DECISION_SYSTEM,
-    FINDINGS_SYSTEM,
-    MODULE_URL,
-    OUTCOME_SYSTEM,
-    RULES_SYSTEM,
-)
+from service.interop.fhir.common import FhirUrls
 
 _XHTML = "http://www.w3.org/1999/xhtml"
 Destinations = Mapping[str, str]  # destination code -> display text (ruleset.destinations)
 
 
-def outcome_code(kind: str, code: str, text: str | None = None) -> dict[str, Any]:
-    """A Coding of one of the outcome code systems (kind: level, urgency, destination ...)."""
-    return {"system": f"{OUTCOME_SYSTEM}-{kind}", "code": code, "display": text or display(code)}
+class Codes:
+    """Codings of our code systems under one canonical base."""
 
+    def __init__(self, urls: FhirUrls, destinations: Destinations) -> None:
+        self.urls = urls
+        self.destinations = destinations
 
-def destination_code(code: str, destinations: Destinations) -> dict[str, Any]:
-    """A destination's Coding, its display the ruleset's text for it."""
-    return outcome_code("destination", code, destinations[code])
+    def outcome(self, kind: str, code: str, text: str | None = None) -> dict[str, Any]:
+        return {"system": self.urls.outcome(kind), "code": code, "display": text or display(code)}
 
+    def destination(self, code: str) -> dict[str, Any]:
+        return self.outcome("destination", code, self.destinations[code])
 
-def _rule_id(rule_id: str, title: str) -> dict[str, Any]:
-    return {"system": RULES_SYSTEM, "code": rule_id, "display": title}
+    def setting(self, code: str) -> dict[str, Any]:
+        return self.outcome("setting", code, SETTING_DISPLAY[code])
+
+    def rule_id(self, rule_id: str, title: str) -> dict[str, Any]:
+        return {"system": self.urls.rules, "code": rule_id, "display": title}
 
 
 def _artifact(citation: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,24 +56,16 @@ def _artifact(citation: Mapping[str, Any]) -> dict[str, Any]:
     return artifact
 
 
-def _rule(entry: Reason, destinations: Destinations) -> dict[str, Any]:
+def _rule(entry: Reason, codes: Codes) -> dict[str, Any]:
     return {
         "name": "rule",
         "part": [
-            {"name": "id", "valueCoding": _rule_id(entry.rule_id, entry.title)},
+            {"name": "id", "valueCoding": codes.rule_id(entry.rule_id, entry.title)},
             {"name": "version", "valueInteger": entry.rule_version},
-            {"name": "level", "valueCoding": outcome_code("level", entry.level)},
-            {"name": "urgency", "valueCoding": outcome_code("urgency", entry.urgency)},
-            {
-                "name": "destination",
-                "valueCoding": destination_code(entry.destination, destinations),
-            },
-            {
-                "name": "setting",
-                "valueCoding": outcome_code(
-                    "setting", entry.setting, SETTING_DISPLAY[entry.setting]
-                ),
-            },
+            {"name": "level", "valueCoding": codes.outcome("level", entry.level)},
+            {"name": "urgency", "valueCoding": codes.outcome("urgency", entry.urgency)},
+            {"name": "destination", "valueCoding": codes.destination(entry.destination)},
+            {"name": "setting", "valueCoding": codes.setting(entry.setting)},
             {"name": "informational", "valueBoolean": entry.informational},
             {"name": "statement", "valueString": entry.statement},
             *({"name": "citation", "valueString": key} for key in entry.citations),
@@ -81,47 +73,38 @@ def _rule(entry: Reason, destinations: Destinations) -> dict[str, Any]:
     }
 
 
-def _referral(
-    referral: Referral, titles: Mapping[str, str], destinations: Destinations
-) -> dict[str, Any]:
+def _referral(referral: Referral, titles: Mapping[str, str], codes: Codes) -> dict[str, Any]:
     """One indicated referral (clinical.md 1.2 step 9): rule, level, urgency, destination."""
     rule_id = referral.rule_id
     return {
         "name": "referral",
         "part": [
-            {"name": "rule_id", "valueCoding": _rule_id(rule_id, titles[rule_id])},
-            {"name": "level", "valueCoding": outcome_code("level", referral.level)},
-            {"name": "urgency", "valueCoding": outcome_code("urgency", referral.urgency)},
-            {
-                "name": "destination",
-                "valueCoding": destination_code(referral.destination, destinations),
-            },
+            {"name": "rule_id", "valueCoding": codes.rule_id(rule_id, titles[rule_id])},
+            {"name": "level", "valueCoding": codes.outcome("level", referral.level)},
+            {"name": "urgency", "valueCoding": codes.outcome("urgency", referral.urgency)},
+            {"name": "destination", "valueCoding": codes.destination(referral.destination)},
         ],
     }
 
 
-def _parameters(answer: Assessment, destinations: Destinations) -> dict[str, Any]:
+def _parameters(answer: Assessment, codes: Codes) -> dict[str, Any]:
     # Where to go leads (consumers route on it, clinical.md 1.2), then how soon and how.
-    setting = answer.setting
     parameters: list[dict[str, Any]] = [
-        {"name": "destination", "valueCoding": destination_code(answer.destination, destinations)},
-        {"name": "urgency", "valueCoding": outcome_code("urgency", answer.urgency)},
-        {
-            "name": "setting",
-            "valueCoding": outcome_code("setting", setting, SETTING_DISPLAY[setting]),
-        },
+        {"name": "destination", "valueCoding": codes.destination(answer.destination)},
+        {"name": "urgency", "valueCoding": codes.outcome("urgency", answer.urgency)},
+        {"name": "setting", "valueCoding": codes.setting(answer.setting)},
     ]
     if answer.escalation:
         parameters.append(
-            {"name": "escalation", "valueCoding": outcome_code("escalation", answer.escalation)}
+            {"name": "escalation", "valueCoding": codes.outcome("escalation", answer.escalation)}
         )
     parameters += [
-        {"name": "level", "valueCoding": outcome_code("level", answer.level)},
+        {"name": "level", "valueCoding": codes.outcome("level", answer.level)},
         {"name": "needs_clinician_review", "valueBoolean": answer.needs_clinician_review},
     ]
     titles = {entry.rule_id: entry.title for entry in answer.rationale}
-    parameters.extend(_referral(r, titles, destinations) for r in answer.referrals)
-    parameters.extend(_rule(entry, destinations) for entry in answer.rationale)
+    parameters.extend(_referral(r, titles, codes) for r in answer.referrals)
+    parameters.extend(_rule(entry, codes) for entry in answer.rationale)
     parameters.extend({"name": "advice", "valueString": text} for text in answer.advice)
     parameters.extend(
         {"name": "citation", "valueRelatedArtifact": _artifact(citation)}
@@ -197,7 +180,14 @@ def sends_today(answer: Assessment, policy: AdvicePolicy) -> bool:
     )
 
 
-def build_guidance(answer: Assessment, ruleset: Ruleset, subject: Any = None) -> dict[str, Any]:
+# DataRequirement.codeFilter.path: identifiers and resolve() only (R4), so the items of the
+# Questionnaire a response answers (every question sits in a group) are named by their code.
+ITEM_CODE_PATH = "questionnaire.resolve().item.item.code"
+
+
+def build_guidance(
+    answer: Assessment, ruleset: Ruleset, urls: FhirUrls, subject: Any = None
+) -> dict[str, Any]:
     """The GuidanceResponse: data-required when unknown red flags need answers, else success.
 
     The ruleset gives the destinations' text, the advice policy, the red-flag screen and the
@@ -206,37 +196,39 @@ def build_guidance(answer: Assessment, ruleset: Ruleset, subject: Any = None) ->
     EHR may read data-required as "no result yet", and an emergency must not wait for it).
     """
     destinations = ruleset.destinations
+    codes = Codes(urls, destinations)
     needed = missing_data(answer, ruleset.red_flag_screen)
     final = sends_today(answer, ruleset.advice)
     decision_id = answer.decision_id
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
         "text": {"status": "generated", "div": _narrative(answer, destinations)},
-        "contained": [_parameters(answer, destinations)],
-        "requestIdentifier": {"system": DECISION_SYSTEM, "value": decision_id},
-        "identifier": [{"system": DECISION_SYSTEM, "value": decision_id}],
-        "moduleUri": MODULE_URL,
+        "contained": [_parameters(answer, codes)],
+        "requestIdentifier": {"system": urls.decision, "value": decision_id},
+        "identifier": [{"system": urls.decision, "value": decision_id}],
+        "moduleUri": urls.module,
         "status": "data-required" if needed and not final else "success",
     }
     if isinstance(subject, dict) and isinstance(subject.get("reference"), str):
         resource["subject"] = {"reference": subject["reference"]}
     resource["occurrenceDateTime"] = datetime.now(UTC).isoformat(timespec="seconds")
     resource["reasonCode"] = [
-        {"coding": [_rule_id(e.rule_id, e.title)], "text": e.statement} for e in answer.rationale
+        {"coding": [codes.rule_id(e.rule_id, e.title)], "text": e.statement}
+        for e in answer.rationale
     ]
     resource["outputParameters"] = {"reference": "#result"}
     if needed:
-        # One requirement per question: an observation of that finding, coded by its linkId.
-        # (mustSupport paths may not use where() in R4, so the finding is named by a code.)
+        # One requirement per question: a QuestionnaireResponse to our Questionnaire answering
+        # the item with that code (what $triage takes), not an Observation.
         resource["dataRequirement"] = [
             {
-                "type": "Observation",
+                "type": "QuestionnaireResponse",
                 "codeFilter": [
                     {
-                        "path": "code",
+                        "path": ITEM_CODE_PATH,
                         "code": [
                             {
-                                "system": FINDINGS_SYSTEM,
+                                "system": urls.findings,
                                 "code": name,
                                 "display": ruleset.questions[name].label,
                             }

@@ -19,6 +19,7 @@ _ISSUE_TYPE = {
     401: "login",
     404: "not-found",
     405: "not-supported",
+    406: "not-supported",
     413: "too-costly",
     415: "not-supported",
     422: "processing",

@@ -5,6 +5,10 @@ parsed in the rule condition language: a condition that is one comparison, or an
 comparisons, that R4 `enableWhen` states exactly becomes `enableWhen`; anything else becomes the
 SDC `enableWhenExpression` extension, a FHIRPath expression over the response being filled in.
 A condition neither can carry is a build error, never a question silently asked of everyone.
+
+For SDC form fillers: the danger signs (the findings the red-flag screen reads) are a group of
+their own and required, Unknown staying an answer; integers carry a UCUM unit; every item is coded
+by our findings code system, and by LOINC where a LOINC code means exactly that question.
 """
 
 from __future__ import annotations
@@ -19,13 +23,37 @@ from service.domain.ruleset import Ruleset
 from service.domain.wording import display
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import (
-    ANSWERS_SYSTEM,
+    LOINC,
     MAX_VALUE,
     MIN_VALUE,
-    QUESTIONNAIRE_URL,
+    PUBLISHER,
+    UCUM,
+    UNIT,
+    FhirUrls,
 )
 
-_GROUP_TEXT = {"patient": "Patient", "history": "History", "symptoms": "Symptoms"}
+DANGER_SIGNS = "danger_signs"  # the group of the red-flag screen's findings
+_GROUP_TEXT = {
+    "patient": "Patient",
+    DANGER_SIGNS: "Danger signs: answer each one (choose Unknown if you are not sure)",
+    "history": "History",
+    "symptoms": "Symptoms",
+}
+SDC_QUESTIONNAIRE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire"
+# Standard codes, only where one means exactly our question (verified against loinc.org).
+_LOINC = {
+    "age_years": ("30525-0", "Age"),
+    "pain_nrs": ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported"),
+}
+# The UCUM unit of each integer question ({...} is a UCUM annotation: a count or a score).
+_UNITS = {
+    "age_years": ("a", "years"),
+    "conservative_care_weeks": ("wk", "weeks"),
+    "days_since_onset": ("d", "days"),
+    "pain_nrs": ("{score}", "score (0 to 10)"),
+    "steps_immediately": ("{steps}", "steps"),
+    "steps_now": ("{steps}", "steps"),
+}
 _ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ENABLE_WHEN_EXPRESSION = (
     "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
@@ -37,8 +65,8 @@ _ENABLE_WHEN_NUMERIC = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _FHIRPATH_OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def _coding(code: str) -> dict[str, str]:
-    return {"system": ANSWERS_SYSTEM, "code": code, "display": display(code)}
+def _coding(code: str, answers: str) -> dict[str, str]:
+    return {"system": answers, "code": code, "display": display(code)}
 
 
 def _help(finding: Question) -> dict[str, Any]:
@@ -64,7 +92,7 @@ def _help(finding: Question) -> dict[str, Any]:
     }
 
 
-def _enable_when(node: Node) -> dict[str, Any] | None:
+def _enable_when(node: Node, answers: str) -> dict[str, Any] | None:
     """One enableWhen exactly equal to a leaf of the condition language, or None.
 
     An unanswered question is unknown to the rules; R4 enableWhen is false on it (except
@@ -81,7 +109,11 @@ def _enable_when(node: Node) -> dict[str, Any] | None:
             return None
         return {"question": node.finding, "operator": operator, "answerInteger": node.value}
     if node.op == "==" and node.value != UNKNOWN:
-        return {"question": node.finding, "operator": "=", "answerCoding": _coding(str(node.value))}
+        return {
+            "question": node.finding,
+            "operator": "=",
+            "answerCoding": _coding(str(node.value), answers),
+        }
     return None
 
 
@@ -132,15 +164,18 @@ def _named(node: Node) -> set[str]:
     raise QuestionnaireError(f"cannot read the condition {node!r}")
 
 
-def enablement(name: str, node: Node) -> dict[str, Any]:
-    """The item elements that ask `name` only when `node` holds (clinical.md 2.2)."""
+def enablement(name: str, node: Node, answers: str) -> dict[str, Any]:
+    """The item elements that ask `name` only when `node` holds (clinical.md 2.2).
+
+    `answers` is the answers code system (FhirUrls.answers) the enableWhen codings name.
+    """
     named = _named(node)
     if name in named:
         raise QuestionnaireError(f"asked_when {name}: a question cannot depend on itself")
     if named - FINDINGS.keys():  # pragma: no cover (the loader refuses unknown findings)
         raise QuestionnaireError(f"asked_when {name}: no such question {sorted(named)}")
     leaves = list(node.children) if isinstance(node, All | Any_) else [node]
-    conditions = [_enable_when(leaf) for leaf in leaves]
+    conditions = [_enable_when(leaf, answers) for leaf in leaves]
     if all(condition is not None for condition in conditions):
         elements: dict[str, Any] = {"enableWhen": conditions}
         if len(conditions) > 1:
@@ -168,8 +203,23 @@ def asked_when(ruleset: Ruleset) -> dict[str, Node]:
     return {name: parse(tree, helpers) for name, tree in ruleset.asked_when_source.items()}
 
 
-def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
-    item: dict[str, Any] = {"linkId": finding.name, "text": finding.label}
+def _codes(finding: Question, urls: FhirUrls) -> list[dict[str, str]]:
+    """LOINC first where there is a code, then ours (what dataRequirement names)."""
+    codes = [{"system": urls.findings, "code": finding.name, "display": finding.label}]
+    if finding.name in _LOINC:
+        code, text = _LOINC[finding.name]
+        codes.insert(0, {"system": LOINC, "code": code, "display": text})
+    return codes
+
+
+def _question(
+    finding: Question, condition: Node | None, urls: FhirUrls, required: bool
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "linkId": finding.name,
+        "code": _codes(finding, urls),
+        "text": finding.label,
+    }
     extensions: list[dict[str, Any]] = []
     if finding.is_numeric:
         low, high = finding.bounds
@@ -178,11 +228,20 @@ def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
             {"url": MIN_VALUE, "valueInteger": low},
             {"url": MAX_VALUE, "valueInteger": high},
         ]
+        if finding.name in _UNITS:
+            unit, text = _UNITS[finding.name]
+            extensions.append(
+                {"url": UNIT, "valueCoding": {"system": UCUM, "code": unit, "display": text}}
+            )
     else:
         item["type"] = "choice"
-        item["answerOption"] = [{"valueCoding": _coding(value)} for value in finding.values]
+        item["answerOption"] = [
+            {"valueCoding": _coding(value, urls.answers)} for value in finding.values
+        ]
+    if required:
+        item["required"] = True
     if condition is not None:
-        elements = enablement(finding.name, condition)
+        elements = enablement(finding.name, condition, urls.answers)
         extensions += elements.pop("extension", [])
         item.update(elements)
     if extensions:
@@ -191,33 +250,70 @@ def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
     return item
 
 
-def question_item(finding: Question) -> dict[str, Any]:
+def question_item(finding: Question, urls: FhirUrls) -> dict[str, Any]:
     """The item of one question without its enableWhen: for a form whose server decides what to
-    ask (an SDC adaptive form), where enableWhen could hide a question the server asks."""
-    return _question(finding, None)
+    ask (an SDC adaptive form), where enableWhen could hide a question the server asks.
+
+    Not required, danger signs included: there the server reads a question asked and left
+    unanswered as unknown (and unknown never lowers the result), and writes it back unanswered.
+    """
+    return _question(finding, None, urls, required=False)
 
 
-def build_questionnaire(ruleset: Ruleset) -> dict[str, Any]:
-    """The Questionnaire of a ruleset: one group per intake group, linkId = finding.
+def danger_signs(ruleset: Ruleset) -> tuple[str, ...]:
+    """The findings the red-flag screen reads, in question order."""
+    screen = next(rule for rule in ruleset.rules if rule.id == ruleset.red_flag_screen)
+    return tuple(name for name in ruleset.questions if name in screen.findings)
 
+
+def layout(ruleset: Ruleset) -> dict[str, tuple[str, ...]]:
+    """The Questionnaire's groups in order: group linkId -> its questions' linkIds.
+
+    The danger signs leave their intake group for a group of their own, after the patient's.
+    """
+    flags = danger_signs(ruleset)
+    first = next(iter(GROUPS))
+    groups: dict[str, tuple[str, ...]] = {}
+    for group in GROUPS:
+        groups[group] = tuple(
+            name
+            for name, finding in ruleset.questions.items()
+            if finding.group == group and name not in flags
+        )
+        if group == first:
+            groups[DANGER_SIGNS] = flags
+    return groups
+
+
+def build_questionnaire(ruleset: Ruleset, urls: FhirUrls, date: str) -> dict[str, Any]:
+    """The Questionnaire of a ruleset: one group per intake group and one of danger signs.
+
+    `date` is when it was built (the ruleset carries no date; its version is the Questionnaire's).
     Raises QuestionnaireError when the manifest says when a question is asked in a way neither
     enableWhen nor FHIRPath can carry (the app then refuses to start).
     """
     conditions: Mapping[str, Node] = asked_when(ruleset)
+    # Each danger sign is required, not their group: LHC-Forms counts a required group as
+    # unanswered however its items are answered.
+    flags = set(danger_signs(ruleset))
     return {
         "resourceType": "Questionnaire",
         "id": "forefoot-triage",
-        "url": QUESTIONNAIRE_URL,
+        "meta": {"profile": [SDC_QUESTIONNAIRE]},
+        "url": urls.questionnaire,
         "version": ruleset.version,
         "name": "ForefootTriage",
         "title": "Forefoot (ball-of-foot) pain triage",
         "status": "active",
         "subjectType": ["Patient"],
+        "date": date,
+        "publisher": PUBLISHER,
         "description": (
             "The intake of the forefoot-triage service. Answer what you can: an item left out, "
             "or answered with the data-absent-reason extension, is unknown, and unknown never "
-            "lowers a result. A few questions are asked only in some situations (enableWhen, "
-            "or the SDC enableWhenExpression extension); an answer to one of them is still read."
+            "lowers a result. The danger signs are required, and Unknown is an answer to each. "
+            "A few questions are asked only in some situations (enableWhen, or the SDC "
+            "enableWhenExpression extension); an answer to one of them is still read."
         ),
         "item": [
             {
@@ -225,11 +321,10 @@ def build_questionnaire(ruleset: Ruleset) -> dict[str, Any]:
                 "text": _GROUP_TEXT[group],
                 "type": "group",
                 "item": [
-                    _question(finding, conditions.get(finding.name))
-                    for finding in ruleset.questions.values()
-                    if finding.group == group
+                    _question(ruleset.questions[name], conditions.get(name), urls, name in flags)
+                    for name in names
                 ],
             }
-            for group in GROUPS
+            for group, names in layout(ruleset).items()
         ],
     }
