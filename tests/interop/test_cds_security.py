@@ -77,12 +77,19 @@ class JwksServer:
         self.jwks: dict[str, Any] = {"keys": []}
         self.fetches = 0
         self.delay = 0.0
+        self.redirect_to: str | None = None
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.fetches += 1
                 time.sleep(owner.delay)
+                if owner.redirect_to and self.path != "/moved.json":
+                    self.send_response(302)
+                    self.send_header("Location", owner.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = json.dumps(owner.jwks).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -286,6 +293,24 @@ def test_jwks_server_down_fails_closed(secure: FlaskClient) -> None:
     """OTHER_ISSUER's JWKS URL has nothing listening: refused, never triaged unverified."""
     token = _token(iss=OTHER_ISSUER)
     assert "could not be fetched" in _refused(_post(secure, token), token)
+
+
+def test_a_jwks_url_that_redirects_is_refused() -> None:
+    """The keys come from the configured URL only: a redirect, even to a working JWKS on the
+    same server, is a failed fetch (fail closed), and the new location is never asked."""
+    server = JwksServer()
+    try:
+        server.jwks = {"keys": [_jwk(RSA_KEY, "rsa-1", "RS384")]}
+        server.redirect_to = server.url.replace("/jwks.json", "/moved.json")
+        verifier = cds_jwt.Verifier({ISSUER: server.url})
+        with pytest.raises(TokenRejected) as rejected:
+            verifier.verify(_token(), PUBLIC + SERVICE)
+        assert rejected.value.reason == "jwks_unavailable"
+        assert server.fetches == 1  # the redirect itself; /moved.json was not fetched
+        server.redirect_to = None
+        assert cds_jwt.Verifier({ISSUER: server.url}).verify(_token(), PUBLIC + SERVICE)
+    finally:
+        server.close()
 
 
 def test_a_slow_jwks_server_times_out(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,6 +20,8 @@ from urllib.parse import quote, urlencode
 
 import structlog
 
+from service.interop.cds.outbound import NO_REDIRECTS
+
 FETCH_SECONDS = 3.0  # the whole query: connect, headers and body
 FETCH_MAX_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -30,16 +32,6 @@ _log = structlog.get_logger("service.interop.cds.fhir_fetch")
 
 class FetchFailed(Exception):
     """The missing prefetch could not be fetched: 412 with this detail."""
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: urllib would send the access token on to the new location."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def wants_fetch(call: dict[str, Any], prefetch_key: str, servers: tuple[str, ...]) -> bool:
@@ -82,7 +74,7 @@ def fetch_prefetch(call: dict[str, Any], questionnaire: str) -> dict[str, Any]:
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (allow-listed base)
     deadline = time.monotonic() + FETCH_SECONDS
     try:
-        with _OPENER.open(request, timeout=FETCH_SECONDS) as answer:
+        with NO_REDIRECTS.open(request, timeout=FETCH_SECONDS) as answer:
             media = answer.headers.get_content_type()
             body = bytearray()
             while chunk := answer.read1(_CHUNK):

@@ -38,6 +38,7 @@ from flask import Flask, Response, request
 
 from service.http.auth import API_KEY_HEADER, CHALLENGE, is_valid_key
 from service.http.problems import problem
+from service.interop.cds.outbound import NO_REDIRECTS
 
 PREFIX = "/cds-services"
 ALGORITHMS = ("RS384", "ES384")
@@ -67,9 +68,10 @@ class ReplayCacheFull(Exception):
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:
-    """The JWKS at a configured URL (https, or http on the loopback), bounded in time and size."""
+    """The JWKS at a configured URL (https, or http on the loopback), bounded in time and size;
+    a redirect is a failure (the keys come from the configured URL only)."""
     req = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-    with urllib.request.urlopen(req, timeout=JWKS_TIMEOUT) as answer:  # noqa: S310
+    with NO_REDIRECTS.open(req, timeout=JWKS_TIMEOUT) as answer:
         body = answer.read(JWKS_MAX_BYTES + 1)
     if len(body) > JWKS_MAX_BYTES:
         raise ValueError("JWKS too large")
