@@ -71,7 +71,7 @@ def test_every_command_prints_the_answer_shown(started: Servers, example: Exampl
 
 @needs_shell_tools
 def test_the_interview_loop_ends_with_the_full_forms_disposition(started: Servers) -> None:
-    """The keyboard loop of docs/api.md, answered from the README's intake, prints what
+    """The keyboard loop of the README, answered from the README's intake, prints what
     /v1/triage answers on that whole intake."""
     (loop,) = (e for e in EXAMPLES if e.kind == "script")
     base = started.base(loop.env)
@@ -87,8 +87,7 @@ def test_every_block_is_a_command_the_tests_run() -> None:
     """Every `sh` block is one curl, `make` targets, or the one interview loop: a new kind of
     command in the documents needs a way to run it here first."""
     kinds = [(e.name, e.kind) for e in EXAMPLES]
-    assert kinds.count(("docs/api.md", "script")) == 1
-    assert [kind for kind in kinds if kind[1] == "script"] == [("docs/api.md", "script")]
+    assert [kind for kind in kinds if kind[1] == "script"] == [("README.md", "script")]
     for example in EXAMPLES:
         if example.kind == "make":
             for words in example.commands():
