@@ -38,7 +38,7 @@ run: $(BIN)/.runtime
 
 # Branch coverage of service/ measured on every run, with a floor.
 test: $(BIN)/.dev tools
-	$(BIN)/python -m pytest --cov --cov-fail-under=95
+	$(BIN)/python -m pytest --cov --cov-fail-under=95 --durations=15
 
 # The quick loop (about 25 s on an idle 2-core machine): no real server, browser, property test,
 # contract check or app of its own, few hypothesis examples; bytecode is cached between runs.
