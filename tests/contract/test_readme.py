@@ -13,6 +13,7 @@ answer block that no longer matches, in the file where it lives.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -97,8 +98,16 @@ def test_every_block_is_a_command_the_tests_run() -> None:
 def test_make_run_starts_the_server_the_tests_run() -> None:
     """`make run` (dry run) ends in the gunicorn command tools/live_server.py starts, at the
     address the documents name."""
+    # Without make's own variables: under `make test` they would make this a sub-make, which
+    # prints its directory.
+    environ = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     dry = subprocess.run(
-        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", "--no-print-directory", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environ,
     ).stdout
     command = shlex.split(dry.strip().splitlines()[-1])
     assert command[0].endswith("/gunicorn")
