@@ -35,7 +35,8 @@ from service.interop.cds.cards import (
     SMART_LINK_LABEL,
     interview_url,
 )
-from service.interop.cds.jwt_auth import JwksCache, ReplayCache, ReplayCacheFull, TokenRejected
+from service.interop.cds.jwt_auth import JwksCache, TokenRejected
+from service.interop.cds.replay import ReplayCache, ReplayCacheFull
 from tests.helpers import ROOT, vignettes
 from tests.helpers.cds import call as _call
 from tests.helpers.cds import qr as _qr
