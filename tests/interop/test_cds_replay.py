@@ -220,7 +220,7 @@ def test_the_server_store_is_shared_when_the_master_chose_a_folder(
 def test_choose_folder_makes_a_private_temporary_folder_when_unset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(replay.FOLDER_VARIABLE, raising=False)
+    monkeypatch.setenv(replay.FOLDER_VARIABLE, "")  # unset, and restored (absent) afterwards
     folder = replay.choose_folder()
     try:
         assert os.environ[replay.FOLDER_VARIABLE] == folder

@@ -10,7 +10,8 @@ test client, `create_app()` alone) each process keeps its own cache in memory (`
 
 The file holds a 16-byte digest of (issuer, jti) and an expiry per entry: no token, no claim
 in clear, no patient data. A fixed-size key keeps the file small (about 7 MB at capacity) in the
-container's memory-backed /tmp, whatever length the EHR's jti values have.
+container's memory-backed /tmp (plus a write-ahead log of at most about 1 MiB), whatever length
+the EHR's jti values have.
 
 Journal: WAL with synchronous=NORMAL. Every call writes, so WAL's concurrent readers do not
 matter here; what does is that a commit is one append to the -wal file instead of creating,
@@ -126,6 +127,9 @@ def open_database(path: str) -> sqlite3.Connection:
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"journal mode {mode}")
         connection.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint every 1 MiB of log and keep the -wal file at most that big (default 4 MiB).
+        connection.execute("PRAGMA wal_autocheckpoint=256")
+        connection.execute("PRAGMA journal_size_limit=1048576")
         connection.execute("BEGIN IMMEDIATE")
         for statement in _SCHEMA:
             connection.execute(statement)
