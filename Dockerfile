@@ -30,14 +30,16 @@ LABEL org.opencontainers.image.title="forefoot-triage" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.base.name="${PYTHON_IMAGE}"
 # Read-only-root friendly: the only writable path is /tmp (mount a tmpfs there): gunicorn's
-# worker heartbeat files and the Prometheus multiprocess folder live in it. HEALTH_PORT: the
+# worker heartbeat files, the Prometheus multiprocess folder and the CDS Hooks replay database
+# (the jti values every worker has seen) live in it. HEALTH_PORT: the
 # probes' own port, answered within milliseconds even under a flood (docs/serving.md).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
     HEALTH_PORT=8001 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
+    TRIAGE_CDS_REPLAY_DIR=/tmp/cds-replay
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin triage
 WORKDIR /app
 # The wheels were checked against the lock's hashes in the builder; install exactly those.

@@ -84,10 +84,21 @@ from service.http import metric_files  # noqa: E402
 
 _metrics_dir = metric_files.choose_folder()
 
+# CDS Hooks replay detection: the jti values of the tokens seen, in one SQLite file all the
+# workers share, so a token replayed to another worker is refused (TRIAGE_CDS_REPLAY_DIR; a new
+# private temporary folder when unset; containers point it at their tmpfs /tmp). The master
+# creates the folder and an empty database at start; the file outlives a worker's restart.
+# Fail closed (service/interop/cds/replay.py): if it cannot be used, calls with a JWT get 503.
+from service.interop.cds import replay  # noqa: E402
+
+_replay_dir = replay.choose_folder()
+
 
 def on_starting(server):
-    """Start with an empty metrics folder (created if missing): no previous run's counts."""
+    """Start with an empty metrics folder (created if missing): no previous run's counts; and
+    a fresh replay database."""
     metric_files.reset_folder(_metrics_dir)
+    replay.prepare(_replay_dir)
 
 
 def child_exit(server, worker):
@@ -96,9 +107,11 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    """Remove the temporary metrics folder chosen when none was set (unless a re-exec uses it)."""
+    """Remove the temporary metrics and replay folders chosen when none was set (unless a
+    re-exec uses them)."""
     if not server.reexec_pid:
         metric_files.remove_created_folder()
+        replay.remove_created_folder()
 
 
 def post_worker_init(worker):

@@ -230,12 +230,14 @@ def test_runs_as_non_root_with_a_read_only_root() -> None:
 
 
 def test_tmp_is_the_one_writable_memory_backed_path() -> None:
-    """/tmp is a writable in-memory emptyDir with a size limit; the metrics directory is in it."""
+    """/tmp is a writable in-memory emptyDir with a size limit; the metrics and replay folders
+    are in it."""
     volume = _tmp_volume()
     assert volume["emptyDir"]["medium"] == "Memory"
     assert _mebibytes(volume["emptyDir"]["sizeLimit"]) > 0
     assert [item["mountPath"] for item in CONTAINER["volumeMounts"]] == ["/tmp"]
     assert ENV["PROMETHEUS_MULTIPROC_DIR"]["value"].startswith("/tmp/")
+    assert ENV["TRIAGE_CDS_REPLAY_DIR"]["value"].startswith("/tmp/")
 
 
 def test_api_keys_come_from_an_optional_secret() -> None:

@@ -35,7 +35,8 @@ from service.interop.cds.cards import (
     SMART_LINK_LABEL,
     interview_url,
 )
-from service.interop.cds.jwt_auth import JwksCache, ReplayCache, ReplayCacheFull, TokenRejected
+from service.interop.cds.jwt_auth import JwksCache, TokenRejected
+from service.interop.cds.replay import ReplayCache, ReplayCacheFull, SharedReplayCache
 from tests.helpers import ROOT, vignettes
 from tests.helpers.cds import call as _call
 from tests.helpers.cds import qr as _qr
@@ -425,6 +426,17 @@ def test_a_full_replay_cache_is_503(secure_app: Flask, monkeypatch: pytest.Monke
     response = _post(secure_app.test_client(), _token())
     assert response.status_code == 503
     assert response.headers["Retry-After"]
+
+
+def test_an_unusable_shared_replay_store_is_503_never_an_accepted_token(
+    secure_app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    verifier = secure_app.extensions["cds_jwt"]
+    monkeypatch.setattr(verifier, "replay", SharedReplayCache(str(tmp_path / "gone" / "r.db")))
+    response = _post(secure_app.test_client(), _token())
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "replay" in response.get_json()["detail"]
 
 
 def test_an_api_key_still_works_without_a_token(secure: FlaskClient) -> None:

@@ -223,8 +223,9 @@ def test_the_image_starts_as_shipped_on_a_read_only_root_with_an_empty_tmp() -> 
     assert sum(v for (name, _), v in samples.items() if name == "triage_decisions_total") == 12
     assert samples[("triage_responses_total", (("route", "/v1/triage"), ("status", "422")))] == 1
     assert samples[("triage_metrics_errors_total", ())] == 0
-    # /tmp holds the metrics folder only (gunicorn's heartbeat files are unlinked at once).
-    assert {entry.split("/")[0] for entry in report["tmp"]} == {"metrics"}
+    # /tmp holds the metrics and CDS replay folders only (gunicorn's heartbeat files are
+    # unlinked at once).
+    assert {entry.split("/")[0] for entry in report["tmp"]} == {"metrics", "cds-replay"}
     assert report["exit_code"] == 0, report["output"]
     assert _metrics_disabled_lines(report["output"]) == []
 

@@ -12,9 +12,10 @@ are `iss`, `aud` (the URL of the endpoint called), `exp`, `iat` and `jti`.
   keys cannot be fetched the call is refused (fail closed): nothing is triaged unverified.
 - `aud` must equal TRIAGE_PUBLIC_URL + the path called; `exp` and `iat` are checked with
   CLOCK_SKEW seconds of leeway, and a token may live at most MAX_LIFETIME seconds.
-- `jti` is remembered until the token expires (ReplayCache) and a second use is refused. The
-  cache lives in one worker process: a replay that reaches another gunicorn worker or replica is
-  not seen (docs/operations.md says so).
+- `jti` is remembered until the token expires and a second use is refused (service/interop/cds/
+  replay.py): under gunicorn in an SQLite file all the workers of the server share, so a replay
+  reaching another worker is refused too; another replica has its own file and does not see it
+  (docs/operations.md). If the cache is full or cannot be used the call is refused with 503.
 
 A refusal is 401 problem+json with `WWW-Authenticate: Bearer ... error="invalid_token"`; its
 description is a fixed sentence, never the token or a claim. Nothing here logs a token.
@@ -22,7 +23,6 @@ description is a fixed sentence, never the token or a claim. Nothing here logs a
 
 from __future__ import annotations
 
-import heapq
 import json
 import threading
 import time
@@ -39,6 +39,13 @@ from flask import Flask, Response, request
 from service.http.auth import API_KEY_HEADER, CHALLENGE, is_valid_key
 from service.http.problems import problem
 from service.interop.cds.outbound import NO_REDIRECTS
+from service.interop.cds.replay import (
+    ReplayCache,
+    ReplayCacheFull,
+    ReplayStore,
+    ReplayUnavailable,
+    for_this_server,
+)
 
 PREFIX = "/cds-services"
 ALGORITHMS = ("RS384", "ES384")
@@ -49,7 +56,6 @@ JWKS_MAX_BYTES = 256 * 1024
 JWKS_TTL = 300.0  # seconds a fetched JWKS is used before it is fetched again
 JWKS_REFETCH_INTERVAL = 30.0  # an unknown kid refetches at most this often per issuer
 JWKS_RETRY_AFTER_FAILURE = 5.0  # a failed fetch is not retried sooner (no 3 s stall per call)
-REPLAY_CAPACITY = 100_000  # jti values remembered per worker
 REALM = "forefoot-triage"
 _log = structlog.get_logger("service.cds_jwt")
 
@@ -61,10 +67,6 @@ class TokenRejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.description = description
-
-
-class ReplayCacheFull(Exception):
-    """Too many unexpired jti values are held: refuse (503) rather than forget one."""
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:
@@ -187,39 +189,6 @@ def _unavailable() -> TokenRejected:
     )
 
 
-class ReplayCache:
-    """Each (issuer, jti) seen, until its token expires; bounded in size. One per process."""
-
-    def __init__(
-        self, capacity: int = REPLAY_CAPACITY, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._capacity = capacity
-        self._clock = clock
-        self._until: dict[tuple[str, str], float] = {}
-        self._expiries: list[tuple[float, tuple[str, str]]] = []
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._until)
-
-    def first_use(self, issuer: str, jti: str, until: float) -> bool:
-        """Remember the jti until `until` (epoch seconds); False if it was already seen."""
-        key = (issuer, jti)
-        with self._lock:
-            now = self._clock()
-            while self._expiries and self._expiries[0][0] <= now:
-                _, old = heapq.heappop(self._expiries)
-                if self._until.get(old, now + 1) <= now:
-                    del self._until[old]
-            if key in self._until:
-                return False
-            if len(self._until) >= self._capacity:
-                raise ReplayCacheFull
-            self._until[key] = until
-            heapq.heappush(self._expiries, (until, key))
-            return True
-
-
 def _public_key(key: Key, alg: str) -> Any:
     """The key object for `alg`: RS384 needs RSA, ES384 an EC P-384 key; a JWK alg must agree."""
     if key.alg is not None and key.alg != alg:
@@ -243,16 +212,16 @@ class Verifier:
         self,
         issuers: dict[str, str],
         jwks: JwksCache | None = None,
-        replay: ReplayCache | None = None,
+        replay: ReplayStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuers = issuers
         self.jwks = jwks or JwksCache(issuers)
-        self.replay = replay or ReplayCache()
+        self.replay: ReplayStore = replay or ReplayCache()
         self._clock = clock
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:
-        """The verified claims; TokenRejected (or ReplayCacheFull) otherwise."""
+        """The verified claims; TokenRejected (or ReplayUnavailable) otherwise."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -353,7 +322,7 @@ def install_cds_auth(
     if not public_url:
         raise ValueError("TRIAGE_PUBLIC_URL is required with TRIAGE_CDS_ISSUERS")
     base: str = public_url
-    verifier = app.extensions["cds_jwt"] = Verifier(issuers)
+    verifier = app.extensions["cds_jwt"] = Verifier(issuers, replay=for_this_server())
 
     @app.before_request
     def _require_token() -> Response | None:
@@ -375,11 +344,14 @@ def install_cds_auth(
         except TokenRejected as rejected:
             _log.info("cds token rejected", reason=rejected.reason)
             return _unauthorized("invalid_token", rejected.description, bool(api_keys))
-        except ReplayCacheFull:
-            _log.warning("cds replay cache full")
-            response = problem(
-                503, "Service Unavailable", "Too many recent CDS Hooks calls; try again soon."
-            )
+        except ReplayUnavailable as unavailable:
+            # Fail closed: a token is never accepted without replay protection.
+            if isinstance(unavailable, ReplayCacheFull):
+                _log.warning("cds replay cache full")
+                detail = "Too many recent CDS Hooks calls; try again soon."
+            else:  # the store has logged its failure, once
+                detail = "CDS Hooks calls cannot be checked for replay right now; try again soon."
+            response = problem(503, "Service Unavailable", detail)
             response.headers["Retry-After"] = "5"
             return response
         return None
