@@ -36,6 +36,40 @@ HOW_SOON = {
 }
 
 
+# The interview's statement of what its answer means (POST /v1/interview `statement`).
+INTERVIEW_ASK = (
+    "Provisional: the answer reads every question not asked yet as unknown, as /v1/triage "
+    "would. The fields listed in `decided` cannot change whatever the answers left; the others "
+    "can. Ask the questions given, add the answers to the intake and send it again."
+)
+INTERVIEW_COMPLETE = (
+    "Complete: no answer to the questions not asked (yes, no, unknown or any number) can change "
+    "the level, urgency, destination, setting or clinician-review flag; they are final, and "
+    "equal to the full form's. The rationale and referrals list what is already decided: the "
+    "rules that fire on the answers given, with the questions not asked read as unknown. Rules "
+    "in `rules.undecided` could still fire, or stop firing, on answers not given, without "
+    "changing the disposition; `rules.fired` fire whatever those answers would be."
+)
+
+
+def _keyed(prefix: str, words: dict[str, str]) -> dict[str, str]:
+    return {f"{prefix}.{code}": text for code, text in words.items()}
+
+
+# The words above by locale key (service.domain.locales): English is the source, a locale file
+# translates each. Surfaces read them from the ruleset of the answer's language (`texts`).
+SURFACE_WORDS: dict[str, str] = {
+    **_keyed("when", WHEN),
+    **_keyed("urgency_meaning", URGENCY_MEANING),
+    **_keyed("setting_display", SETTING_DISPLAY),
+    **_keyed("setting_text", SETTING_TEXT),
+    **_keyed("setting_label", SETTING_LABEL),
+    **_keyed("how_soon", HOW_SOON),
+    "interview.ask": INTERVIEW_ASK,
+    "interview.complete": INTERVIEW_COMPLETE,
+}
+
+
 def display(code: str) -> str:
     """A readable display for one of our codes: 'sudden_no_injury' -> 'Sudden no injury'."""
     return code.replace("_", " ").capitalize()
