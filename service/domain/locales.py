@@ -81,6 +81,7 @@ def english_catalogue(ruleset: Ruleset, group_titles: Mapping[str, str]) -> dict
         ("level", ruleset.levels),
         ("urgency", ruleset.urgencies),
         ("setting", ruleset.settings),
+        ("escalation", ruleset.escalations),
     ):
         for code in codes:
             texts[f"{kind}.{code}"] = display(code)

@@ -139,6 +139,7 @@ class Ruleset:
     disclaimer: str
     # Every text by locale key in this ruleset's language (service.domain.locales), and the
     # translations loaded beside the rules (rules/locales/*.yaml), by language.
+    escalations: tuple[str, ...] = ()
     language: str = SOURCE_LANGUAGE
     texts: Mapping[str, str] = field(default_factory=dict)
     locales: Mapping[str, Locale] = field(default_factory=dict)

@@ -273,6 +273,7 @@ class _Loader:
             population=manifest["population"],
             unknown_promise=manifest["unknown_promise"],
             disclaimer=manifest["disclaimer"],
+            escalations=tuple(manifest["escalations"]),
         )
         return self._with_locales(english)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 # How soon, in words (clinical.md 1.1): follows the destination in a lead, "X-ray and fracture
 # clinic today"; after a comma when it is not an adverb.
@@ -67,7 +68,80 @@ SURFACE_WORDS: dict[str, str] = {
     **_keyed("how_soon", HOW_SOON),
     "interview.ask": INTERVIEW_ASK,
     "interview.complete": INTERVIEW_COMPLETE,
+    # Phrases of a destination's text that already say when (where_and_when), '|'-separated.
+    "says_when": "today|now|within|same-day|same day|same or next day",
+    # The headings of an answer written out for people (FHIR narrative, CDS Hooks card).
+    "report.where": "Where",
+    "report.how_soon": "How soon",
+    "report.escalation": "Escalation",
+    "report.referrals": "Referrals",
+    "report.no_referral": "No referral.",
+    "report.no_referral_above_self_care": "None (no rule above self-care fired)",
+    "report.triage_level": "Triage level",
+    "report.level": "Level",
+    "report.review": "A clinician should review these answers.",
+    "report.why": "Why",
+    "report.advice": "Advice",
+    "report.still_worth_asking": "Still worth asking",
+    "report.decision_id": "Decision id",
+    "report.service": "Forefoot triage",
+    # The FHIR Questionnaire's own texts.
+    "questionnaire.title": "Forefoot (ball-of-foot) pain triage",
+    "questionnaire.description": (
+        "The intake of the forefoot-triage service. Answer what you can: an item left out, "
+        "or answered with the data-absent-reason extension, is unknown, and unknown never "
+        "lowers a result. A few questions are asked only in some situations (enableWhen, "
+        "or the SDC enableWhenExpression extension); an answer to one of them is still read."
+    ),
+    "questionnaire.group.patient": "Patient",
+    "questionnaire.group.history": "History",
+    "questionnaire.group.symptoms": "Symptoms",
+    # The result group of the adaptive FHIR form ($next-question).
+    "result.title": "Triage result",
+    "result.title_provisional": (
+        "Provisional triage result (the questions not asked yet read as unknown)"
+    ),
+    "result.destination": "Where to go",
+    "result.urgency": "How soon",
+    "result.setting": "In person or not",
+    "result.level": "Triage level",
+    "result.needs_clinician_review": "A clinician should review these answers",
+    "result.final": "final",
+    "result.provisional": "provisional",
+    "questionnaire.adaptive_title": "Forefoot (ball-of-foot) pain triage, adaptive",
+    # The CDS Hooks card's links to finish the questions.
+    "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
+    "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",
+    "cds.link.interview": "Finish the unanswered questions in the forefoot-triage interview",
 }
+
+
+class Words:
+    """The surfaces' words in one language: a ruleset's `texts` (service.domain.locales)."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self.texts = texts
+        phrases = "|".join(re.escape(p) for p in texts["says_when"].split("|") if p)
+        self._says_when = re.compile(rf"\b(?:{phrases})\b", re.IGNORECASE)
+
+    def __getitem__(self, key: str) -> str:
+        return self.texts[key]
+
+    def code(self, kind: str, code: str) -> str:
+        """A code's name: kind is level, urgency, setting, escalation or choice."""
+        return self.texts[f"{kind}.{code}"]
+
+    def says_when(self, text: str) -> bool:
+        """The text names a time already ('today', 'now', 'within a few days', 'same-day')."""
+        return self._says_when.search(text) is not None
+
+    def where_and_when(self, destination: str, urgency: str) -> str:
+        """Where to go and how soon, for a lead: 'X-ray and fracture clinic today'; a
+        destination text that already says when is not told twice."""
+        when = self.texts[f"when.{urgency}"]
+        if self.says_when(destination):
+            return destination
+        return f"{destination}, {when}" if urgency == "routine" else f"{destination} {when}"
 
 
 def display(code: str) -> str:

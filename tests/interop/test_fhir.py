@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 from service.domain.conditions import Not, parse
 from service.domain.findings import FINDINGS
 from service.domain.ruleset import Ruleset
+from service.domain.ruleset_loader import load_ruleset
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import (
     ANSWERS_SYSTEM,
@@ -31,7 +32,15 @@ from service.interop.fhir.common import (
 from service.interop.fhir.questionnaire import ENABLE_WHEN_EXPRESSION, enablement
 from service.review.cases import Case
 from tests.helpers import RED_FLAG_SCREEN, RULES, AppFactory, vignettes
-from tests.helpers.fhir import CLEAR, fhir_js_validate, needs_fhir_js, response_from_intake
+from tests.helpers.fhir import (
+    CLEAR,
+    fhir_js_validate,
+    needs_fhir_js,
+    response_from_intake,
+    without_translations,
+)
+
+RULESET = load_ruleset(RULES)
 
 QUESTIONNAIRE = "/fhir/Questionnaire/forefoot-triage"
 TRIAGE = "/fhir/QuestionnaireResponse/$triage"
@@ -191,7 +200,7 @@ def test_situational_questions_follow_the_manifest(client: FlaskClient, ruleset:
     }
     assert conditional == set(ruleset.asked_when_source)
     for name in ("steps_immediately", "injury_mechanism", "pain_out_of_proportion"):
-        item = items[name]
+        item = without_translations(items[name])
         assert item["enableWhen"] == [
             {
                 "question": "onset",
@@ -300,7 +309,7 @@ def test_the_pregnant_expression_agrees_with_the_manifest(
 )
 def test_enable_when_is_generated_from_the_condition(condition: Any, expected: Any) -> None:
     """A comparison, or an all/any of comparisons, R4 states exactly becomes enableWhen."""
-    assert enablement("pregnant", parse(condition)) == expected
+    assert enablement("pregnant", parse(condition), RULESET) == expected
 
 
 @pytest.mark.parametrize(
@@ -325,13 +334,13 @@ def test_other_conditions_become_fhirpath(condition: Any, expression: str) -> No
         name: f"%resource.repeat(item).where(linkId='{finding}').answer.value"
         for name, finding in (("onset", "onset"), ("pain", "pain_nrs"), ("fever", "fever"))
     }
-    elements = enablement("pregnant", parse(condition))
+    elements = enablement("pregnant", parse(condition), RULESET)
     assert elements == {
         "extension": [
             {
                 "url": ENABLE_WHEN_EXPRESSION,
                 "valueExpression": {
-                    "description": "When 'pregnant' is asked (clinical.md 2.2)",
+                    "description": RULESET.texts["asked_when.pregnant"],
                     "language": "text/fhirpath",
                     "expression": expression.format(**values),
                 },
@@ -343,9 +352,9 @@ def test_other_conditions_become_fhirpath(condition: Any, expression: str) -> No
 def test_a_condition_it_cannot_carry_fails_loudly() -> None:
     """A question enabled by its own answer, or a node it does not know: an error, not a drop."""
     with pytest.raises(QuestionnaireError, match="cannot depend on itself"):
-        enablement("pain_nrs", parse("pain_nrs is null"))
+        enablement("pain_nrs", parse("pain_nrs is null"), RULESET)
     with pytest.raises(QuestionnaireError, match="cannot read the condition"):
-        enablement("pregnant", Not(object()))  # type: ignore[arg-type]
+        enablement("pregnant", Not(object()), RULESET)  # type: ignore[arg-type]
 
 
 def test_an_asked_when_it_cannot_carry_stops_the_start(
@@ -432,7 +441,9 @@ def test_guidance_response_carries_identity_and_narrative(client: FlaskClient) -
     assert guidance["outputParameters"] == {"reference": "#result"}
     assert guidance["contained"][0]["id"] == "result"
     assert guidance["subject"] == {"reference": "Patient/example"}
-    assert guidance["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+    assert guidance["text"]["div"].startswith(
+        '<div xmlns="http://www.w3.org/1999/xhtml" lang="en" xml:lang="en">'
+    )
 
 
 def test_unknown_red_flags_give_data_required(client: FlaskClient) -> None:

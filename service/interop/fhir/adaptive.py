@@ -20,10 +20,10 @@ from service.domain.assessment import Assessment
 from service.domain.findings import FINDINGS
 from service.domain.interview import Step
 from service.domain.ruleset import Ruleset
-from service.domain.wording import SETTING_DISPLAY, display
+from service.domain.wording import Words
 from service.exceptions import ResponseError
 from service.interop.fhir.common import ANSWERS_SYSTEM, QUESTIONNAIRE_URL
-from service.interop.fhir.guidance import destination_code, outcome_code
+from service.interop.fhir.guidance import coded, destination_code, setting_code
 from service.interop.fhir.questionnaire import question_item
 from service.interop.fhir.response_reader import intake_from_response, is_ours
 
@@ -34,13 +34,6 @@ RESULT = "triage-result"  # the linkId of the server's read-only result group
 # The input parameter's name: SDC STU3 on calls it questionnaire-response; 'in' is accepted too.
 INPUT_NAMES = ("questionnaire-response", "in")
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_RESULT_TEXT = {
-    "destination": "Where to go",
-    "urgency": "How soon",
-    "setting": "In person or not",
-    "level": "Triage level",
-    "needs_clinician_review": "A clinician should review these answers",
-}
 
 
 @dataclass(frozen=True)
@@ -150,37 +143,34 @@ def read_adaptive(resource: Any) -> AdaptiveResponse:
     return AdaptiveResponse(asked, intake)
 
 
-def _answer(value: Any) -> list[dict[str, Any]]:
+def _answer(value: Any, words: Words) -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, int):
         return [{"valueInteger": value}]
-    return [{"valueCoding": {"system": ANSWERS_SYSTEM, "code": value, "display": display(value)}}]
+    display = words.code("choice", value)
+    return [{"valueCoding": {"system": ANSWERS_SYSTEM, "code": value, "display": display}}]
 
 
 def _result(
     step: Step, answer: Assessment, ruleset: Ruleset
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The read-only result group: its Questionnaire item and its response item."""
+    words = Words(ruleset.texts)
     values: dict[str, dict[str, Any]] = {
         "destination": {"valueCoding": destination_code(answer.destination, ruleset.destinations)},
-        "urgency": {"valueCoding": outcome_code("urgency", answer.urgency)},
-        "setting": {
-            "valueCoding": outcome_code("setting", answer.setting, SETTING_DISPLAY[answer.setting])
-        },
-        "level": {"valueCoding": outcome_code("level", answer.level)},
+        "urgency": {"valueCoding": coded(words, "urgency", answer.urgency)},
+        "setting": {"valueCoding": setting_code(words, answer.setting)},
+        "level": {"valueCoding": coded(words, "level", answer.level)},
         "needs_clinician_review": {"valueBoolean": answer.needs_clinician_review},
     }
     complete = step.status == "complete"
-    text = (
-        "Triage result"
-        if complete
-        else "Provisional triage result (the questions not asked yet read as unknown)"
-    )
+    text = words["result.title" if complete else "result.title_provisional"]
     questions: list[dict[str, Any]] = []
     responses: list[dict[str, Any]] = []
     for name, value in values.items():
-        label = f"{_RESULT_TEXT[name]} ({'final' if name in step.decided else 'provisional'})"
+        state = words["result.final" if name in step.decided else "result.provisional"]
+        label = f"{words[f'result.{name}']} ({state})"
         link_id = f"{RESULT}.{name}"
         kind = "boolean" if name == "needs_clinician_review" else "choice"
         questions.append({"linkId": link_id, "text": label, "type": kind, "readOnly": True})
@@ -207,23 +197,27 @@ def grown_response(
     questionnaire = {
         "resourceType": "Questionnaire",
         "id": CONTAINED_ID,
+        "language": answer.language,
         "extension": [{"url": ADAPTIVE, "valueBoolean": True}],
         "version": ruleset.version,
         "name": "ForefootTriageAdaptive",
-        "title": "Forefoot (ball-of-foot) pain triage, adaptive",
+        "title": ruleset.texts["questionnaire.adaptive_title"],
         "derivedFrom": [f"{QUESTIONNAIRE_URL}|{ruleset.version}"],
         "status": "active",
         "subjectType": ["Patient"],
-        "item": [question_item(ruleset.questions[name]) for name in questions] + [group],
+        "item": [question_item(ruleset.questions[name], ruleset) for name in questions] + [group],
     }
     items = []
     for name in asked:
         item: dict[str, Any] = {"linkId": name, "text": ruleset.questions[name].label}
-        value = _answer((intake.get(FINDINGS[name].group) or {}).get(name))
+        value = _answer((intake.get(FINDINGS[name].group) or {}).get(name), Words(ruleset.texts))
         if value:
             item["answer"] = value
         items.append(item)
-    response: dict[str, Any] = {"resourceType": "QuestionnaireResponse"}
+    response: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "language": answer.language,
+    }
     if isinstance(previous.get("id"), str) and _FHIR_ID.fullmatch(previous["id"]):
         response["id"] = previous["id"]
     response.update(

@@ -11,13 +11,7 @@ from service.domain.assessment import Assessment, Reason
 from service.domain.decision import Referral
 from service.domain.intake_schema import UNKNOWN
 from service.domain.ruleset import AdvicePolicy, Ruleset
-from service.domain.wording import (
-    SETTING_DISPLAY,
-    SETTING_TEXT,
-    URGENCY_MEANING,
-    display,
-    where_and_when,
-)
+from service.domain.wording import Words
 from service.interop.fhir.common import (
     DECISION_SYSTEM,
     FINDINGS_SYSTEM,
@@ -30,9 +24,19 @@ _XHTML = "http://www.w3.org/1999/xhtml"
 Destinations = Mapping[str, str]  # destination code -> display text (ruleset.destinations)
 
 
-def outcome_code(kind: str, code: str, text: str | None = None) -> dict[str, Any]:
+def outcome_code(kind: str, code: str, text: str) -> dict[str, Any]:
     """A Coding of one of the outcome code systems (kind: level, urgency, destination ...)."""
-    return {"system": f"{OUTCOME_SYSTEM}-{kind}", "code": code, "display": text or display(code)}
+    return {"system": f"{OUTCOME_SYSTEM}-{kind}", "code": code, "display": text}
+
+
+def coded(words: Words, kind: str, code: str) -> dict[str, Any]:
+    """A Coding of level, urgency or escalation, its display the code's name in `words`."""
+    return outcome_code(kind, code, words.code(kind, code))
+
+
+def setting_code(words: Words, code: str) -> dict[str, Any]:
+    """The setting's Coding, its display what it means ('Virtual (video or phone) suitable')."""
+    return outcome_code("setting", code, words[f"setting_display.{code}"])
 
 
 def destination_code(code: str, destinations: Destinations) -> dict[str, Any]:
@@ -56,24 +60,19 @@ def _artifact(citation: Mapping[str, Any]) -> dict[str, Any]:
     return artifact
 
 
-def _rule(entry: Reason, destinations: Destinations) -> dict[str, Any]:
+def _rule(entry: Reason, destinations: Destinations, words: Words) -> dict[str, Any]:
     return {
         "name": "rule",
         "part": [
             {"name": "id", "valueCoding": _rule_id(entry.rule_id, entry.title)},
             {"name": "version", "valueInteger": entry.rule_version},
-            {"name": "level", "valueCoding": outcome_code("level", entry.level)},
-            {"name": "urgency", "valueCoding": outcome_code("urgency", entry.urgency)},
+            {"name": "level", "valueCoding": coded(words, "level", entry.level)},
+            {"name": "urgency", "valueCoding": coded(words, "urgency", entry.urgency)},
             {
                 "name": "destination",
                 "valueCoding": destination_code(entry.destination, destinations),
             },
-            {
-                "name": "setting",
-                "valueCoding": outcome_code(
-                    "setting", entry.setting, SETTING_DISPLAY[entry.setting]
-                ),
-            },
+            {"name": "setting", "valueCoding": setting_code(words, entry.setting)},
             {"name": "informational", "valueBoolean": entry.informational},
             {"name": "statement", "valueString": entry.statement},
             *({"name": "citation", "valueString": key} for key in entry.citations),
@@ -82,7 +81,7 @@ def _rule(entry: Reason, destinations: Destinations) -> dict[str, Any]:
 
 
 def _referral(
-    referral: Referral, titles: Mapping[str, str], destinations: Destinations
+    referral: Referral, titles: Mapping[str, str], destinations: Destinations, words: Words
 ) -> dict[str, Any]:
     """One indicated referral (clinical.md 1.2 step 9): rule, level, urgency, destination."""
     rule_id = referral.rule_id
@@ -90,8 +89,8 @@ def _referral(
         "name": "referral",
         "part": [
             {"name": "rule_id", "valueCoding": _rule_id(rule_id, titles[rule_id])},
-            {"name": "level", "valueCoding": outcome_code("level", referral.level)},
-            {"name": "urgency", "valueCoding": outcome_code("urgency", referral.urgency)},
+            {"name": "level", "valueCoding": coded(words, "level", referral.level)},
+            {"name": "urgency", "valueCoding": coded(words, "urgency", referral.urgency)},
             {
                 "name": "destination",
                 "valueCoding": destination_code(referral.destination, destinations),
@@ -100,28 +99,24 @@ def _referral(
     }
 
 
-def _parameters(answer: Assessment, destinations: Destinations) -> dict[str, Any]:
+def _parameters(answer: Assessment, destinations: Destinations, words: Words) -> dict[str, Any]:
     # Where to go leads (consumers route on it, clinical.md 1.2), then how soon and how.
-    setting = answer.setting
     parameters: list[dict[str, Any]] = [
         {"name": "destination", "valueCoding": destination_code(answer.destination, destinations)},
-        {"name": "urgency", "valueCoding": outcome_code("urgency", answer.urgency)},
-        {
-            "name": "setting",
-            "valueCoding": outcome_code("setting", setting, SETTING_DISPLAY[setting]),
-        },
+        {"name": "urgency", "valueCoding": coded(words, "urgency", answer.urgency)},
+        {"name": "setting", "valueCoding": setting_code(words, answer.setting)},
     ]
     if answer.escalation:
         parameters.append(
-            {"name": "escalation", "valueCoding": outcome_code("escalation", answer.escalation)}
+            {"name": "escalation", "valueCoding": coded(words, "escalation", answer.escalation)}
         )
     parameters += [
-        {"name": "level", "valueCoding": outcome_code("level", answer.level)},
+        {"name": "level", "valueCoding": coded(words, "level", answer.level)},
         {"name": "needs_clinician_review", "valueBoolean": answer.needs_clinician_review},
     ]
     titles = {entry.rule_id: entry.title for entry in answer.rationale}
-    parameters.extend(_referral(r, titles, destinations) for r in answer.referrals)
-    parameters.extend(_rule(entry, destinations) for entry in answer.rationale)
+    parameters.extend(_referral(r, titles, destinations, words) for r in answer.referrals)
+    parameters.extend(_rule(entry, destinations, words) for entry in answer.rationale)
     parameters.extend({"name": "advice", "valueString": text} for text in answer.advice)
     parameters.extend(
         {"name": "citation", "valueRelatedArtifact": _artifact(citation)}
@@ -155,36 +150,44 @@ def missing_data(answer: Assessment, screen_rule: str) -> list[str]:
     return list(dict.fromkeys([*follow_up, *unknown]))
 
 
-def referral_lines(answer: Assessment, destinations: Destinations) -> list[str]:
+def referral_lines(answer: Assessment, destinations: Destinations, words: Words) -> list[str]:
     """Each referral as text: 'X-ray and fracture clinic: urgent (UR1)'; [] when none."""
     return [
-        f"{destinations[r.destination]}: {display(r.urgency).lower()} ({r.rule_id})"
+        f"{destinations[r.destination]}: {words.code('urgency', r.urgency).lower()} ({r.rule_id})"
         for r in answer.referrals
     ]
 
 
-def _narrative(answer: Assessment, destinations: Destinations) -> str:
+def _narrative(answer: Assessment, destinations: Destinations, words: Words) -> str:
     """Where to go and how soon lead (clinical.md 1.2), in person or not, referrals, level, why."""
     esc = html.escape
     urgency = answer.urgency
-    lead = where_and_when(destinations[answer.destination], urgency)
-    referrals = "".join(f"<li>{esc(line)}</li>" for line in referral_lines(answer, destinations))
+    lead = words.where_and_when(destinations[answer.destination], urgency)
+    referrals = "".join(
+        f"<li>{esc(line)}</li>" for line in referral_lines(answer, destinations, words)
+    )
     rules = "".join(
         f"<li><b>{esc(e.rule_id)} {esc(e.title)}</b>: {esc(e.statement)}</li>"
         for e in answer.rationale
     )
     advice = "".join(f"<li>{esc(text)}</li>" for text in answer.advice)
-    review = (
-        "<p>A clinician should review these answers.</p>" if answer.needs_clinician_review else ""
-    )
+    review = f"<p>{esc(words['report.review'])}</p>" if answer.needs_clinician_review else ""
+    heading = {key: esc(words[f"report.{key}"]) for key in ("referrals", "why", "advice")}
     return (
-        f'<div xmlns="{_XHTML}"><p><b>{esc(lead)}</b>.</p>'
-        f"<p>How soon: <b>{esc(display(urgency))}</b>, {esc(URGENCY_MEANING[urgency])}.</p>"
-        f"<p>{esc(SETTING_TEXT[answer.setting])}</p>"
-        + (f"<p>Referrals:</p><ul>{referrals}</ul>" if referrals else "<p>No referral.</p>")
-        + f"<p>Triage level: <b>{esc(display(answer.level))}</b>.</p>{review}"
-        f"<p>Why:</p><ul>{rules}</ul>"
-        + (f"<p>Advice:</p><ul>{advice}</ul>" if advice else "")
+        f'<div xmlns="{_XHTML}" lang="{esc(answer.language)}" xml:lang="{esc(answer.language)}">'
+        f"<p><b>{esc(lead)}</b>.</p>"
+        f"<p>{esc(words['report.how_soon'])}: <b>{esc(words.code('urgency', urgency))}</b>, "
+        f"{esc(words[f'urgency_meaning.{urgency}'])}.</p>"
+        f"<p>{esc(words[f'setting_text.{answer.setting}'])}</p>"
+        + (
+            f"<p>{heading['referrals']}:</p><ul>{referrals}</ul>"
+            if referrals
+            else f"<p>{esc(words['report.no_referral'])}</p>"
+        )
+        + f"<p>{esc(words['report.triage_level'])}: "
+        f"<b>{esc(words.code('level', answer.level))}</b>.</p>{review}"
+        f"<p>{heading['why']}:</p><ul>{rules}</ul>"
+        + (f"<p>{heading['advice']}:</p><ul>{advice}</ul>" if advice else "")
         + f"<p>{esc(answer.disclaimer)}</p></div>"
     )
 
@@ -200,19 +203,22 @@ def sends_today(answer: Assessment, policy: AdvicePolicy) -> bool:
 def build_guidance(answer: Assessment, ruleset: Ruleset, subject: Any = None) -> dict[str, Any]:
     """The GuidanceResponse: data-required when unknown red flags need answers, else success.
 
-    The ruleset gives the destinations' text, the advice policy, the red-flag screen and the
-    questions' wording. When a rule already sends the patient somewhere today, the answer is
+    The ruleset, worded in the answer's language, gives every text (the destinations', the
+    questions' wording, the headings) and the advice policy and red-flag screen. When a rule
+    already sends the patient somewhere today, the answer is
     complete enough to act on: success, with the missing data still listed as requirements (an
     EHR may read data-required as "no result yet", and an emergency must not wait for it).
     """
     destinations = ruleset.destinations
+    words = Words(ruleset.texts)
     needed = missing_data(answer, ruleset.red_flag_screen)
     final = sends_today(answer, ruleset.advice)
     decision_id = answer.decision_id
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
-        "text": {"status": "generated", "div": _narrative(answer, destinations)},
-        "contained": [_parameters(answer, destinations)],
+        "language": answer.language,
+        "text": {"status": "generated", "div": _narrative(answer, destinations, words)},
+        "contained": [_parameters(answer, destinations, words)],
         "requestIdentifier": {"system": DECISION_SYSTEM, "value": decision_id},
         "identifier": [{"system": DECISION_SYSTEM, "value": decision_id}],
         "moduleUri": MODULE_URL,

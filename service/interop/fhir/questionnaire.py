@@ -16,7 +16,6 @@ from service.domain.conditions import All, Any_, Compare, IsNull, Node, Not, par
 from service.domain.findings import FINDINGS, Question
 from service.domain.intake_schema import GROUPS, UNKNOWN
 from service.domain.ruleset import Ruleset
-from service.domain.wording import display
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import (
     ANSWERS_SYSTEM,
@@ -25,7 +24,9 @@ from service.interop.fhir.common import (
     QUESTIONNAIRE_URL,
 )
 
-_GROUP_TEXT = {"patient": "Patient", "history": "History", "symptoms": "Symptoms"}
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+# The string elements of our Questionnaire that people read: each carries a translation.
+_TRANSLATED = ("text", "title", "description", "display")
 _ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ENABLE_WHEN_EXPRESSION = (
     "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
@@ -37,8 +38,8 @@ _ENABLE_WHEN_NUMERIC = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _FHIRPATH_OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def _coding(code: str) -> dict[str, str]:
-    return {"system": ANSWERS_SYSTEM, "code": code, "display": display(code)}
+def _coding(code: str, words: Ruleset) -> dict[str, str]:
+    return {"system": ANSWERS_SYSTEM, "code": code, "display": words.texts[f"choice.{code}"]}
 
 
 def _help(finding: Question) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def _help(finding: Question) -> dict[str, Any]:
     }
 
 
-def _enable_when(node: Node) -> dict[str, Any] | None:
+def _enable_when(node: Node, words: Ruleset) -> dict[str, Any] | None:
     """One enableWhen exactly equal to a leaf of the condition language, or None.
 
     An unanswered question is unknown to the rules; R4 enableWhen is false on it (except
@@ -81,7 +82,8 @@ def _enable_when(node: Node) -> dict[str, Any] | None:
             return None
         return {"question": node.finding, "operator": operator, "answerInteger": node.value}
     if node.op == "==" and node.value != UNKNOWN:
-        return {"question": node.finding, "operator": "=", "answerCoding": _coding(str(node.value))}
+        coding = _coding(str(node.value), words)
+        return {"question": node.finding, "operator": "=", "answerCoding": coding}
     return None
 
 
@@ -132,7 +134,7 @@ def _named(node: Node) -> set[str]:
     raise QuestionnaireError(f"cannot read the condition {node!r}")
 
 
-def enablement(name: str, node: Node) -> dict[str, Any]:
+def enablement(name: str, node: Node, words: Ruleset) -> dict[str, Any]:
     """The item elements that ask `name` only when `node` holds (clinical.md 2.2)."""
     named = _named(node)
     if name in named:
@@ -140,7 +142,7 @@ def enablement(name: str, node: Node) -> dict[str, Any]:
     if named - FINDINGS.keys():  # pragma: no cover (the loader refuses unknown findings)
         raise QuestionnaireError(f"asked_when {name}: no such question {sorted(named)}")
     leaves = list(node.children) if isinstance(node, All | Any_) else [node]
-    conditions = [_enable_when(leaf) for leaf in leaves]
+    conditions = [_enable_when(leaf, words) for leaf in leaves]
     if all(condition is not None for condition in conditions):
         elements: dict[str, Any] = {"enableWhen": conditions}
         if len(conditions) > 1:
@@ -151,7 +153,7 @@ def enablement(name: str, node: Node) -> dict[str, Any]:
             {
                 "url": ENABLE_WHEN_EXPRESSION,
                 "valueExpression": {
-                    "description": f"When '{name}' is asked (clinical.md 2.2)",
+                    "description": words.texts[f"asked_when.{name}"],
                     "language": "text/fhirpath",
                     "expression": fhirpath(node),
                 },
@@ -168,7 +170,7 @@ def asked_when(ruleset: Ruleset) -> dict[str, Node]:
     return {name: parse(tree, helpers) for name, tree in ruleset.asked_when_source.items()}
 
 
-def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
+def _question(finding: Question, condition: Node | None, words: Ruleset) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": finding.name, "text": finding.label}
     extensions: list[dict[str, Any]] = []
     if finding.is_numeric:
@@ -180,9 +182,9 @@ def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
         ]
     else:
         item["type"] = "choice"
-        item["answerOption"] = [{"valueCoding": _coding(value)} for value in finding.values]
+        item["answerOption"] = [{"valueCoding": _coding(value, words)} for value in finding.values]
     if condition is not None:
-        elements = enablement(finding.name, condition)
+        elements = enablement(finding.name, condition, words)
         extensions += elements.pop("extension", [])
         item.update(elements)
     if extensions:
@@ -191,41 +193,77 @@ def _question(finding: Question, condition: Node | None) -> dict[str, Any]:
     return item
 
 
-def question_item(finding: Question) -> dict[str, Any]:
+def question_item(finding: Question, words: Ruleset) -> dict[str, Any]:
     """The item of one question without its enableWhen: for a form whose server decides what to
     ask (an SDC adaptive form), where enableWhen could hide a question the server asks."""
-    return _question(finding, None)
+    return _question(finding, None, words)
+
+
+def _translation(language: str, text: str) -> dict[str, Any]:
+    return {
+        "url": TRANSLATION,
+        "extension": [
+            {"url": "lang", "valueCode": language},
+            {"url": "content", "valueString": text},
+        ],
+    }
+
+
+def _translate(element: Any, others: Mapping[str, Any]) -> None:
+    """Add to every text of `element` (in place) the FHIR translation extension with the same
+    text of each other language's resource (built alike, so walked in step)."""
+    if isinstance(element, dict):
+        for name in _TRANSLATED:
+            if isinstance(element.get(name), str):
+                element[f"_{name}"] = {
+                    "extension": [
+                        _translation(language, other[name]) for language, other in others.items()
+                    ]
+                }
+        for name, value in list(element.items()):
+            if not name.startswith("_"):
+                _translate(value, {language: other[name] for language, other in others.items()})
+    elif isinstance(element, list):
+        for index, item in enumerate(element):
+            _translate(item, {language: other[index] for language, other in others.items()})
+
+
+def translated_questionnaires(rulesets: Mapping[str, Ruleset]) -> dict[str, dict[str, Any]]:
+    """The Questionnaire in each language, each text carrying the translation extension with
+    the text of every other language (the same items, codes and conditions in all)."""
+    built = {language: build_questionnaire(ruleset) for language, ruleset in rulesets.items()}
+    for language, questionnaire in built.items():
+        _translate(questionnaire, {other: q for other, q in built.items() if other != language})
+    return built
 
 
 def build_questionnaire(ruleset: Ruleset) -> dict[str, Any]:
-    """The Questionnaire of a ruleset: one group per intake group, linkId = finding.
+    """The Questionnaire of a ruleset, in its language: one group per intake group, linkId =
+    finding.
 
     Raises QuestionnaireError when the manifest says when a question is asked in a way neither
     enableWhen nor FHIRPath can carry (the app then refuses to start).
     """
     conditions: Mapping[str, Node] = asked_when(ruleset)
+    texts = ruleset.texts
     return {
         "resourceType": "Questionnaire",
         "id": "forefoot-triage",
+        "language": ruleset.language,
         "url": QUESTIONNAIRE_URL,
         "version": ruleset.version,
         "name": "ForefootTriage",
-        "title": "Forefoot (ball-of-foot) pain triage",
+        "title": texts["questionnaire.title"],
         "status": "active",
         "subjectType": ["Patient"],
-        "description": (
-            "The intake of the forefoot-triage service. Answer what you can: an item left out, "
-            "or answered with the data-absent-reason extension, is unknown, and unknown never "
-            "lowers a result. A few questions are asked only in some situations (enableWhen, "
-            "or the SDC enableWhenExpression extension); an answer to one of them is still read."
-        ),
+        "description": texts["questionnaire.description"],
         "item": [
             {
                 "linkId": group,
-                "text": _GROUP_TEXT[group],
+                "text": texts[f"questionnaire.group.{group}"],
                 "type": "group",
                 "item": [
-                    _question(finding, conditions.get(finding.name))
+                    _question(finding, conditions.get(finding.name), ruleset)
                     for finding in ruleset.questions.values()
                     if finding.group == group
                 ],

@@ -10,11 +10,12 @@ from service.domain.intake_validator import validate_intake
 from service.http.evaluation import evaluate
 from service.http.interview_api import MAX_QUESTIONS, checked_step
 from service.http.json_body import read_json
+from service.http.language import Language, answer_language
 from service.interop.fhir.adaptive import grown_response, read_adaptive, response_in
 from service.interop.fhir.common import fhir_response
 from service.interop.fhir.guidance import build_guidance
 from service.interop.fhir.next_question import NEXT_QUESTION_PATH
-from service.interop.fhir.questionnaire import build_questionnaire
+from service.interop.fhir.questionnaire import translated_questionnaires
 from service.interop.fhir.response_reader import intake_from_response
 
 fhir = Blueprint("fhir", __name__)
@@ -24,14 +25,23 @@ _QUESTIONNAIRE = "fhir_questionnaire"  # app.extensions key
 @fhir.record_once
 def _build_questionnaire(state: BlueprintSetupState) -> None:
     """Built once, when the app is made: an asked_when it cannot carry stops the start."""
-    ruleset = state.app.extensions["triage"].ruleset
-    state.app.extensions[_QUESTIONNAIRE] = build_questionnaire(ruleset)
+    triage = state.app.extensions["triage"]
+    state.app.extensions[_QUESTIONNAIRE] = translated_questionnaires(triage.languages)
+
+
+def _localized(response: Response, language: Language) -> Response:
+    response.headers.update(language.headers)
+    return response
 
 
 @fhir.get("/fhir/Questionnaire/forefoot-triage", provide_automatic_options=False)
 def questionnaire() -> Response:
-    """The intake as an R4 Questionnaire; its version is the ruleset version."""
-    return fhir_response(current_app.extensions[_QUESTIONNAIRE])
+    """The intake as an R4 Questionnaire in the language asked for (Accept-Language or lang),
+    every text with its translations; its version is the ruleset version."""
+    language, _words = answer_language()
+    return _localized(
+        fhir_response(current_app.extensions[_QUESTIONNAIRE][language.code]), language
+    )
 
 
 # "$" is an ordinary character in a werkzeug rule (it is regex-escaped, not an anchor).
@@ -42,9 +52,11 @@ def triage_response() -> Response:
         raise UnsupportedMediaType("Send the QuestionnaireResponse as application/fhir+json.")
     resource = read_json(request)  # 400/413 -> OperationOutcome (service.interop.fhir.outcome)
     intake = validate_intake(intake_from_response(resource))  # ResponseError, ValidationError
-    answer = evaluate(intake)
-    ruleset = current_app.extensions["triage"].ruleset
-    return fhir_response(build_guidance(answer, ruleset, resource.get("subject")))
+    language, words = answer_language()
+    answer = evaluate(intake, language=language.code)
+    return _localized(
+        fhir_response(build_guidance(answer, words, resource.get("subject"))), language
+    )
 
 
 @fhir.post(NEXT_QUESTION_PATH, provide_automatic_options=False)
@@ -59,6 +71,7 @@ def next_question() -> Response:
     resource = response_in(read_json(request))  # 400/413 -> OperationOutcome
     adaptive = read_adaptive(resource)  # ResponseError
     intake = validate_intake(adaptive.intake)  # ValidationError -> 422 OperationOutcome
-    step, answer = checked_step(intake, MAX_QUESTIONS)
-    ruleset = current_app.extensions["triage"].ruleset
-    return fhir_response(grown_response(resource, adaptive.asked, intake, step, answer, ruleset))
+    language, words = answer_language()
+    step, answer = checked_step(intake, MAX_QUESTIONS, language.code)
+    grown = grown_response(resource, adaptive.asked, intake, step, answer, words)
+    return _localized(fhir_response(grown), language)
