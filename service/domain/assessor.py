@@ -13,6 +13,7 @@ from service.domain.engine import RuleEngine, to_durable
 from service.domain.facts import Facts, build_facts
 from service.domain.followup import FollowUpPlanner
 from service.domain.locales import localize
+from service.domain.problem_text import ProblemText
 from service.domain.ruleset import SOURCE_LANGUAGE, SOURCE_STATUS, Ruleset
 from service.exceptions import EngineError, RulesetError
 
@@ -43,6 +44,11 @@ class Triage:
         }
         self.languages: dict[str, Ruleset] = {SOURCE_LANGUAGE: ruleset} | {
             language: localize(ruleset, locale) for language, locale in ruleset.locales.items()
+        }
+        # Problem messages (422) in each language: field paths and values never change.
+        self.problem_texts = {
+            language: ProblemText(ruleset.texts, words.texts)
+            for language, words in self.languages.items()
         }
 
     def self_check(self) -> None:

@@ -109,6 +109,22 @@ SURFACE_WORDS: dict[str, str] = {
     "result.final": "final",
     "result.provisional": "provisional",
     "questionnaire.adaptive_title": "Forefoot (ball-of-foot) pain triage, adaptive",
+    # Problem messages (422) a patient's form may show; `{name}` parts are filled in.
+    "problem.title_422": "Unprocessable Content",
+    "problem.intake_invalid": "The intake does not match the schema; see errors.",
+    "problem.request_invalid": "The request does not match the schema; see errors.",
+    "problem.errors_omitted": "Only the first {shown} errors are listed; {omitted} more are not.",
+    "problem.unknown_field": "Unknown field.",
+    "problem.did_you_mean": "Did you mean '{hint}'?",
+    "problem.not_integer": "Not a valid integer.",
+    "problem.not_string": "Not a valid string.",
+    "problem.invalid_type": "Invalid input type.",
+    "problem.not_null": "Field may not be null.",
+    "problem.range": (
+        "Must be greater than or equal to {minimum} and less than or equal to {maximum}."
+    ),
+    "problem.one_of": "Must be one of: {choices}.",
+    "problem.whole_number": "Must be a whole number from {minimum} to {maximum}.",
     # The CDS Hooks card's links to finish the questions.
     "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
     "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",

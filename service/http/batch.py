@@ -38,7 +38,7 @@ def _one(index: int, intake: Any, language: Language) -> dict[str, Any]:
     try:
         loaded = validate_intake(intake)
     except ValidationError as error:
-        return {"index": index, "error": intake_problem(error, _VOCABULARY)}
+        return {"index": index, "error": intake_problem(error, _VOCABULARY, language.code)}
     try:
         # Its own decision id, traceable to the request's: "<request decision id>.<index>".
         result = evaluate(loaded, f"{g.decision_id}.{index}", language.code)

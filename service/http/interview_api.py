@@ -18,7 +18,8 @@ from service.http.answer import assessment_to_wire, question_to_wire
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
 from service.http.language import Language, answer_language
-from service.http.problems import problem
+from service.http.problem_details import problem_body
+from service.http.problems import in_language, problem_response
 
 interview = Blueprint("interview", __name__)
 INTERVIEWER = "interviewer"  # app.extensions key
@@ -95,7 +96,7 @@ def interview_step() -> Any:
     """The next question(s) for a partial intake, or `complete` with the proven answer."""
     body, max_questions = _max_questions(read_json(request))
     if max_questions is None:
-        return problem(
+        body = problem_body(
             422,
             "Unprocessable Content",
             "The request does not match the schema; see errors.",
@@ -106,6 +107,7 @@ def interview_step() -> Any:
                 }
             ],
         )
+        return problem_response(in_language(body), 422)
     intake = validate_intake(body)  # ValidationError -> the 422 problem of /v1/triage
     language, words = answer_language()
     step, assessment = checked_step(intake, max_questions, language.code)

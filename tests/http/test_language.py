@@ -198,3 +198,78 @@ def test_no_english_bypasses_the_locale_files(
     texts = list(_texts(answer))
     assert len(texts) > 5
     assert [(field, text) for field, text in texts if not is_wrapped(text)] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "english", "spanish"),
+    [
+        (
+            {"symptoms": {"fever": "maybe"}},
+            "symptoms.fever",
+            "Must be one of: yes, no, unknown.",
+            "Debe ser uno de estos valores: yes, no, unknown.",
+        ),
+        (
+            {"symptoms": {"pain_nrs": 11}},
+            "symptoms.pain_nrs",
+            "Must be greater than or equal to 0 and less than or equal to 10.",
+            "Debe ser mayor o igual que 0 y menor o igual que 10.",
+        ),
+        (
+            {"symptoms": {"fevr": "yes"}},
+            "symptoms.(unknown key)",
+            "Unknown field. Did you mean 'fever'?",
+            "Campo desconocido. ¿Quería decir 'fever'?",
+        ),
+        (
+            {"patient": {"age_years": "a"}},
+            "patient.age_years",
+            "Not a valid integer.",
+            "No es un número entero válido.",
+        ),
+    ],
+)
+def test_problem_messages_in_both_languages(
+    client: FlaskClient, body: Any, field: str, english: str, spanish: str
+) -> None:
+    """A 422's detail and messages follow the language; field paths and values stay."""
+    en = client.post("/v1/triage", json=body).get_json()
+    response = client.post("/v1/triage?lang=es", json=body)
+    es = response.get_json()
+    assert en["errors"] == [{"field": field, "message": english}]
+    assert es["errors"] == [{"field": field, "message": spanish}]
+    assert (es["title"], es["detail"]) == (
+        "Contenido no procesable",
+        "Las respuestas no tienen el formato esperado; vea los errores.",
+    )
+    assert response.headers["Content-Language"] == "es"
+
+
+def test_problem_messages_in_spanish_for_batch_items_and_the_interview(
+    client: FlaskClient,
+) -> None:
+    """A batch item's problem and the interview's max_questions problem are Spanish too."""
+    batch = client.post(
+        "/v1/triage/batch?lang=es", json={"intakes": [{"symptoms": {"fever": "x"}}]}
+    ).get_json()
+    assert batch["results"][0]["error"]["errors"][0]["message"].startswith("Debe ser uno de")
+    interview = client.post("/v1/interview?lang=es", json={"max_questions": 0}).get_json()
+    assert interview["errors"] == [
+        {"field": "max_questions", "message": "Debe ser un número entero de 1 a 10."}
+    ]
+
+
+@pytest.mark.slow  # builds its own app
+def test_no_english_bypasses_the_locale_files_in_problems(pseudo_app: Flask) -> None:
+    """Every sentence of a 422 in the pseudo-locale is wrapped."""
+    client = pseudo_app.test_client()
+    headers = {"Accept-Language": PSEUDO}
+    bodies = [
+        {"symptoms": {"fever": "maybe", "pain_nrs": 11, "fevr": "yes"}, "patient": 3},
+        {"patient": {"age_years": "a"}, "symptoms": {"fever": 3, "onset": None}},
+    ]
+    for body in bodies:
+        problem = client.post("/v1/triage", json=body, headers=headers).get_json()
+        texts = [problem["title"], problem["detail"], *(e["message"] for e in problem["errors"])]
+        sentences = [s for text in texts for s in text.replace("⟧ ⟦", "⟧\n⟦").split("\n")]
+        assert [s for s in sentences if not is_wrapped(s)] == []
