@@ -125,6 +125,76 @@ SURFACE_WORDS: dict[str, str] = {
     ),
     "problem.one_of": "Must be one of: {choices}.",
     "problem.whole_number": "Must be a whole number from {minimum} to {maximum}.",
+    "problem.answered_twice": "Answered twice.",
+    "problem.api_key": "Enter a valid API key: this service is configured to require one.",
+    # The pages (the intake form and its result; the layout every page shares).
+    "page.skip": "Skip to content",
+    "page.nav_label": "Site",
+    "page.nav.try": "Try it",
+    "page.nav.interview": "Interview",
+    "page.nav.rules": "Rules",
+    "page.nav.safety": "Safety report",
+    "page.nav.docs": "API docs",
+    "page.language": "Language",
+    "page.site_title": "Forefoot triage",
+    "page.footer": "Decision support, not a diagnosis. Nothing you enter is stored.",
+    "page.footer_ruleset": "Ruleset",
+    "page.footer_cases": "cases sha256",
+    "page.footer_rule_cases_only": "(rule cases only)",
+    "page.intake.title": "Try it",
+    "page.intake.heading": "Ball-of-foot pain: try the triage",
+    "page.intake.lead": (
+        "The answer says where the foot should be seen, how soon, whether in person, and why. "
+        "Nothing you enter is stored."
+    ),
+    "page.intake.interview_question": "Prefer one question at a time?",
+    "page.intake.interview_link": "Start the step-by-step interview",
+    "page.intake.interview_after": ": it asks only the questions that can still change the answer.",
+    "page.intake.who": "Who this is for.",
+    "page.intake.unknown": (
+        "Answer what you can and leave the rest as {unknown}. What {unknown} does:"
+    ),
+    "page.intake.injury_help": (
+        'Answer these only if the pain started with an injury (see "{onset}"); otherwise leave '
+        "them as {unknown}."
+    ),
+    "page.intake.api_key": "API key",
+    "page.intake.api_key_help": (
+        "This service requires an API key to triage. It is sent with your answers and not kept."
+    ),
+    "page.intake.submit": "Get the triage result",
+    "page.intake.number_help": "Whole number from {minimum} to {maximum}; leave empty if unknown.",
+    "page.section.patient": "About you",
+    "page.section.history": "Your history",
+    "page.section.onset": "How the pain started",
+    "page.section.injury": "Only if the pain started with an injury",
+    "page.section.symptoms": "Your symptoms",
+    "page.result.failed_title": "No result could be given",
+    "page.result.failed": (
+        "The rule engine failed on these answers, so no triage is given (the service never "
+        "guesses one). Please try again in a moment, or ask a clinician."
+    ),
+    "page.result.problems_title": "Please check these answers",
+    "page.result.emergency": (
+        "Emergency: get medical help now. Go to the emergency department or call your local "
+        "emergency number."
+    ),
+    "page.result.where": "Where to go",
+    "page.result.how_soon": "How soon",
+    "page.result.in_person": "In person?",
+    "page.result.also": "Also referred to",
+    "page.result.care_level": "Care level",
+    "page.result.urgency": "Urgency",
+    "page.result.escalation": "Escalation",
+    "page.result.advice": "Advice",
+    "page.result.why": "Why",
+    "page.result.informational": "informational: does not set the care level",
+    "page.result.sources_label": "Sources:",
+    "page.result.follow_up": "Questions still worth answering",
+    "page.result.could_raise": "an answer could raise the result to {urgency} ({level}).",
+    "page.result.sources": "Sources",
+    "page.result.who": "Who this is for:",
+    "page.result.meta": "Decision {decision_id}; ruleset {version}.",
     # The CDS Hooks card's links to finish the questions.
     "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
     "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",
