@@ -45,6 +45,8 @@ class Triage:
         self.languages: dict[str, Ruleset] = {SOURCE_LANGUAGE: ruleset} | {
             language: localize(ruleset, locale) for language, locale in ruleset.locales.items()
         }
+        # The languages an answer can be in, English first (it wins ties and '*').
+        self.supported = (SOURCE_LANGUAGE, *sorted(set(self.languages) - {SOURCE_LANGUAGE}))
         # Problem messages (422) in each language: field paths and values never change.
         self.problem_texts = {
             language: ProblemText(ruleset.texts, words.texts)

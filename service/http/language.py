@@ -63,8 +63,7 @@ def choose(supported: tuple[str, ...], req: Request | None = None) -> str | None
 def answer_language() -> tuple[Language, Ruleset]:
     """The request's language and the ruleset worded in it."""
     triage = assessor()
-    supported = (SOURCE_LANGUAGE, *sorted(set(triage.languages) - {SOURCE_LANGUAGE}))
-    found = choose(supported)
+    found = choose(triage.supported)
     code = found or SOURCE_LANGUAGE
     words = triage.in_language(code)
     status = triage.status(code)
