@@ -103,6 +103,29 @@ def _elements(value: Any) -> Iterator[dict[str, Any]]:
             yield from _elements(item)
 
 
+def test_the_fhir_surface_texts_are_spanish_too(client: FlaskClient) -> None:
+    """The danger-signs group and the units a form shows beside a number are Spanish; the LOINC
+    code's display is LOINC's; Questionnaire?url= answers in the language asked for."""
+    spanish = client.get(QUESTIONNAIRE, headers=ES).get_json(force=True)
+    groups = {group["linkId"]: group for group in spanish["item"]}
+    assert groups["danger_signs"]["text"].startswith("Señales de peligro: responda a cada una")
+    items = {item["linkId"]: item for group in spanish["item"] for item in group["item"]}
+    (unit,) = [e for e in items["age_years"]["extension"] if e["url"].endswith("unit")]
+    coding = unit["valueCoding"]
+    assert (coding["code"], coding["display"], _translations(coding, "display")) == (
+        "a",
+        "años",
+        {"en": "years"},
+    )
+    assert items["age_years"]["code"][0] == {"system": "http://loinc.org", "code": "30525-0",
+                                             "display": "Age"}  # fmt: skip
+    response = client.get("/fhir/Questionnaire", query_string={"url": QUESTIONNAIRE_URL,
+                                                                "lang": "es"})  # fmt: skip
+    assert response.headers["Content-Language"] == "es"
+    (entry,) = response.get_json(force=True)["entry"]
+    assert entry["resource"] == spanish
+
+
 def test_the_questionnaire_in_spanish_carries_english_on_every_text(client: FlaskClient) -> None:
     """Accept-Language es: a Spanish Questionnaire (language es, Content-Language es) whose every
     text has the FHIR translation extension with the English; codes and linkIds as in English."""
