@@ -290,7 +290,8 @@ def _translate(element: Any, others: Mapping[str, Any]) -> None:
                     ]
                 }
         for name, value in list(element.items()):
-            if not name.startswith("_"):
+            # enableWhen's codings are compared, not shown (LHC-Forms compares them whole).
+            if not name.startswith("_") and name != "enableWhen":
                 _translate(value, {language: other[name] for language, other in others.items()})
     elif isinstance(element, list):
         for index, item in enumerate(element):
