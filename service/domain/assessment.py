@@ -89,8 +89,10 @@ class Assessment:
     advice: tuple[str, ...]
     follow_up: tuple[FollowUp, ...]
     citations: tuple[Mapping[str, Any], ...]  # the ruleset's citation entries, in order of use
-    ruleset: Mapping[str, str]  # the ruleset's identity: id, version, sha256
+    ruleset: Mapping[str, Any]  # the ruleset's identity: id, version, sha256, locales
     disclaimer: str
+    language: str = "en"  # the language of every text above; codes never change with it
+    translation_status: str = "source"  # the review status of those texts (locale files)
 
     @property
     def fired(self) -> tuple[str, ...]:

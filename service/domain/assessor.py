@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from service.domain.assessment import Assessment, Reason
@@ -11,7 +12,9 @@ from service.domain.decision import Decision, decide
 from service.domain.engine import RuleEngine, to_durable
 from service.domain.facts import Facts, build_facts
 from service.domain.followup import FollowUpPlanner
-from service.domain.ruleset import Ruleset
+from service.domain.locales import localize
+from service.domain.problem_text import ProblemText
+from service.domain.ruleset import SOURCE_LANGUAGE, SOURCE_STATUS, Ruleset
 from service.exceptions import EngineError, RulesetError
 
 # Intakes checked at start-up: the engine must fire exactly what the conditions say.
@@ -34,7 +37,21 @@ class Triage:
         self._firing = to_firing(
             [(rule.id, rule.when) for rule in ruleset.rules if rule.when is not None]
         )
-        self._citations = ruleset.citations
+        # The ruleset in each language it is translated into: same rules, codes and conditions;
+        # the decision is always made on the English one and only worded in another.
+        self._status = {SOURCE_LANGUAGE: SOURCE_STATUS} | {
+            language: locale.translation_status for language, locale in ruleset.locales.items()
+        }
+        self.languages: dict[str, Ruleset] = {SOURCE_LANGUAGE: ruleset} | {
+            language: localize(ruleset, locale) for language, locale in ruleset.locales.items()
+        }
+        # The languages an answer can be in, English first (it wins ties and '*').
+        self.supported = (SOURCE_LANGUAGE, *sorted(set(self.languages) - {SOURCE_LANGUAGE}))
+        # Problem messages (422) in each language: field paths and values never change.
+        self.problem_texts = {
+            language: ProblemText(ruleset.texts, words.texts)
+            for language, words in self.languages.items()
+        }
 
     def self_check(self) -> None:
         """Refuse to start if the compiled engine and the rule conditions disagree."""
@@ -57,14 +74,27 @@ class Triage:
             raise EngineError("the engine's firings disagree with the rule conditions")
         return decide(fired, self.ruleset)
 
-    def assess(self, intake: Mapping[str, Mapping[str, Any]], decision_id: str) -> Assessment:
+    def status(self, language: str) -> str:
+        """The review status of `language`'s texts ('source' for English)."""
+        return self._status[language]
+
+    def in_language(self, language: str) -> Ruleset:
+        """The ruleset worded in `language` (one of `languages`; KeyError otherwise)."""
+        return self.languages[language]
+
+    def assess(
+        self,
+        intake: Mapping[str, Mapping[str, Any]],
+        decision_id: str,
+        language: str = SOURCE_LANGUAGE,
+    ) -> Assessment:
         """The assessment of a validated intake; raises EngineError if the engine fails."""
         facts = build_facts(intake)
-        return self.answer(decision_id, facts, self.decide(facts))
+        return self.answer(decision_id, facts, self.decide(facts), language)
 
-    def _advice(self, decision: Decision, facts: Facts) -> list[str]:
-        """The answer's advice, assembled as clinical.md 7.8 says (A0-A4)."""
-        policy = self.ruleset.advice
+    def _advice(self, decision: Decision, facts: Facts, words: Ruleset) -> list[str]:
+        """The answer's advice, assembled as clinical.md 7.8 says (A0-A4), in `words`' language."""
+        policy = words.advice
         # A1: a rule sending the patient somewhere today replaces the wait for a call-back.
         go_now = any(
             rule.urgency in policy.today and rule.destination != policy.call_back_destination
@@ -76,7 +106,7 @@ class Triage:
             # A0: self-care rules advise only routine and soon answers.
             if rule.informational and decision.urgency not in policy.informational_urgencies:
                 continue
-            for line in rule.advice:
+            for line in words.by_id[rule.id].advice:
                 if line.call_back and go_now:
                     dropped = True
                     continue
@@ -94,8 +124,16 @@ class Triage:
         ]
         return list(dict.fromkeys(lines))
 
-    def answer(self, decision_id: str, facts: Facts, decision: Decision) -> Assessment:
-        """The assessment of a decision (design.md): rationale, advice, follow-up, sources."""
+    def answer(
+        self,
+        decision_id: str,
+        facts: Facts,
+        decision: Decision,
+        language: str = SOURCE_LANGUAGE,
+    ) -> Assessment:
+        """The assessment of a decision (design.md): rationale, advice, follow-up, sources,
+        every text in `language` (one of `languages`), every code as in English."""
+        words = self.languages[language]
         fired = [rule for rule in decision.rationale if rule.when is not None]
         citation_keys = list(
             dict.fromkeys(k for rule in decision.rationale for k in rule.citations)
@@ -109,12 +147,19 @@ class Triage:
             setting=decision.setting,
             needs_clinician_review=decision.needs_clinician_review,
             referrals=decision.referrals,
-            rationale=tuple(Reason(rule, rule.explain(facts)) for rule in decision.rationale),
-            advice=tuple(self._advice(decision, facts)),
-            follow_up=self.planner.follow_up(
-                facts, fired, decision.rank, decision.needs_clinician_review
+            rationale=tuple(
+                Reason(words.by_id[rule.id], rule.explain(facts)) for rule in decision.rationale
             ),
-            citations=tuple(self._citations[key] for key in citation_keys),
+            advice=tuple(self._advice(decision, facts, words)),
+            follow_up=tuple(
+                replace(item, question=words.questions[item.finding].label)
+                for item in self.planner.follow_up(
+                    facts, fired, decision.rank, decision.needs_clinician_review
+                )
+            ),
+            citations=tuple(words.citations[key] for key in citation_keys),
             ruleset=self.ruleset.identity,
-            disclaimer=self.ruleset.disclaimer,
+            disclaimer=words.disclaimer,
+            language=language,
+            translation_status=self._status[language],
         )

@@ -79,6 +79,39 @@ class AdvicePolicy:
     additions: tuple[Addition, ...]
 
 
+# Review status of a translated text, weakest first: machine_assisted until a clinician and a
+# medical translator have both signed it off. The source language (English) is `source`.
+STATUSES = ("machine_assisted", "signed_off")
+SOURCE_STATUS = "source"
+SOURCE_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Locale:
+    """One language's texts by key, each with its review status, and its file's digest."""
+
+    language: str
+    name: str
+    texts: Mapping[str, str] = field(repr=False)
+    statuses: Mapping[str, str] = field(repr=False)
+    sha256: str
+
+    @property
+    def translation_status(self) -> str:
+        """The weakest review status of any text: what an answer in this language can claim."""
+        if self.language == SOURCE_LANGUAGE:
+            return SOURCE_STATUS
+        return min(self.statuses.values(), key=STATUSES.index, default=STATUSES[-1])
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "translation_status": self.translation_status}
+
+    def text(self, key: str, english: str) -> str:
+        """The text of `key`, or the English when the locale may and does leave it out."""
+        return self.texts.get(key, english)
+
+
 @dataclass(frozen=True, repr=False)
 class Ruleset:
     """A validated ruleset: rules in file order, orders, citations and identity."""
@@ -104,13 +137,28 @@ class Ruleset:
     population: str
     unknown_promise: str
     disclaimer: str
+    # Every text by locale key in this ruleset's language (service.domain.locales), and the
+    # translations loaded beside the rules (rules/locales/*.yaml), by language.
+    escalations: tuple[str, ...] = ()
+    language: str = SOURCE_LANGUAGE
+    texts: Mapping[str, str] = field(default_factory=dict)
+    locales: Mapping[str, Locale] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.id} {self.version} sha256={self.sha256[:12]}>"
 
     @property
-    def identity(self) -> dict[str, str]:
-        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+    def identity(self) -> dict[str, Any]:
+        """Id, version, the sha256 of the English rules, and each translation's digest and
+        review status: together they fix every word of an answer in every language."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "sha256": self.sha256,
+            "locales": {
+                language: locale.identity for language, locale in sorted(self.locales.items())
+            },
+        }
 
     def advice_texts(self, rule: Rule) -> list[str]:
         """A rule's advice lines as text, for catalogues: a shared line in both its forms."""

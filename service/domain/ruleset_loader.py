@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ from service.domain.conditions import (
     to_predicate,
 )
 from service.domain.findings import FINDINGS, Question
+from service.domain.locales import (
+    LOCALES_DIR,
+    check_locale,
+    english_catalogue,
+    read_group_titles,
+)
 from service.domain.ruleset import Addition, AdviceLine, AdvicePolicy, Rule, Ruleset, SharedLine
 from service.domain.strict_schema import StrictSchema
 from service.exceptions import ConditionError, RulesetError
@@ -244,7 +251,7 @@ class _Loader:
                         f"{self.folder / (rule.family + '.yaml')}: rule {rule.id}: unknown "
                         f"shared advice line '{line.shared}'"
                     )
-        return Ruleset(
+        english = Ruleset(
             id=manifest["id"],
             version=manifest["version"],
             sha256=self._digest(),
@@ -266,7 +273,19 @@ class _Loader:
             population=manifest["population"],
             unknown_promise=manifest["unknown_promise"],
             disclaimer=manifest["disclaimer"],
+            escalations=tuple(manifest["escalations"]),
         )
+        return self._with_locales(english)
+
+    def _with_locales(self, ruleset: Ruleset) -> Ruleset:
+        """The English ruleset with its catalogue of texts and every locale file checked
+        against it (rules/locales/<language>.yaml; service.domain.locales)."""
+        catalogue = english_catalogue(ruleset, read_group_titles(self.folder, _read))
+        locales = {}
+        for path in sorted((self.folder / LOCALES_DIR).glob("*.y*ml")):
+            locale = check_locale(path, _read(path), catalogue, _check, content_digest)
+            locales[locale.language] = locale
+        return replace(ruleset, texts=catalogue, locales=locales)
 
     def _manifest(self) -> dict[str, Any]:
         path = self.folder / MANIFEST

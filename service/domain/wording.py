@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 # How soon, in words (clinical.md 1.1): follows the destination in a lead, "X-ray and fracture
 # clinic today"; after a comma when it is not an adverb.
@@ -34,6 +35,210 @@ HOW_SOON = {
     "soon": "within a few days",
     "routine": "routine appointment",
 }
+
+
+# The interview's statement of what its answer means (POST /v1/interview `statement`).
+INTERVIEW_ASK = (
+    "Provisional: the answer reads every question not asked yet as unknown, as /v1/triage "
+    "would. The fields listed in `decided` cannot change whatever the answers left; the others "
+    "can. Ask the questions given, add the answers to the intake and send it again."
+)
+INTERVIEW_COMPLETE = (
+    "Complete: no answer to the questions not asked (yes, no, unknown or any number) can change "
+    "the level, urgency, destination, setting or clinician-review flag; they are final, and "
+    "equal to the full form's. The rationale and referrals list what is already decided: the "
+    "rules that fire on the answers given, with the questions not asked read as unknown. Rules "
+    "in `rules.undecided` could still fire, or stop firing, on answers not given, without "
+    "changing the disposition; `rules.fired` fire whatever those answers would be."
+)
+
+
+def _keyed(prefix: str, words: dict[str, str]) -> dict[str, str]:
+    return {f"{prefix}.{code}": text for code, text in words.items()}
+
+
+# The words above by locale key (service.domain.locales): English is the source, a locale file
+# translates each. Surfaces read them from the ruleset of the answer's language (`texts`).
+SURFACE_WORDS: dict[str, str] = {
+    **_keyed("when", WHEN),
+    **_keyed("urgency_meaning", URGENCY_MEANING),
+    **_keyed("setting_display", SETTING_DISPLAY),
+    **_keyed("setting_text", SETTING_TEXT),
+    **_keyed("setting_label", SETTING_LABEL),
+    **_keyed("how_soon", HOW_SOON),
+    "interview.ask": INTERVIEW_ASK,
+    "interview.complete": INTERVIEW_COMPLETE,
+    # Phrases of a destination's text that already say when (where_and_when), '|'-separated.
+    "says_when": "today|now|within|same-day|same day|same or next day",
+    # The headings of an answer written out for people (FHIR narrative, CDS Hooks card).
+    "report.where": "Where",
+    "report.how_soon": "How soon",
+    "report.escalation": "Escalation",
+    "report.referrals": "Referrals",
+    "report.no_referral": "No referral.",
+    "report.no_referral_above_self_care": "None (no rule above self-care fired)",
+    "report.triage_level": "Triage level",
+    "report.level": "Level",
+    "report.review": "A clinician should review these answers.",
+    "report.why": "Why",
+    "report.advice": "Advice",
+    "report.still_worth_asking": "Still worth asking",
+    "report.decision_id": "Decision id",
+    "report.service": "Forefoot triage",
+    # The FHIR Questionnaire's own texts.
+    "questionnaire.title": "Forefoot (ball-of-foot) pain triage",
+    "questionnaire.description": (
+        "The intake of the forefoot-triage service. Answer what you can: an item left out, "
+        "or answered with the data-absent-reason extension, is unknown, and unknown never "
+        "lowers a result. The danger signs are required, and Unknown is an answer to each. "
+        "A few questions are asked only in some situations (enableWhen, or the SDC "
+        "enableWhenExpression extension); an answer to one of them is still read."
+    ),
+    "questionnaire.group.patient": "Patient",
+    "questionnaire.group.danger_signs": (
+        "Danger signs: answer each one (choose Unknown if you are not sure)"
+    ),
+    "questionnaire.group.history": "History",
+    "questionnaire.group.symptoms": "Symptoms",
+    # The unit a form shows beside an integer question (its UCUM code is in the Questionnaire).
+    "unit.age_years": "years",
+    "unit.conservative_care_weeks": "weeks",
+    "unit.days_since_onset": "days",
+    "unit.pain_nrs": "score (0 to 10)",
+    "unit.steps_immediately": "steps",
+    "unit.steps_now": "steps",
+    # The result group of the adaptive FHIR form ($next-question).
+    "result.title": "Triage result",
+    "result.title_provisional": (
+        "Provisional triage result (the questions not asked yet read as unknown)"
+    ),
+    "result.destination": "Where to go",
+    "result.urgency": "How soon",
+    "result.setting": "In person or not",
+    "result.level": "Triage level",
+    "result.needs_clinician_review": "A clinician should review these answers",
+    "result.final": "final",
+    "result.provisional": "provisional",
+    "questionnaire.adaptive_title": "Forefoot (ball-of-foot) pain triage, adaptive",
+    # Problem messages (422) a patient's form may show; `{name}` parts are filled in.
+    "problem.title_422": "Unprocessable Content",
+    "problem.intake_invalid": "The intake does not match the schema; see errors.",
+    "problem.request_invalid": "The request does not match the schema; see errors.",
+    "problem.errors_omitted": "Only the first {shown} errors are listed; {omitted} more are not.",
+    "problem.unknown_field": "Unknown field.",
+    "problem.did_you_mean": "Did you mean '{hint}'?",
+    "problem.not_integer": "Not a valid integer.",
+    "problem.not_string": "Not a valid string.",
+    "problem.invalid_type": "Invalid input type.",
+    "problem.not_null": "Field may not be null.",
+    "problem.range": (
+        "Must be greater than or equal to {minimum} and less than or equal to {maximum}."
+    ),
+    "problem.one_of": "Must be one of: {choices}.",
+    "problem.whole_number": "Must be a whole number from {minimum} to {maximum}.",
+    "problem.answered_twice": "Answered twice.",
+    "problem.api_key": "Enter a valid API key: this service is configured to require one.",
+    # The pages (the intake form and its result; the layout every page shares).
+    "page.skip": "Skip to content",
+    "page.nav_label": "Site",
+    "page.nav.try": "Try it",
+    "page.nav.interview": "Interview",
+    "page.nav.rules": "Rules",
+    "page.nav.safety": "Safety report",
+    "page.nav.docs": "API docs",
+    "page.language": "Language",
+    "page.site_title": "Forefoot triage",
+    "page.footer": "Decision support, not a diagnosis. Nothing you enter is stored.",
+    "page.footer_ruleset": "Ruleset",
+    "page.footer_cases": "cases sha256",
+    "page.footer_rule_cases_only": "(rule cases only)",
+    "page.intake.title": "Try it",
+    "page.intake.heading": "Ball-of-foot pain: try the triage",
+    "page.intake.lead": (
+        "The answer says where the foot should be seen, how soon, whether in person, and why. "
+        "Nothing you enter is stored."
+    ),
+    "page.intake.interview_question": "Prefer one question at a time?",
+    "page.intake.interview_link": "Start the step-by-step interview",
+    "page.intake.interview_after": ": it asks only the questions that can still change the answer.",
+    "page.intake.who": "Who this is for.",
+    "page.intake.unknown": (
+        "Answer what you can and leave the rest as {unknown}. What {unknown} does:"
+    ),
+    "page.intake.injury_help": (
+        'Answer these only if the pain started with an injury (see "{onset}"); otherwise leave '
+        "them as {unknown}."
+    ),
+    "page.intake.api_key": "API key",
+    "page.intake.api_key_help": (
+        "This service requires an API key to triage. It is sent with your answers and not kept."
+    ),
+    "page.intake.submit": "Get the triage result",
+    "page.intake.number_help": "Whole number from {minimum} to {maximum}; leave empty if unknown.",
+    "page.section.patient": "About you",
+    "page.section.history": "Your history",
+    "page.section.onset": "How the pain started",
+    "page.section.injury": "Only if the pain started with an injury",
+    "page.section.symptoms": "Your symptoms",
+    "page.result.failed_title": "No result could be given",
+    "page.result.failed": (
+        "The rule engine failed on these answers, so no triage is given (the service never "
+        "guesses one). Please try again in a moment, or ask a clinician."
+    ),
+    "page.result.problems_title": "Please check these answers",
+    "page.result.emergency": (
+        "Emergency: get medical help now. Go to the emergency department or call your local "
+        "emergency number."
+    ),
+    "page.result.where": "Where to go",
+    "page.result.how_soon": "How soon",
+    "page.result.in_person": "In person?",
+    "page.result.also": "Also referred to",
+    "page.result.care_level": "Care level",
+    "page.result.urgency": "Urgency",
+    "page.result.escalation": "Escalation",
+    "page.result.advice": "Advice",
+    "page.result.why": "Why",
+    "page.result.informational": "informational: does not set the care level",
+    "page.result.sources_label": "Sources:",
+    "page.result.follow_up": "Questions still worth answering",
+    "page.result.could_raise": "an answer could raise the result to {urgency} ({level}).",
+    "page.result.sources": "Sources",
+    "page.result.who": "Who this is for:",
+    "page.result.meta": "Decision {decision_id}; ruleset {version}.",
+    # The CDS Hooks card's links to finish the questions.
+    "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
+    "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",
+    "cds.link.interview": "Finish the unanswered questions in the forefoot-triage interview",
+}
+
+
+class Words:
+    """The surfaces' words in one language: a ruleset's `texts` (service.domain.locales)."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self.texts = texts
+        phrases = "|".join(re.escape(p) for p in texts["says_when"].split("|") if p)
+        self._says_when = re.compile(rf"\b(?:{phrases})\b", re.IGNORECASE)
+
+    def __getitem__(self, key: str) -> str:
+        return self.texts[key]
+
+    def code(self, kind: str, code: str) -> str:
+        """A code's name: kind is level, urgency, setting, escalation or choice."""
+        return self.texts[f"{kind}.{code}"]
+
+    def says_when(self, text: str) -> bool:
+        """The text names a time already ('today', 'now', 'within a few days', 'same-day')."""
+        return self._says_when.search(text) is not None
+
+    def where_and_when(self, destination: str, urgency: str) -> str:
+        """Where to go and how soon, for a lead: 'X-ray and fracture clinic today'; a
+        destination text that already says when is not told twice."""
+        when = self.texts[f"when.{urgency}"]
+        if self.says_when(destination):
+            return destination
+        return f"{destination}, {when}" if urgency == "routine" else f"{destination} {when}"
 
 
 def display(code: str) -> str:

@@ -39,8 +39,9 @@ def follow_up_to_wire(item: FollowUp) -> dict[str, Any]:
     }
 
 
-def assessment_to_wire(assessment: Assessment) -> dict[str, Any]:
-    """The /v1/triage answer (openapi.yaml TriageResponse), in the documented field order."""
+def assessment_to_wire(assessment: Assessment, language_fallback: bool = False) -> dict[str, Any]:
+    """The /v1/triage answer (openapi.yaml TriageResponse), in the documented field order;
+    `language_fallback` says that the language asked for is not supported (English given)."""
     return {
         "decision_id": assessment.decision_id,
         "level": assessment.level,
@@ -63,6 +64,9 @@ def assessment_to_wire(assessment: Assessment) -> dict[str, Any]:
         "follow_up": [follow_up_to_wire(item) for item in assessment.follow_up],
         "citations": list(assessment.citations),
         "ruleset": dict(assessment.ruleset),
+        "language": assessment.language,
+        "translation_status": assessment.translation_status,
+        "language_fallback": language_fallback,
         "disclaimer": assessment.disclaimer,
     }
 
@@ -88,8 +92,9 @@ def rule_to_wire(rule: Rule, ruleset: Ruleset) -> dict[str, Any]:
     }
 
 
-def question_to_wire(question: Question) -> dict[str, Any]:
-    """One question of GET /v1/questions."""
+def question_to_wire(question: Question, words: Ruleset) -> dict[str, Any]:
+    """One question of GET /v1/questions (and of the interview), in `words`' language; a
+    situational question says when it is asked."""
     wire: dict[str, Any] = {
         "finding": question.name,
         "group": question.group,
@@ -101,4 +106,6 @@ def question_to_wire(question: Question) -> dict[str, Any]:
         wire.update(minimum=question.minimum, maximum=question.maximum)
     else:
         wire["allowed_values"] = list(question.values)
+    if question.name in words.asked_when_source:
+        wire["asked_when"] = words.texts[f"asked_when.{question.name}"]
     return wire

@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service.config import ROOT
-from service.domain.condition_wording import describe_plain
 from service.domain.intake_validator import validate_intake
 from service.http.answer import assessment_to_wire, question_to_wire, rule_to_wire
-from service.http.evaluation import assessor, evaluate
+from service.http.evaluation import evaluate
 from service.http.json_body import read_json
+from service.http.language import answer_language
 
 api = Blueprint("api", __name__)
 _CONTRACT = (ROOT / "openapi.yaml").read_bytes()
@@ -21,33 +21,34 @@ _CONTRACT = (ROOT / "openapi.yaml").read_bytes()
 def triage() -> Any:
     """Evaluate one intake."""
     intake = validate_intake(read_json(request))  # ValidationError -> 422 problem
-    return assessment_to_wire(evaluate(intake))
+    language, _words = answer_language()
+    answer = assessment_to_wire(evaluate(intake, language=language.code), language.fallback)
+    return answer, language.headers
 
 
 @api.get("/v1/rules", provide_automatic_options=False)
 def rules() -> Any:
     """The rule catalogue with the ruleset identity and the citations registry."""
-    ruleset = assessor().ruleset
-    return {
-        "ruleset": ruleset.identity,
-        "rules": [rule_to_wire(rule, ruleset) for rule in (*ruleset.rules, ruleset.default)],
-        "citations": list(ruleset.citations.values()),
+    language, words = answer_language()
+    body = {
+        "ruleset": words.identity,
+        **language.wire,
+        "rules": [rule_to_wire(rule, words) for rule in (*words.rules, words.default)],
+        "citations": list(words.citations.values()),
     }
+    return body, language.headers
 
 
 @api.get("/v1/questions", provide_automatic_options=False)
 def questions() -> Any:
     """The question catalogue, in intake order, with when each situational question is asked."""
-    ruleset = assessor().ruleset
-    questions = []
-    for finding in ruleset.questions.values():
-        question = question_to_wire(finding)
-        if finding.name in ruleset.asked_when_source:
-            question["asked_when"] = describe_plain(
-                ruleset.asked_when_source[finding.name], ruleset.helpers
-            )
-        questions.append(question)
-    return {"population": ruleset.population, "questions": questions}
+    language, words = answer_language()
+    body = {
+        **language.wire,
+        "population": words.population,
+        "questions": [question_to_wire(question, words) for question in words.questions.values()],
+    }
+    return body, language.headers
 
 
 @api.get("/openapi.yaml", provide_automatic_options=False)

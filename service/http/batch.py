@@ -15,6 +15,7 @@ from service.exceptions import EngineError
 from service.http.answer import assessment_to_wire
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
+from service.http.language import Language, answer_language
 from service.http.problems import ENGINE_FAILURE, intake_problem, problem
 
 batch = Blueprint("batch", __name__)
@@ -32,20 +33,20 @@ def _invalid(message: str) -> Any:
     )
 
 
-def _one(index: int, intake: Any) -> dict[str, Any]:
+def _one(index: int, intake: Any, language: Language) -> dict[str, Any]:
     """The result for one intake, or its problem: one bad intake spoils nothing else."""
     try:
         loaded = validate_intake(intake)
     except ValidationError as error:
-        return {"index": index, "error": intake_problem(error, _VOCABULARY)}
+        return {"index": index, "error": intake_problem(error, _VOCABULARY, language.code)}
     try:
         # Its own decision id, traceable to the request's: "<request decision id>.<index>".
-        result = evaluate(loaded, decision_id=f"{g.decision_id}.{index}")
+        result = evaluate(loaded, f"{g.decision_id}.{index}", language.code)
     except EngineError:
         # Fail closed for this intake only: no level is guessed, the others still count.
         _log.error("rule engine failure during a batch evaluation", index=index)
         return {"index": index, "error": ENGINE_FAILURE}
-    return {"index": index, "result": assessment_to_wire(result)}
+    return {"index": index, "result": assessment_to_wire(result, language.fallback)}
 
 
 @batch.post("/v1/triage/batch", provide_automatic_options=False)
@@ -61,4 +62,6 @@ def triage_batch() -> Any:
     if not isinstance(intakes, list) or not 1 <= len(intakes) <= limit:
         return _invalid(f"'intakes' must be a list of 1 to {limit} intakes.")
     g.outcome = {"ruleset_version": current_app.extensions["triage"].ruleset.version}
-    return {"results": [_one(index, intake) for index, intake in enumerate(intakes)]}
+    language, _words = answer_language()
+    results = [_one(index, intake, language) for index, intake in enumerate(intakes)]
+    return {**language.wire, "results": results}, language.headers

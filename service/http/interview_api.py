@@ -9,33 +9,21 @@ from flask import Blueprint, current_app, request
 from flask.blueprints import BlueprintSetupState
 
 from service.domain.assessment import Assessment
-from service.domain.condition_wording import describe_plain
 from service.domain.findings import FINDINGS
 from service.domain.intake_validator import validate_intake
 from service.domain.interview import Disposition, Interviewer, NextQuestion, Step, load_policy
+from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
 from service.exceptions import TriageError
 from service.http.answer import assessment_to_wire, question_to_wire
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
-from service.http.problems import problem
+from service.http.language import Language, answer_language
+from service.http.problem_details import problem_body
+from service.http.problems import in_language, problem_response
 
 interview = Blueprint("interview", __name__)
 INTERVIEWER = "interviewer"  # app.extensions key
 MAX_QUESTIONS = 10  # more than the largest group: a step never mixes two groups anyway
-
-ASK = (
-    "Provisional: the answer reads every question not asked yet as unknown, as /v1/triage "
-    "would. The fields listed in `decided` cannot change whatever the answers left; the others "
-    "can. Ask the questions given, add the answers to the intake and send it again."
-)
-COMPLETE = (
-    "Complete: no answer to the questions not asked (yes, no, unknown or any number) can change "
-    "the level, urgency, destination, setting or clinician-review flag; they are final, and "
-    "equal to the full form's. The rationale and referrals list what is already decided: the "
-    "rules that fire on the answers given, with the questions not asked read as unknown. Rules "
-    "in `rules.undecided` could still fire, or stop firing, on answers not given, without "
-    "changing the disposition; `rules.fired` fire whatever those answers would be."
-)
 
 
 class InterviewMismatch(TriageError):
@@ -61,17 +49,12 @@ def _max_questions(body: Any) -> tuple[Any, int | None]:
     return rest, value
 
 
-def _question(interviewer: Interviewer, question: NextQuestion) -> dict[str, Any]:
-    """The catalogue entry of GET /v1/questions, and why it is asked now."""
-    ruleset = interviewer.ruleset
-    entry = question_to_wire(ruleset.questions[question.finding.name])
-    if question.finding.name in ruleset.asked_when_source:
-        entry["asked_when"] = describe_plain(
-            ruleset.asked_when_source[question.finding.name], ruleset.helpers
-        )
+def _question(question: NextQuestion, words: Ruleset) -> dict[str, Any]:
+    """The catalogue entry of GET /v1/questions, and why it is asked now, in `words`' language."""
+    entry = question_to_wire(words.questions[question.finding.name], words)
     entry["why"] = {
         "group": question.group.id,
-        "group_title": question.group.title,
+        "group_title": words.texts[f"interview.group.{question.group.id}.title"],
         "rules": [rule.id for rule in question.rules],
         "could_reach_urgency": question.urgency,
         "could_reach_level": question.level,
@@ -79,10 +62,17 @@ def _question(interviewer: Interviewer, question: NextQuestion) -> dict[str, Any
     return entry
 
 
-def _body(interviewer: Interviewer, step: Step, answer: dict[str, Any]) -> dict[str, Any]:
+def _body(
+    interviewer: Interviewer,
+    step: Step,
+    answer: dict[str, Any],
+    language: Language,
+    words: Ruleset,
+) -> dict[str, Any]:
     return {
         "status": step.status,
-        "questions": [_question(interviewer, question) for question in step.questions],
+        **language.wire,
+        "questions": [_question(question, words) for question in step.questions],
         "progress": {
             "answered": len(step.answered),
             "relevant": len(step.relevant),
@@ -93,7 +83,9 @@ def _body(interviewer: Interviewer, step: Step, answer: dict[str, Any]) -> dict[
             "fired": [rule.id for rule in step.fired],
             "undecided": [rule.id for rule in step.undecided],
         },
-        "statement": COMPLETE if step.status == "complete" else ASK,
+        "statement": words.texts[
+            "interview.complete" if step.status == "complete" else "interview.ask"
+        ],
         "policy": interviewer.policy.identity,
         "answer": answer,
     }
@@ -104,7 +96,7 @@ def interview_step() -> Any:
     """The next question(s) for a partial intake, or `complete` with the proven answer."""
     body, max_questions = _max_questions(read_json(request))
     if max_questions is None:
-        return problem(
+        body = problem_body(
             422,
             "Unprocessable Content",
             "The request does not match the schema; see errors.",
@@ -115,19 +107,27 @@ def interview_step() -> Any:
                 }
             ],
         )
+        return problem_response(in_language(body), 422)
     intake = validate_intake(body)  # ValidationError -> the 422 problem of /v1/triage
-    step, assessment = checked_step(intake, max_questions)
-    return _body(current_app.extensions[INTERVIEWER], step, assessment_to_wire(assessment))
+    language, words = answer_language()
+    step, assessment = checked_step(intake, max_questions, language.code)
+    answer = assessment_to_wire(assessment, language.fallback)
+    body = _body(current_app.extensions[INTERVIEWER], step, answer, language, words)
+    return body, language.headers
 
 
 def checked_step(
-    intake: Mapping[str, Mapping[str, Any]], max_questions: int
+    intake: Mapping[str, Mapping[str, Any]],
+    max_questions: int,
+    language: str = SOURCE_LANGUAGE,
 ) -> tuple[Step, Assessment]:
     """The interview's step on a validated intake and /v1/triage's answer on it, which at
     `complete` must have the proven disposition (InterviewMismatch otherwise: never answered)."""
     interviewer: Interviewer = current_app.extensions[INTERVIEWER]
     step = interviewer.step(intake, max_questions)
-    assessment = evaluate(intake)  # the same path as /v1/triage: not asked reads as unknown
+    assessment = evaluate(
+        intake, language=language
+    )  # the same path as /v1/triage: not asked reads as unknown
     if step.disposition is not None and Disposition.of(assessment) != step.disposition:
         raise InterviewMismatch("the answer disagrees with the proven disposition")
     return step, assessment

@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response as ResponseBase
 
 from service.domain.intake_validator import MAX_ERRORS
 from service.exceptions import BadRequestBody, EngineError, UnencodableBody
+from service.http.evaluation import assessor
+from service.http.language import answer_language
 from service.http.problem_details import PROBLEM_JSON, problem_body
 
 # A 422 looks for a "did you mean" hint for at most this many unknown keys.
@@ -23,18 +25,38 @@ _log = structlog.get_logger("service.errors")
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """A problem+json response (RFC 9457)."""
-    body = problem_body(status, title, detail, **extra)
+    return problem_response(problem_body(status, title, detail, **extra), status)
+
+
+def problem_response(body: dict[str, Any], status: int) -> Response:
+    """A problem body as a problem+json response."""
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
-def intake_problem(error: ValidationError, vocabulary: frozenset[str]) -> dict[str, Any]:
-    """The 422 problem of an invalid intake, the same for /v1/triage and each batch item."""
-    return validation_problem(
+def intake_problem(
+    error: ValidationError, vocabulary: frozenset[str], language: str | None = None
+) -> dict[str, Any]:
+    """The 422 problem of an invalid intake, the same for /v1/triage and each batch item, in
+    `language` (the request's when None); field paths and values stay as they are."""
+    body = validation_problem(
         "The intake does not match the schema; see errors.",
         error.messages,
         vocabulary,
         omitted=getattr(error, "omitted", 0),
     )
+    return in_language(body, language)
+
+
+def in_language(body: dict[str, Any], language: str | None = None) -> dict[str, Any]:
+    """A 422 problem's title, detail and messages in `language` (the request's when None)."""
+    if language is None:
+        language = answer_language()[0].code
+    translate = assessor().problem_texts[language]
+    body["title"] = translate(body["title"])
+    body["detail"] = translate(body["detail"])
+    for entry in body.get("errors", ()):
+        entry["message"] = translate(entry["message"])
+    return body
 
 
 def validation_problem(
@@ -166,8 +188,11 @@ def register_error_handlers(
 
     @app.errorhandler(ValidationError)
     def _invalid(error: ValidationError) -> Response:
-        body = intake_problem(error, vocabulary)
-        return Response(json.dumps(body), status=422, mimetype=PROBLEM_JSON)
+        language = answer_language()[0]
+        body = intake_problem(error, vocabulary, language.code)
+        response = Response(json.dumps(body), status=422, mimetype=PROBLEM_JSON)
+        response.headers.update(language.headers)
+        return response
 
     @app.errorhandler(BadRequestBody)
     def _bad_body(error: BadRequestBody) -> Response:

@@ -17,14 +17,14 @@ from service.domain.findings import FINDINGS, Finding, Question
 from service.domain.intake_schema import GROUPS, UNKNOWN
 from service.domain.intake_validator import validate_intake
 from service.domain.ruleset import Ruleset
-from service.domain.wording import display
+from service.domain.wording import SURFACE_WORDS, display
 from service.exceptions import ConditionError
 from service.http.problems import field_errors
 
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 _NUMBER = re.compile(r"-?\d{1,7}")
 _ONSET_FIRST = ("onset", "days_since_onset")  # asked before the injury-only questions
-INJURY_LEGEND = "Only if the pain started with an injury"
+INJURY_LEGEND = SURFACE_WORDS["page.section.injury"]
 API_KEY_FIELD = "api_key"  # asked only when TRIAGE_API_KEYS is set; never part of the intake
 
 
@@ -147,21 +147,21 @@ def _layout(ruleset: Ruleset) -> FormLayout:
     injury_section = (
         Section(
             "injury",
-            INJURY_LEGEND,
+            ruleset.texts["page.section.injury"],
             tuple(f for f in ruleset.questions.values() if f.name in injury),
             situations[injury[0]],
         )
         if injury
         else None
     )
+    legend = {key: ruleset.texts[f"page.section.{key}"] for key in ("patient", "history")}
+    legend |= {key: ruleset.texts[f"page.section.{key}"] for key in ("onset", "symptoms")}
     sections = (
-        Section("patient", "About you", tuple(_in_group(ruleset, "patient", (), injury))),
-        Section("history", "Your history", tuple(_in_group(ruleset, "history", (), injury))),
-        Section(
-            "onset", "How the pain started", tuple(_in_group(ruleset, "symptoms", _ONSET_FIRST))
-        ),
+        Section("patient", legend["patient"], tuple(_in_group(ruleset, "patient", (), injury))),
+        Section("history", legend["history"], tuple(_in_group(ruleset, "history", (), injury))),
+        Section("onset", legend["onset"], tuple(_in_group(ruleset, "symptoms", _ONSET_FIRST))),
         *((injury_section,) if injury_section else ()),
-        Section("symptoms", "Your symptoms", tuple(_in_group(ruleset, "symptoms", (), later))),
+        Section("symptoms", legend["symptoms"], tuple(_in_group(ruleset, "symptoms", (), later))),
     )
     return FormLayout(
         sections,
@@ -169,23 +169,30 @@ def _layout(ruleset: Ruleset) -> FormLayout:
     )
 
 
-_LAYOUTS: dict[str, FormLayout] = {}
+# The names of the answers in English (the catalogue's `choice.*`), for callers without a ruleset.
+SURFACE_CHOICES = {
+    f"choice.{value}": display(value) for finding in FINDINGS.values() for value in finding.values
+}
+_LAYOUTS: dict[tuple[str, str], FormLayout] = {}
 _LOCK = threading.Lock()
 
 
 def form_layout(ruleset: Ruleset) -> FormLayout:
-    """The form of this ruleset, built once per ruleset content (its sha256) and then reused."""
-    layout = _LAYOUTS.get(ruleset.sha256)
+    """The form of this ruleset in its language, built once per ruleset content (its sha256)
+    and language, then reused."""
+    key = (ruleset.sha256, ruleset.language)
+    layout = _LAYOUTS.get(key)
     if layout is None:
         with _LOCK:
-            layout = _LAYOUTS.setdefault(ruleset.sha256, _layout(ruleset))
+            layout = _LAYOUTS.setdefault(key, _layout(ruleset))
     return layout
 
 
-def choices(finding: Finding) -> list[tuple[str, str]]:
-    """(value, text) of a word answer, unknown first: the default, so untouched means unknown."""
+def choices(finding: Finding, texts: Mapping[str, str] = SURFACE_CHOICES) -> list[tuple[str, str]]:
+    """(value, text) of a word answer, unknown first: the default, so untouched means unknown;
+    `texts`: a ruleset's texts, for the names of the answers in its language."""
     values = [UNKNOWN, *(value for value in finding.values if value != UNKNOWN)]
-    return [(value, display(value)) for value in values]
+    return [(value, texts[f"choice.{value}"]) for value in values]
 
 
 @dataclass

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 
 from service.domain.assessment import Assessment
-from service.domain.ruleset import Ruleset
+from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
 from service.domain.wording import HOW_SOON, SETTING_LABEL, display
 from service.exceptions import EngineError
 from service.http.auth import is_valid_key
 from service.http.evaluation import evaluate
+from service.http.language import Language, answer_language
 from service.web.intake_form import (
     API_KEY_FIELD,
-    INJURY_LEGEND,
     FormResult,
     choices,
     form_layout,
@@ -23,32 +23,66 @@ from service.web.intake_form import (
 from service.web.page_cache import site_data
 
 pages = Blueprint("pages", __name__)
-pages.add_app_template_filter(display, "words")
 
 
 def how_soon(urgency: str) -> str:
-    """An urgency in words ('today'); an urgency this page does not know, as its code reads."""
-    return HOW_SOON.get(urgency, display(urgency).lower())
+    """An urgency in words ('today') in the page's language; an urgency the pages do not
+    know, as its code reads."""
+    return _ruleset().texts.get(f"how_soon.{urgency}") or HOW_SOON.get(
+        urgency, display(urgency).lower()
+    )
 
 
 def setting_words(setting: str) -> str:
-    """A care setting in words; a setting this page does not know, as its code reads."""
-    return SETTING_LABEL.get(setting, display(setting))
+    """A care setting in words in the page's language; one the pages do not know, as its
+    code reads."""
+    return _ruleset().texts.get(f"setting_label.{setting}") or SETTING_LABEL.get(
+        setting, display(setting)
+    )
 
 
+def words(code: str) -> str:
+    """A level, urgency, escalation or setting in the page's language; else as its code reads."""
+    texts = _ruleset().texts
+    for kind in ("level", "urgency", "escalation", "setting"):
+        if f"{kind}.{code}" in texts:
+            return texts[f"{kind}.{code}"]
+    return display(code)
+
+
+pages.add_app_template_filter(words, "words")
 pages.add_app_template_filter(how_soon, "how_soon")
 pages.add_app_template_filter(setting_words, "setting_words")
 
 
 @pages.app_context_processor
 def _identity() -> dict[str, Any]:
-    """Every page names the ruleset it shows and the cases it was checked with (the footer)."""
-    return {"ruleset": _ruleset(), "site": site_data()}
+    """Every page names the ruleset it shows and the cases it was checked with (the footer),
+    and has the layout's words (English unless a translated page chose its language)."""
+    return {"ruleset": _ruleset(), "site": site_data(), "t": _ruleset().texts.__getitem__}
 
 
 def _ruleset() -> Ruleset:
-    ruleset: Ruleset = current_app.extensions["triage"].ruleset
+    """The ruleset worded in the page's language: English, unless the page is one of those
+    translated (the intake form and its result), where `lang` or Accept-Language choose."""
+    triage = current_app.extensions["triage"]
+    language = getattr(g, "page_language", SOURCE_LANGUAGE)
+    ruleset: Ruleset = triage.in_language(language)
     return ruleset
+
+
+def _choose_page_language() -> Language:
+    """The language of a translated page: `lang`, else Accept-Language, else English."""
+    language, _words = answer_language()
+    g.page_language = language.code
+    return language
+
+
+def _languages() -> list[tuple[str, str]]:
+    """(tag, name) of every language the pages can be read in, for the language switch."""
+    triage = current_app.extensions["triage"]
+    locales = triage.ruleset.locales
+    return [(SOURCE_LANGUAGE, "English")] + [(tag, locales[tag].name) for tag in sorted(locales)]
 
 
 def _keys() -> tuple[str, ...]:
@@ -85,7 +119,7 @@ def _read() -> tuple[FormResult, int]:
     keys = _keys()
     if keys:
         if not is_valid_key(request.form.get(API_KEY_FIELD, ""), keys):
-            message = "Enter a valid API key: this service is configured to require one."
+            message = _ruleset().texts["problem.api_key"]
             errors = [{"field": API_KEY_FIELD, "message": message}]
             return FormResult(None, errors, result.answers), 401  # what was typed is kept
     return result, 422 if result.errors else 200
@@ -93,29 +127,39 @@ def _read() -> tuple[FormResult, int]:
 
 def _context(result: FormResult | None = None) -> dict[str, Any]:
     """What the form and the result templates need; the answer is triaged through evaluate()."""
+    language = _choose_page_language()
+    words = _ruleset()
     answer = None
     engine_failed = False
     if result is not None and result.intake is not None:
         try:
-            answer = evaluate(result.intake)
+            answer = evaluate(result.intake, language=language.code)
         except EngineError:
             # A person sees a page with the safety net, never the API's problem JSON; still no
             # triage is guessed (fail closed).
             engine_failed = True
-    layout = form_layout(_ruleset())
+    layout = form_layout(words)
+    translate = current_app.extensions["triage"].problem_texts[language.code]
+    errors = [
+        {**error, "message": translate(error["message"])}
+        for error in (result.errors if result else [])
+    ]
     return {
+        "lang": language.code,
+        "languages": _languages(),
+        "lang_query": "" if language.code == SOURCE_LANGUAGE else f"?lang={language.code}",
         "sections": layout.sections,
         "situations": layout.situations,
-        "choices": choices,
-        "findings": _ruleset().questions,
-        "injury_legend": INJURY_LEGEND,
+        "choices": lambda finding: choices(finding, words.texts),
+        "findings": words.questions,
+        "injury_legend": words.texts["page.section.injury"],
         "answers": result.answers if result else {},
-        "errors": result.errors if result else [],
+        "errors": errors,
         "answer": answer,
         "also_referred": also_referred(answer) if answer else [],
         "needs_key": bool(_keys()),
         "engine_failed": engine_failed,
-        "safety_net": _ruleset().disclaimer,
+        "safety_net": words.disclaimer,
     }
 
 

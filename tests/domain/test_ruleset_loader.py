@@ -26,8 +26,10 @@ def test_wording_is_part_of_the_digest(tmp_path: Path) -> None:
 
 
 def _copy(tmp_path: Path) -> Path:
+    """The rules without their translations: these tests change English texts at will
+    (tests/domain/test_locales.py checks the translations)."""
     folder = tmp_path / "rules"
-    shutil.copytree(RULES, folder)
+    shutil.copytree(RULES, folder, ignore=shutil.ignore_patterns("locales"))
     return folder
 
 

@@ -89,3 +89,12 @@ def fhir_js_validate(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
     validated: list[dict[str, Any]] = json.loads(result.stdout)
     return validated
+
+
+def without_translations(element: Any) -> Any:
+    """A resource without its translation extensions (the `_text`, `_display` ... elements)."""
+    if isinstance(element, dict):
+        return {k: without_translations(v) for k, v in element.items() if not k.startswith("_")}
+    if isinstance(element, list):
+        return [without_translations(item) for item in element]
+    return element

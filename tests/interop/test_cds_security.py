@@ -26,13 +26,11 @@ from werkzeug.test import TestResponse
 from service import create_app
 from service.config import load_config
 from service.domain.intake_validator import validate_intake
+from service.domain.wording import SURFACE_WORDS
 from service.exceptions import ConfigError
 from service.interop.cds import jwt_auth as cds_jwt
 from service.interop.cds.cards import (
-    INTAKE_LINK_LABEL,
-    INTERVIEW_LINK_LABEL,
     INTERVIEW_PATH,
-    SMART_LINK_LABEL,
     interview_url,
 )
 from service.interop.cds.jwt_auth import JwksCache, TokenRejected
@@ -43,6 +41,10 @@ from tests.helpers.cds import qr as _qr
 from tests.helpers.cds import validator
 from tests.helpers.fhir import URLS
 from tools import live_server
+
+INTAKE_LINK_LABEL = SURFACE_WORDS["cds.link.intake"]
+INTERVIEW_LINK_LABEL = SURFACE_WORDS["cds.link.interview"]
+SMART_LINK_LABEL = SURFACE_WORDS["cds.link.smart"]
 
 # Each test builds its own app with its own issuers and keys (and one runs gunicorn).
 pytestmark = pytest.mark.slow

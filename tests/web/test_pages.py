@@ -287,7 +287,7 @@ def test_the_population_and_the_unknown_promise_are_stated(
     promise = _escaped(ruleset.unknown_promise)
     assert population in _between(form, 'id="population"', "</p>")
     unknown = _between(form, 'id="unknown-promise"', "</p>")
-    assert "leave the rest as\n  <strong>Unknown</strong>. What Unknown does: " in unknown
+    assert "leave the rest as Unknown. What Unknown does: " in unknown
     assert promise in unknown
     assert form.index('id="result"') < form.index('id="unknown-promise"') < form.index("<form")
     assert "never lowers the result" not in form  # the old, wider promise is gone

@@ -11,49 +11,49 @@ from service.domain.assessment import Assessment
 from service.domain.findings import FINDINGS
 from service.domain.intake_schema import UNKNOWN
 from service.domain.ruleset import Ruleset
-from service.domain.wording import SETTING_TEXT, URGENCY_MEANING, display, where_and_when
+from service.domain.wording import Words
 from service.interop.fhir.guidance import Destinations, referral_lines
 
 SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
-INTAKE_LINK_LABEL = "Finish the unanswered questions in the forefoot-triage intake form"
-SMART_LINK_LABEL = "Finish the unanswered questions (SMART app in the EHR)"
-INTERVIEW_LINK_LABEL = "Finish the unanswered questions in the forefoot-triage interview"
 INTERVIEW_PATH = "/interview"  # the web interview page (GET, the answers so far as its fields)
 
 
-def _summary(answer: Assessment, destinations: Destinations) -> str:
+def _summary(answer: Assessment, destinations: Destinations, words: Words) -> str:
     """Where to go and how soon lead (clinical.md 1.2), then the deciding rule's title."""
-    lead = where_and_when(destinations[answer.destination], answer.urgency)
-    text = f"{lead}. Forefoot triage: {answer.rationale[0].title}"
+    lead = words.where_and_when(destinations[answer.destination], answer.urgency)
+    text = f"{lead}. {words['report.service']}: {answer.rationale[0].title}"
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 
-def _detail(answer: Assessment, destinations: Destinations) -> str:
+def _detail(answer: Assessment, destinations: Destinations, words: Words) -> str:
     urgency = answer.urgency
     lines = [
-        f"**Where:** {destinations[answer.destination]}  ",
-        f"**How soon:** {display(urgency)}, {URGENCY_MEANING[urgency]}  ",
-        f"**{SETTING_TEXT[answer.setting]}**",
+        f"**{words['report.where']}:** {destinations[answer.destination]}  ",
+        f"**{words['report.how_soon']}:** {words.code('urgency', urgency)}, "
+        f"{words[f'urgency_meaning.{urgency}']}  ",
+        f"**{words[f'setting_text.{answer.setting}']}**",
     ]
     if answer.escalation:
         lines[-1] += "  "
-        lines.append(f"**Escalation:** {display(answer.escalation)}")
-    lines += ["", "### Referrals"]
-    lines += [f"- {line}" for line in referral_lines(answer, destinations)] or [
-        "- None (no rule above self-care fired)"
+        escalation = words.code("escalation", answer.escalation)
+        lines.append(f"**{words['report.escalation']}:** {escalation}")
+    lines += ["", f"### {words['report.referrals']}"]
+    lines += [f"- {line}" for line in referral_lines(answer, destinations, words)] or [
+        f"- {words['report.no_referral_above_self_care']}"
     ]
-    lines += ["", f"**Level:** {display(answer.level)}"]
+    lines += ["", f"**{words['report.level']}:** {words.code('level', answer.level)}"]
     if answer.needs_clinician_review:
-        lines += ["", "**A clinician should review these answers.**"]
-    lines += ["", "### Why"]
+        lines += ["", f"**{words['report.review']}**"]
+    lines += ["", f"### {words['report.why']}"]
     lines += [f"- **{e.rule_id} {e.title}**: {e.statement}" for e in answer.rationale]
     if answer.advice:
-        lines += ["", "### Advice"] + [f"- {text}" for text in answer.advice]
+        lines += ["", f"### {words['report.advice']}"] + [f"- {text}" for text in answer.advice]
     if answer.follow_up:
-        lines += ["", "### Still worth asking"]
+        lines += ["", f"### {words['report.still_worth_asking']}"]
         lines += [f"- {entry.question}" for entry in answer.follow_up]
-    lines += ["", f"_{answer.disclaimer}_", "", f"Decision id: `{answer.decision_id}`"]
+    lines += ["", f"_{answer.disclaimer}_", ""]
+    lines += [f"{words['report.decision_id']}: `{answer.decision_id}`"]
     return "\n".join(lines)
 
 
@@ -80,6 +80,7 @@ def interview_url(public_url: str, intake: Mapping[str, Mapping[str, Any]]) -> s
 
 def _links(
     answer: Assessment,
+    words: Words,
     public_url: str | None,
     smart_url: str | None,
     interview: Mapping[str, Mapping[str, Any]] | None,
@@ -94,11 +95,12 @@ def _links(
     ]
     if public_url and answer.follow_up and interview is not None:
         url = interview_url(public_url, interview)
-        links.append({"label": INTERVIEW_LINK_LABEL, "url": url, "type": "absolute"})
+        links.append({"label": words["cds.link.interview"], "url": url, "type": "absolute"})
     elif public_url and answer.follow_up:
-        links.append({"label": INTAKE_LINK_LABEL, "url": f"{public_url}/", "type": "absolute"})
+        label = words["cds.link.intake"]
+        links.append({"label": label, "url": f"{public_url}/", "type": "absolute"})
     if smart_url and answer.follow_up:
-        links.append({"label": SMART_LINK_LABEL, "url": smart_url, "type": "smart"})
+        links.append({"label": words["cds.link.smart"], "url": smart_url, "type": "smart"})
     return links
 
 
@@ -111,18 +113,20 @@ def build_card(
 ) -> dict[str, Any]:
     """The card for one answer: the service is the source, the citations and the form are links.
 
-    The ruleset gives each destination's text, each urgency's card indicator and its version;
+    The ruleset (worded in the answer's language) gives every text, each urgency's card
+    indicator and its version;
     public_url: TRIAGE_PUBLIC_URL, the base of the absolute links (none without it);
     smart_url: TRIAGE_CDS_SMART_LAUNCH_URL, the SMART launch URL of an intake app (or none);
     interview: the answers so far (a validated intake) when the server has the web interview:
     the link to finish the questions then opens it with them, instead of the empty form.
     """
     destinations = ruleset.destinations
+    words = Words(ruleset.texts)
     return {
         "uuid": str(uuid.uuid4()),
-        "summary": _summary(answer, destinations),
+        "summary": _summary(answer, destinations, words),
         "indicator": ruleset.card_indicators[answer.urgency],
-        "detail": _detail(answer, destinations),
+        "detail": _detail(answer, destinations, words),
         "source": _source(answer, ruleset.version, public_url),
-        "links": _links(answer, public_url, smart_url, interview),
+        "links": _links(answer, words, public_url, smart_url, interview),
     }

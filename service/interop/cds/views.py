@@ -14,6 +14,7 @@ from service.domain.intake_validator import validate_intake
 from service.exceptions import ResponseError
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
+from service.http.language import answer_language
 from service.http.metrics import observe_feedback
 from service.http.problem_details import PROBLEM_JSON, problem_body
 from service.http.problems import problem, validation_problem
@@ -235,16 +236,17 @@ def service() -> Any:
             problem_body(422, "Unprocessable Content", _NOT_CDS, errors=errors)
         ) from None
     valid = validate_intake(intake)  # ValidationError -> 422 problem
-    answer = evaluate(valid)
+    language, words = answer_language()  # Accept-Language of the CDS client, or lang
+    answer = evaluate(valid, language=language.code)
     config = current_app.config
     card = build_card(
         answer,
-        current_app.extensions["triage"].ruleset,
+        words,
         config["PUBLIC_URL"],
         config["CDS_SMART_LAUNCH_URL"],
         valid if _serves_interview() else None,
     )
-    return {"cards": [card]}
+    return {"cards": [card]}, language.headers
 
 
 def _serves_interview() -> bool:

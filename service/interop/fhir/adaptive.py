@@ -20,7 +20,7 @@ from service.domain.assessment import Assessment
 from service.domain.findings import FINDINGS
 from service.domain.interview import Step
 from service.domain.ruleset import Ruleset
-from service.domain.wording import display
+from service.domain.wording import Words
 from service.exceptions import ResponseError
 from service.interop.fhir.common import FhirUrls
 from service.interop.fhir.guidance import Codes
@@ -35,13 +35,6 @@ RESULT = "triage-result"  # the linkId of the server's read-only result group
 # The input parameter's name: SDC STU3 on calls it questionnaire-response; 'in' is accepted too.
 INPUT_NAMES = (RESPONSE_PARAMETER, "in")
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_RESULT_TEXT = {
-    "destination": "Where to go",
-    "urgency": "How soon",
-    "setting": "In person or not",
-    "level": "Triage level",
-    "needs_clinician_review": "A clinician should review these answers",
-}
 
 
 @dataclass(frozen=True)
@@ -157,19 +150,21 @@ def read_adaptive(resource: Any, layout: Layout, urls: FhirUrls) -> AdaptiveResp
     return AdaptiveResponse(asked, intake)
 
 
-def _answer(value: Any, urls: FhirUrls) -> list[dict[str, Any]]:
+def _answer(value: Any, urls: FhirUrls, words: Words) -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, int):
         return [{"valueInteger": value}]
-    return [{"valueCoding": {"system": urls.answers, "code": value, "display": display(value)}}]
+    display = words.code("choice", value)
+    return [{"valueCoding": {"system": urls.answers, "code": value, "display": display}}]
 
 
 def _result(
     step: Step, answer: Assessment, ruleset: Ruleset, urls: FhirUrls
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The read-only result group: its Questionnaire item and its response item."""
-    codes = Codes(urls, ruleset.destinations)
+    words = Words(ruleset.texts)
+    codes = Codes(urls, ruleset.destinations, words)
     values: dict[str, dict[str, Any]] = {
         "destination": {"valueCoding": codes.destination(answer.destination)},
         "urgency": {"valueCoding": codes.outcome("urgency", answer.urgency)},
@@ -178,15 +173,12 @@ def _result(
         "needs_clinician_review": {"valueBoolean": answer.needs_clinician_review},
     }
     complete = step.status == "complete"
-    text = (
-        "Triage result"
-        if complete
-        else "Provisional triage result (the questions not asked yet read as unknown)"
-    )
+    text = words["result.title" if complete else "result.title_provisional"]
     questions: list[dict[str, Any]] = []
     responses: list[dict[str, Any]] = []
     for name, value in values.items():
-        label = f"{_RESULT_TEXT[name]} ({'final' if name in step.decided else 'provisional'})"
+        state = words["result.final" if name in step.decided else "result.provisional"]
+        label = f"{words[f'result.{name}']} ({state})"
         link_id = f"{RESULT}.{name}"
         kind = "boolean" if name == "needs_clinician_review" else "choice"
         questions.append({"linkId": link_id, "text": label, "type": kind, "readOnly": True})
@@ -211,26 +203,32 @@ def grown_response(
     answers so far, the result group; `completed` when the interview stops."""
     questions = list(dict.fromkeys([*asked, *(q.finding.name for q in step.questions)]))
     group, result = _result(step, answer, ruleset, urls)
+    words = Words(ruleset.texts)
     questionnaire = {
         "resourceType": "Questionnaire",
         "id": CONTAINED_ID,
+        "language": answer.language,
         "extension": [{"url": ADAPTIVE, "valueBoolean": True}],
         "version": ruleset.version,
         "name": "ForefootTriageAdaptive",
-        "title": "Forefoot (ball-of-foot) pain triage, adaptive",
+        "title": ruleset.texts["questionnaire.adaptive_title"],
         "derivedFrom": [f"{urls.questionnaire}|{ruleset.version}"],
         "status": "active",
         "subjectType": ["Patient"],
-        "item": [question_item(ruleset.questions[name], urls) for name in questions] + [group],
+        "item": [question_item(ruleset.questions[name], urls, ruleset) for name in questions]
+        + [group],
     }
     items = []
     for name in asked:
         item: dict[str, Any] = {"linkId": name, "text": ruleset.questions[name].label}
-        value = _answer((intake.get(FINDINGS[name].group) or {}).get(name), urls)
+        value = _answer((intake.get(FINDINGS[name].group) or {}).get(name), urls, words)
         if value:
             item["answer"] = value
         items.append(item)
-    response: dict[str, Any] = {"resourceType": "QuestionnaireResponse"}
+    response: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "language": answer.language,
+    }
     if isinstance(previous.get("id"), str) and _FHIR_ID.fullmatch(previous["id"]):
         response["id"] = previous["id"]
     response.update(

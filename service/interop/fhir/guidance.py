@@ -11,13 +11,7 @@ from service.domain.assessment import Assessment, Reason
 from service.domain.decision import Referral
 from service.domain.intake_schema import UNKNOWN
 from service.domain.ruleset import AdvicePolicy, Ruleset
-from service.domain.wording import (
-    SETTING_DISPLAY,
-    SETTING_TEXT,
-    URGENCY_MEANING,
-    display,
-    where_and_when,
-)
+from service.domain.wording import Words
 from service.interop.fhir.common import FhirUrls
 
 _XHTML = "http://www.w3.org/1999/xhtml"
@@ -25,20 +19,24 @@ Destinations = Mapping[str, str]  # destination code -> display text (ruleset.de
 
 
 class Codes:
-    """Codings of our code systems under one canonical base."""
+    """Codings of our code systems under one canonical base, displayed in one language."""
 
-    def __init__(self, urls: FhirUrls, destinations: Destinations) -> None:
+    def __init__(self, urls: FhirUrls, destinations: Destinations, words: Words) -> None:
         self.urls = urls
         self.destinations = destinations
+        self.words = words
 
     def outcome(self, kind: str, code: str, text: str | None = None) -> dict[str, Any]:
-        return {"system": self.urls.outcome(kind), "code": code, "display": text or display(code)}
+        """A Coding of level, urgency or escalation: its display the code's name in `words`."""
+        display = text if text is not None else self.words.code(kind, code)
+        return {"system": self.urls.outcome(kind), "code": code, "display": display}
 
     def destination(self, code: str) -> dict[str, Any]:
         return self.outcome("destination", code, self.destinations[code])
 
     def setting(self, code: str) -> dict[str, Any]:
-        return self.outcome("setting", code, SETTING_DISPLAY[code])
+        """The setting's Coding, its display what it means ('Virtual (video or phone) suitable')."""
+        return self.outcome("setting", code, self.words[f"setting_display.{code}"])
 
     def rule_id(self, rule_id: str, title: str) -> dict[str, Any]:
         return {"system": self.urls.rules, "code": rule_id, "display": title}
@@ -138,36 +136,44 @@ def missing_data(answer: Assessment, screen_rule: str) -> list[str]:
     return list(dict.fromkeys([*follow_up, *unknown]))
 
 
-def referral_lines(answer: Assessment, destinations: Destinations) -> list[str]:
+def referral_lines(answer: Assessment, destinations: Destinations, words: Words) -> list[str]:
     """Each referral as text: 'X-ray and fracture clinic: urgent (UR1)'; [] when none."""
     return [
-        f"{destinations[r.destination]}: {display(r.urgency).lower()} ({r.rule_id})"
+        f"{destinations[r.destination]}: {words.code('urgency', r.urgency).lower()} ({r.rule_id})"
         for r in answer.referrals
     ]
 
 
-def _narrative(answer: Assessment, destinations: Destinations) -> str:
+def _narrative(answer: Assessment, destinations: Destinations, words: Words) -> str:
     """Where to go and how soon lead (clinical.md 1.2), in person or not, referrals, level, why."""
     esc = html.escape
     urgency = answer.urgency
-    lead = where_and_when(destinations[answer.destination], urgency)
-    referrals = "".join(f"<li>{esc(line)}</li>" for line in referral_lines(answer, destinations))
+    lead = words.where_and_when(destinations[answer.destination], urgency)
+    referrals = "".join(
+        f"<li>{esc(line)}</li>" for line in referral_lines(answer, destinations, words)
+    )
     rules = "".join(
         f"<li><b>{esc(e.rule_id)} {esc(e.title)}</b>: {esc(e.statement)}</li>"
         for e in answer.rationale
     )
     advice = "".join(f"<li>{esc(text)}</li>" for text in answer.advice)
-    review = (
-        "<p>A clinician should review these answers.</p>" if answer.needs_clinician_review else ""
-    )
+    review = f"<p>{esc(words['report.review'])}</p>" if answer.needs_clinician_review else ""
+    heading = {key: esc(words[f"report.{key}"]) for key in ("referrals", "why", "advice")}
     return (
-        f'<div xmlns="{_XHTML}"><p><b>{esc(lead)}</b>.</p>'
-        f"<p>How soon: <b>{esc(display(urgency))}</b>, {esc(URGENCY_MEANING[urgency])}.</p>"
-        f"<p>{esc(SETTING_TEXT[answer.setting])}</p>"
-        + (f"<p>Referrals:</p><ul>{referrals}</ul>" if referrals else "<p>No referral.</p>")
-        + f"<p>Triage level: <b>{esc(display(answer.level))}</b>.</p>{review}"
-        f"<p>Why:</p><ul>{rules}</ul>"
-        + (f"<p>Advice:</p><ul>{advice}</ul>" if advice else "")
+        f'<div xmlns="{_XHTML}" lang="{esc(answer.language)}" xml:lang="{esc(answer.language)}">'
+        f"<p><b>{esc(lead)}</b>.</p>"
+        f"<p>{esc(words['report.how_soon'])}: <b>{esc(words.code('urgency', urgency))}</b>, "
+        f"{esc(words[f'urgency_meaning.{urgency}'])}.</p>"
+        f"<p>{esc(words[f'setting_text.{answer.setting}'])}</p>"
+        + (
+            f"<p>{heading['referrals']}:</p><ul>{referrals}</ul>"
+            if referrals
+            else f"<p>{esc(words['report.no_referral'])}</p>"
+        )
+        + f"<p>{esc(words['report.triage_level'])}: "
+        f"<b>{esc(words.code('level', answer.level))}</b>.</p>{review}"
+        f"<p>{heading['why']}:</p><ul>{rules}</ul>"
+        + (f"<p>{heading['advice']}:</p><ul>{advice}</ul>" if advice else "")
         + f"<p>{esc(answer.disclaimer)}</p></div>"
     )
 
@@ -190,19 +196,22 @@ def build_guidance(
 ) -> dict[str, Any]:
     """The GuidanceResponse: data-required when unknown red flags need answers, else success.
 
-    The ruleset gives the destinations' text, the advice policy, the red-flag screen and the
-    questions' wording. When a rule already sends the patient somewhere today, the answer is
+    The ruleset, worded in the answer's language, gives every text (the destinations', the
+    questions' wording, the headings) and the advice policy and red-flag screen. When a rule
+    already sends the patient somewhere today, the answer is
     complete enough to act on: success, with the missing data still listed as requirements (an
     EHR may read data-required as "no result yet", and an emergency must not wait for it).
     """
     destinations = ruleset.destinations
-    codes = Codes(urls, destinations)
+    words = Words(ruleset.texts)
+    codes = Codes(urls, destinations, words)
     needed = missing_data(answer, ruleset.red_flag_screen)
     final = sends_today(answer, ruleset.advice)
     decision_id = answer.decision_id
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
-        "text": {"status": "generated", "div": _narrative(answer, destinations)},
+        "language": answer.language,
+        "text": {"status": "generated", "div": _narrative(answer, destinations, words)},
         "contained": [_parameters(answer, codes)],
         "requestIdentifier": {"system": urls.decision, "value": decision_id},
         "identifier": [{"system": urls.decision, "value": decision_id}],

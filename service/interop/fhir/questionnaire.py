@@ -20,7 +20,6 @@ from service.domain.conditions import All, Any_, Compare, IsNull, Node, Not, par
 from service.domain.findings import FINDINGS, Question
 from service.domain.intake_schema import GROUPS, UNKNOWN
 from service.domain.ruleset import Ruleset
-from service.domain.wording import display
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import (
     LOINC,
@@ -33,26 +32,28 @@ from service.interop.fhir.common import (
 )
 
 DANGER_SIGNS = "danger_signs"  # the group of the red-flag screen's findings
-_GROUP_TEXT = {
-    "patient": "Patient",
-    DANGER_SIGNS: "Danger signs: answer each one (choose Unknown if you are not sure)",
-    "history": "History",
-    "symptoms": "Symptoms",
-}
 SDC_QUESTIONNAIRE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire"
-# Standard codes, only where one means exactly our question (verified against loinc.org).
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+# The string elements of our Questionnaire that people read: each carries a translation, but
+# for the displays of other code systems (LOINC's, HL7's), theirs and the same in every language.
+_TRANSLATED = ("text", "title", "description", "display")
+_ITEM_CONTROL_CODES = "http://hl7.org/fhir/questionnaire-item-control"
+_FOREIGN_SYSTEMS = frozenset({LOINC, _ITEM_CONTROL_CODES})
+# Standard codes, only where one means exactly our question (verified against loinc.org). Their
+# displays are LOINC's own, in English in every language (as HL7's "Help-Button").
 _LOINC = {
     "age_years": ("30525-0", "Age"),
     "pain_nrs": ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported"),
 }
-# The UCUM unit of each integer question ({...} is a UCUM annotation: a count or a score).
+# The UCUM unit of each integer question ({...} is a UCUM annotation: a count or a score); its
+# display, which a form shows beside the field, is the locale text `unit.<finding>`.
 _UNITS = {
-    "age_years": ("a", "years"),
-    "conservative_care_weeks": ("wk", "weeks"),
-    "days_since_onset": ("d", "days"),
-    "pain_nrs": ("{score}", "score (0 to 10)"),
-    "steps_immediately": ("{steps}", "steps"),
-    "steps_now": ("{steps}", "steps"),
+    "age_years": "a",
+    "conservative_care_weeks": "wk",
+    "days_since_onset": "d",
+    "pain_nrs": "{score}",
+    "steps_immediately": "{steps}",
+    "steps_now": "{steps}",
 }
 _ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ENABLE_WHEN_EXPRESSION = (
@@ -65,8 +66,8 @@ _ENABLE_WHEN_NUMERIC = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _FHIRPATH_OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def _coding(code: str, answers: str) -> dict[str, str]:
-    return {"system": answers, "code": code, "display": display(code)}
+def _coding(code: str, answers: str, words: Ruleset) -> dict[str, str]:
+    return {"system": answers, "code": code, "display": words.texts[f"choice.{code}"]}
 
 
 def _help(finding: Question) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def _help(finding: Question) -> dict[str, Any]:
                 "valueCodeableConcept": {
                     "coding": [
                         {
-                            "system": "http://hl7.org/fhir/questionnaire-item-control",
+                            "system": _ITEM_CONTROL_CODES,
                             "code": "help",
                             "display": "Help-Button",
                         }
@@ -92,7 +93,7 @@ def _help(finding: Question) -> dict[str, Any]:
     }
 
 
-def _enable_when(node: Node, answers: str) -> dict[str, Any] | None:
+def _enable_when(node: Node, answers: str, words: Ruleset) -> dict[str, Any] | None:
     """One enableWhen exactly equal to a leaf of the condition language, or None.
 
     An unanswered question is unknown to the rules; R4 enableWhen is false on it (except
@@ -112,7 +113,7 @@ def _enable_when(node: Node, answers: str) -> dict[str, Any] | None:
         return {
             "question": node.finding,
             "operator": "=",
-            "answerCoding": _coding(str(node.value), answers),
+            "answerCoding": _coding(str(node.value), answers, words),
         }
     return None
 
@@ -164,10 +165,11 @@ def _named(node: Node) -> set[str]:
     raise QuestionnaireError(f"cannot read the condition {node!r}")
 
 
-def enablement(name: str, node: Node, answers: str) -> dict[str, Any]:
+def enablement(name: str, node: Node, answers: str, words: Ruleset) -> dict[str, Any]:
     """The item elements that ask `name` only when `node` holds (clinical.md 2.2).
 
-    `answers` is the answers code system (FhirUrls.answers) the enableWhen codings name.
+    `answers` is the answers code system (FhirUrls.answers) the enableWhen codings name; `words`
+    the ruleset whose language the displays and descriptions are in.
     """
     named = _named(node)
     if name in named:
@@ -175,7 +177,7 @@ def enablement(name: str, node: Node, answers: str) -> dict[str, Any]:
     if named - FINDINGS.keys():  # pragma: no cover (the loader refuses unknown findings)
         raise QuestionnaireError(f"asked_when {name}: no such question {sorted(named)}")
     leaves = list(node.children) if isinstance(node, All | Any_) else [node]
-    conditions = [_enable_when(leaf, answers) for leaf in leaves]
+    conditions = [_enable_when(leaf, answers, words) for leaf in leaves]
     if all(condition is not None for condition in conditions):
         elements: dict[str, Any] = {"enableWhen": conditions}
         if len(conditions) > 1:
@@ -186,7 +188,7 @@ def enablement(name: str, node: Node, answers: str) -> dict[str, Any]:
             {
                 "url": ENABLE_WHEN_EXPRESSION,
                 "valueExpression": {
-                    "description": f"When '{name}' is asked (clinical.md 2.2)",
+                    "description": words.texts[f"asked_when.{name}"],
                     "language": "text/fhirpath",
                     "expression": fhirpath(node),
                 },
@@ -213,7 +215,7 @@ def _codes(finding: Question, urls: FhirUrls) -> list[dict[str, str]]:
 
 
 def _question(
-    finding: Question, condition: Node | None, urls: FhirUrls, required: bool
+    finding: Question, condition: Node | None, urls: FhirUrls, required: bool, words: Ruleset
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "linkId": finding.name,
@@ -229,19 +231,18 @@ def _question(
             {"url": MAX_VALUE, "valueInteger": high},
         ]
         if finding.name in _UNITS:
-            unit, text = _UNITS[finding.name]
-            extensions.append(
-                {"url": UNIT, "valueCoding": {"system": UCUM, "code": unit, "display": text}}
-            )
+            unit = {"system": UCUM, "code": _UNITS[finding.name]}
+            unit["display"] = words.texts[f"unit.{finding.name}"]
+            extensions.append({"url": UNIT, "valueCoding": unit})
     else:
         item["type"] = "choice"
         item["answerOption"] = [
-            {"valueCoding": _coding(value, urls.answers)} for value in finding.values
+            {"valueCoding": _coding(value, urls.answers, words)} for value in finding.values
         ]
     if required:
         item["required"] = True
     if condition is not None:
-        elements = enablement(finding.name, condition, urls.answers)
+        elements = enablement(finding.name, condition, urls.answers, words)
         extensions += elements.pop("extension", [])
         item.update(elements)
     if extensions:
@@ -250,20 +251,64 @@ def _question(
     return item
 
 
-def question_item(finding: Question, urls: FhirUrls) -> dict[str, Any]:
+def question_item(finding: Question, urls: FhirUrls, words: Ruleset) -> dict[str, Any]:
     """The item of one question without its enableWhen: for a form whose server decides what to
     ask (an SDC adaptive form), where enableWhen could hide a question the server asks.
 
     Not required, danger signs included: there the server reads a question asked and left
     unanswered as unknown (and unknown never lowers the result), and writes it back unanswered.
     """
-    return _question(finding, None, urls, required=False)
+    return _question(finding, None, urls, False, words)
 
 
 def danger_signs(ruleset: Ruleset) -> tuple[str, ...]:
     """The findings the red-flag screen reads, in question order."""
     screen = next(rule for rule in ruleset.rules if rule.id == ruleset.red_flag_screen)
     return tuple(name for name in ruleset.questions if name in screen.findings)
+
+
+def _translation(language: str, text: str) -> dict[str, Any]:
+    return {
+        "url": TRANSLATION,
+        "extension": [
+            {"url": "lang", "valueCode": language},
+            {"url": "content", "valueString": text},
+        ],
+    }
+
+
+def _translate(element: Any, others: Mapping[str, Any]) -> None:
+    """Add to every text of `element` (in place) the FHIR translation extension with the same
+    text of each other language's resource (built alike, so walked in step)."""
+    if isinstance(element, dict):
+        foreign = element.get("system") in _FOREIGN_SYSTEMS
+        for name in _TRANSLATED:
+            if isinstance(element.get(name), str) and not foreign:
+                element[f"_{name}"] = {
+                    "extension": [
+                        _translation(language, other[name]) for language, other in others.items()
+                    ]
+                }
+        for name, value in list(element.items()):
+            # enableWhen's codings are compared, not shown (LHC-Forms compares them whole).
+            if not name.startswith("_") and name != "enableWhen":
+                _translate(value, {language: other[name] for language, other in others.items()})
+    elif isinstance(element, list):
+        for index, item in enumerate(element):
+            _translate(item, {language: other[index] for language, other in others.items()})
+
+
+def translated_questionnaires(
+    rulesets: Mapping[str, Ruleset], urls: FhirUrls, date: str
+) -> dict[str, dict[str, Any]]:
+    """The Questionnaire in each language, each text carrying the translation extension with
+    the text of every other language (the same items, codes and conditions in all)."""
+    built = {
+        language: build_questionnaire(ruleset, urls, date) for language, ruleset in rulesets.items()
+    }
+    for language, questionnaire in built.items():
+        _translate(questionnaire, {other: q for other, q in built.items() if other != language})
+    return built
 
 
 def layout(ruleset: Ruleset) -> dict[str, tuple[str, ...]]:
@@ -286,7 +331,8 @@ def layout(ruleset: Ruleset) -> dict[str, tuple[str, ...]]:
 
 
 def build_questionnaire(ruleset: Ruleset, urls: FhirUrls, date: str) -> dict[str, Any]:
-    """The Questionnaire of a ruleset: one group per intake group and one of danger signs.
+    """The Questionnaire of a ruleset, in its language: one group per intake group and one of
+    danger signs.
 
     `date` is when it was built (the ruleset carries no date; its version is the Questionnaire's).
     Raises QuestionnaireError when the manifest says when a question is asked in a way neither
@@ -296,32 +342,30 @@ def build_questionnaire(ruleset: Ruleset, urls: FhirUrls, date: str) -> dict[str
     # Each danger sign is required, not their group: LHC-Forms counts a required group as
     # unanswered however its items are answered.
     flags = set(danger_signs(ruleset))
+    texts = ruleset.texts
     return {
         "resourceType": "Questionnaire",
         "id": "forefoot-triage",
         "meta": {"profile": [SDC_QUESTIONNAIRE]},
+        "language": ruleset.language,
         "url": urls.questionnaire,
         "version": ruleset.version,
         "name": "ForefootTriage",
-        "title": "Forefoot (ball-of-foot) pain triage",
+        "title": texts["questionnaire.title"],
         "status": "active",
         "subjectType": ["Patient"],
         "date": date,
         "publisher": PUBLISHER,
-        "description": (
-            "The intake of the forefoot-triage service. Answer what you can: an item left out, "
-            "or answered with the data-absent-reason extension, is unknown, and unknown never "
-            "lowers a result. The danger signs are required, and Unknown is an answer to each. "
-            "A few questions are asked only in some situations (enableWhen, or the SDC "
-            "enableWhenExpression extension); an answer to one of them is still read."
-        ),
+        "description": texts["questionnaire.description"],
         "item": [
             {
                 "linkId": group,
-                "text": _GROUP_TEXT[group],
+                "text": texts[f"questionnaire.group.{group}"],
                 "type": "group",
                 "item": [
-                    _question(ruleset.questions[name], conditions.get(name), urls, name in flags)
+                    _question(
+                        ruleset.questions[name], conditions.get(name), urls, name in flags, ruleset
+                    )
                     for name in names
                 ],
             }

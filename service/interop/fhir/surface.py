@@ -9,12 +9,12 @@ from typing import Any
 
 from flask import current_app
 
-from service.domain.ruleset import Ruleset
+from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
 from service.interop.fhir.capability import build_capability
 from service.interop.fhir.code_systems import build_code_systems
 from service.interop.fhir.common import FhirUrls
 from service.interop.fhir.operations import OPERATIONS, operation_definition
-from service.interop.fhir.questionnaire import build_questionnaire, layout
+from service.interop.fhir.questionnaire import layout, translated_questionnaires
 from service.interop.fhir.response_reader import Layout
 
 KEY = "fhir_surface"  # app.extensions key
@@ -23,24 +23,33 @@ KEY = "fhir_surface"  # app.extensions key
 @dataclass(frozen=True)
 class FhirSurface:
     urls: FhirUrls
-    questionnaire: dict[str, Any]
+    questionnaires: Mapping[str, dict[str, Any]]  # language -> the Questionnaire in it
     layout: Layout
     code_systems: Mapping[str, dict[str, Any]]  # id -> CodeSystem
     operations: Mapping[str, dict[str, Any]]  # id -> our OperationDefinition
     capability: dict[str, Any]
 
+    @property
+    def questionnaire(self) -> dict[str, Any]:
+        """The Questionnaire in English (the source), with its translations."""
+        return self.questionnaires[SOURCE_LANGUAGE]
 
-def build_surface(ruleset: Ruleset, urls: FhirUrls) -> FhirSurface:
+
+def build_surface(languages: Mapping[str, Ruleset], urls: FhirUrls) -> FhirSurface:
     """All of it; QuestionnaireError (the start stops) on an asked_when it cannot carry.
+
+    `languages` is the ruleset worded in each language (English the source): the Questionnaire
+    is built in each, its texts carrying the others' as translations; the rest is English.
 
     The resources are versioned with the ruleset; `date` is when they were built (the ruleset
     carries no date).
     """
+    ruleset = languages[SOURCE_LANGUAGE]
     date = datetime.now(UTC).isoformat(timespec="seconds")
     version = ruleset.version
     return FhirSurface(
         urls=urls,
-        questionnaire=build_questionnaire(ruleset, urls, date),
+        questionnaires=translated_questionnaires(languages, urls, date),
         layout=layout(ruleset),
         code_systems=build_code_systems(ruleset, urls, date),
         operations={

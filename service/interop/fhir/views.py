@@ -14,6 +14,7 @@ from service.domain.intake_validator import validate_intake
 from service.http.evaluation import evaluate
 from service.http.interview_api import MAX_QUESTIONS, checked_step
 from service.http.json_body import read_json
+from service.http.language import Language, answer_language
 from service.interop.fhir.adaptive import grown_response, read_adaptive, response_in
 from service.interop.fhir.common import fhir_response, fhir_urls
 from service.interop.fhir.formats import refuse_other_formats
@@ -30,8 +31,8 @@ _SEARCH_PARAMETERS = ("_id", "url", "version")  # what a search applies; others 
 @fhir.record_once
 def _build_surface(state: BlueprintSetupState) -> None:
     """Built once, when the app is made: an asked_when it cannot carry stops the start."""
-    ruleset = state.app.extensions["triage"].ruleset
-    state.app.extensions[KEY] = build_surface(ruleset, fhir_urls(state.app.config["FHIR_BASE"]))
+    languages = state.app.extensions["triage"].languages
+    state.app.extensions[KEY] = build_surface(languages, fhir_urls(state.app.config["FHIR_BASE"]))
 
 
 def _server_base() -> str:
@@ -83,16 +84,25 @@ def metadata() -> Response:
     return fhir_response(current_surface().capability)
 
 
+def _localized(response: Response, language: Language) -> Response:
+    response.headers.update(language.headers)
+    return response
+
+
 @fhir.get("/fhir/Questionnaire/forefoot-triage", provide_automatic_options=False)
 def questionnaire() -> Response:
-    """The intake as an R4 Questionnaire; its version is the ruleset version."""
-    return fhir_response(current_surface().questionnaire)
+    """The intake as an R4 Questionnaire in the language asked for (Accept-Language or lang),
+    every text with its translations; its version is the ruleset version."""
+    language, _words = answer_language()
+    return _localized(fhir_response(current_surface().questionnaires[language.code]), language)
 
 
 @fhir.get("/fhir/Questionnaire", provide_automatic_options=False)
 def search_questionnaires() -> Response:
     """Questionnaire?url= (and _id, version): a searchset Bundle of ours, or an empty one."""
-    return _searchset("Questionnaire", [current_surface().questionnaire])
+    language, _words = answer_language()
+    found = _searchset("Questionnaire", [current_surface().questionnaires[language.code]])
+    return _localized(found, language)
 
 
 @fhir.get("/fhir/CodeSystem", provide_automatic_options=False)
@@ -148,9 +158,10 @@ def triage_response() -> Response:
     surface = current_surface()
     # ResponseError, ValidationError
     intake = validate_intake(intake_from_response(resource, surface.layout, surface.urls))
-    answer = evaluate(intake)
-    ruleset = current_app.extensions["triage"].ruleset
-    return fhir_response(build_guidance(answer, ruleset, surface.urls, resource.get("subject")))
+    language, words = answer_language()
+    answer = evaluate(intake, language=language.code)
+    guidance = build_guidance(answer, words, surface.urls, resource.get("subject"))
+    return _localized(fhir_response(guidance), language)
 
 
 @fhir.post("/fhir/Questionnaire/$next-question", provide_automatic_options=False)
@@ -166,7 +177,7 @@ def next_question() -> Response:
     surface = current_surface()
     adaptive = read_adaptive(resource, surface.layout, surface.urls)  # ResponseError
     intake = validate_intake(adaptive.intake)  # ValidationError -> 422 OperationOutcome
-    step, answer = checked_step(intake, MAX_QUESTIONS)
-    ruleset = current_app.extensions["triage"].ruleset
-    grown = grown_response(resource, adaptive.asked, intake, step, answer, ruleset, surface.urls)
-    return fhir_response(grown)
+    language, words = answer_language()
+    step, answer = checked_step(intake, MAX_QUESTIONS, language.code)
+    grown = grown_response(resource, adaptive.asked, intake, step, answer, words, surface.urls)
+    return _localized(fhir_response(grown), language)

@@ -62,7 +62,7 @@
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
     result.setAttribute("aria-busy", "true");
-    fetch("/result", {
+    fetch(form.getAttribute("data-result") || "/result", {
       method: "POST",
       body: new URLSearchParams(new FormData(form)),
       headers: { "Accept": "text/html" },

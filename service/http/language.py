@@ -1,0 +1,70 @@
+"""The language of an answer: the `lang` parameter, else Accept-Language (q-values), else English.
+
+Every text of an answer is in that language; codes, ids and wire values never change with it.
+A language asked for and not supported falls back to English, and the answer says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
+from service.http.evaluation import assessor
+
+LANG_PARAMETER = "lang"
+
+
+@dataclass(frozen=True)
+class Language:
+    """The answer's language, its review status, and whether another one was asked for."""
+
+    code: str
+    translation_status: str
+    fallback: bool
+
+    @property
+    def wire(self) -> dict[str, Any]:
+        """The fields every localized answer carries (openapi.yaml AnswerLanguage)."""
+        return {
+            "language": self.code,
+            "translation_status": self.translation_status,
+            "language_fallback": self.fallback,
+        }
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Language": self.code, "Vary": "Accept-Language"}
+
+
+def _asked(req: Request) -> LanguageAccept:
+    """What the client asked for: `lang` (read like an Accept-Language value) wins over the
+    header, so a link or a client without header control can choose."""
+    explicit = req.args.get(LANG_PARAMETER)
+    if explicit is not None:
+        return parse_accept_header(explicit, LanguageAccept)
+    return req.accept_languages
+
+
+def choose(supported: tuple[str, ...], req: Request | None = None) -> str | None:
+    """The best supported language for the request (English first among equals), '' when the
+    client asked for none, None when it asked only for unsupported ones."""
+    asked = _asked(req if req is not None else request)
+    if not asked:
+        return ""
+    found: str | None = asked.best_match(supported)
+    return found
+
+
+def answer_language() -> tuple[Language, Ruleset]:
+    """The request's language and the ruleset worded in it."""
+    triage = assessor()
+    found = choose(triage.supported)
+    code = found or SOURCE_LANGUAGE
+    words = triage.in_language(code)
+    status = triage.status(code)
+    return Language(code, status, fallback=found is None), words

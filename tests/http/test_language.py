@@ -1,0 +1,275 @@
+"""The language of /v1 answers: `lang`, else Accept-Language with q-values, else English; every
+text in it (the pseudo-locale proves none bypasses the locale files), no code changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import EXAMPLE, AppFactory
+from tests.helpers.locales import PSEUDO, is_wrapped, rules_with_pseudo_locale
+
+# Fields whose strings are codes, ids, digests or wire values: the same in every language.
+CODE_FIELDS = frozenset(
+    {
+        "decision_id", "level", "urgency", "escalation", "destination", "setting", "rule_id",
+        "family", "finding", "could_raise_to", "could_raise_level", "rules", "citations", "key",
+        "id", "version", "sha256", "language", "translation_status", "group", "type",
+        "allowed_values", "fired", "undecided", "decided", "status", "could_reach_urgency",
+        "could_reach_level", "findings", "url", "matched",
+    }
+)  # fmt: skip
+# Bibliographic data of a citation stays as published (authors, references, how it was
+# verified); its title is translated where a translation of the title exists.
+BIBLIOGRAPHIC = frozenset({"authors", "references", "verification"})
+TEXT_FIELDS = CODE_FIELDS | BIBLIOGRAPHIC
+
+
+def _texts(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """(field, text) of every user-facing string of an answer."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == "matched" or (
+                name == "citations" and isinstance(item, list) and item and isinstance(item[0], str)
+            ):
+                continue
+            yield from _texts(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item, key)
+    elif isinstance(value, str) and key not in TEXT_FIELDS:
+        yield key, value
+
+
+def _without_texts(value: Any, key: str = "") -> Any:
+    """An answer with its user-facing texts blanked: what must not change with the language."""
+    if isinstance(value, dict):
+        return {name: _without_texts(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_without_texts(item, key) for item in value]
+    if isinstance(value, str) and key not in TEXT_FIELDS:
+        return "…"
+    return value
+
+
+def _triage(client: FlaskClient, **kwargs: Any) -> Any:
+    return client.post("/v1/triage", json=EXAMPLE, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("header", "query", "expected", "fallback"),
+    [
+        (None, None, "en", False),
+        ("es", None, "es", False),
+        ("es-MX,es;q=0.9,en;q=0.5", None, "es", False),
+        ("es-419", None, "es", False),
+        ("fr;q=1, es;q=0.8, en;q=0.5", None, "es", False),
+        ("es;q=0.2, en;q=0.9", None, "en", False),
+        ("es;q=0, en", None, "en", False),
+        ("*", None, "en", False),
+        ("fr, de;q=0.5", None, "en", True),
+        ("en", "es", "es", False),
+        ("es", "en", "en", False),
+        (None, "ES-mx", "es", False),
+        (None, "xx", "en", True),
+        ("es", "fr", "en", True),
+    ],
+)
+def test_the_language_is_chosen_per_request(
+    client: FlaskClient, header: str | None, query: str | None, expected: str, fallback: bool
+) -> None:
+    """`lang` wins over Accept-Language, whose q-values rank the languages; an unsupported
+    choice falls back to English and says so; the header names the answer's language."""
+    headers = {"Accept-Language": header} if header else {}
+    url = "/v1/triage" + (f"?lang={query}" if query else "")
+    response = client.post(url, json=EXAMPLE, headers=headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["language"], body["language_fallback"]) == (expected, fallback)
+    assert body["translation_status"] == ("source" if expected == "en" else "machine_assisted")
+    assert response.headers["Content-Language"] == expected
+    assert "Accept-Language" in response.headers["Vary"]
+
+
+def test_spanish_changes_every_text_and_no_code(client: FlaskClient) -> None:
+    """The Spanish answer equals the English one with its texts blanked; the texts differ."""
+    english = _triage(client).get_json()
+    spanish = _triage(client, headers={"Accept-Language": "es"}).get_json()
+    for answer in (english, spanish):
+        answer.pop("decision_id")
+        answer.pop("language")
+        answer.pop("translation_status")
+    assert _without_texts(spanish) == _without_texts(english)
+    assert spanish["rationale"][0]["title"] == "Regla de Ottawa positiva"
+    assert spanish["disclaimer"].startswith("Ayuda para decidir, no un diagnóstico.")
+    # Publication titles stay as published (no Spanish edition of these sources exists).
+    english_texts = {text for _field, text in _texts({**english, "citations": []})}
+    same = [text for _field, text in _texts({**spanish, "citations": []}) if text in english_texts]
+    # Words spelt the same in both languages may stay; no sentence may.
+    assert all(len(text.split()) <= 2 for text in same), same
+
+
+@pytest.mark.parametrize("path", ["/v1/rules", "/v1/questions"])
+def test_the_catalogues_in_spanish(client: FlaskClient, path: str) -> None:
+    """The rule and question catalogues answer in the chosen language, with the same codes."""
+    english = client.get(path).get_json()
+    spanish = client.get(f"{path}?lang=es").get_json()
+    assert spanish["language"] == "es"
+    for answer in (english, spanish):
+        answer.pop("language")
+        answer.pop("translation_status")
+    assert _without_texts(spanish) == _without_texts(english)
+    assert spanish != english
+
+
+def test_questions_in_spanish_say_when_they_are_asked(client: FlaskClient) -> None:
+    """A situational question's `asked_when` is worded too; the finding names stay."""
+    body = client.get("/v1/questions", headers={"Accept-Language": "es"}).get_json()
+    pregnant = next(q for q in body["questions"] if q["finding"] == "pregnant")
+    assert pregnant["label"].startswith("¿Está embarazada")
+    assert pregnant["asked_when"] == "age_years es desconocido o (age_years ≥ 12 y age_years ≤ 55)"
+
+
+def test_interview_in_spanish(client: FlaskClient) -> None:
+    """The interview's questions, group titles, statement and answer are Spanish."""
+    response = client.post("/v1/interview?lang=es", json={})
+    body = response.get_json()
+    assert response.headers["Content-Language"] == "es"
+    assert (body["language"], body["answer"]["language"]) == ("es", "es")
+    assert body["questions"][0]["why"]["group_title"] == "Señales de peligro"
+    assert body["statement"].startswith("Provisional: la respuesta toma como desconocida")
+
+
+def test_batch_in_spanish(client: FlaskClient) -> None:
+    """Each result of a batch is in the request's language."""
+    response = client.post(
+        "/v1/triage/batch", json={"intakes": [EXAMPLE, {}]}, headers={"Accept-Language": "es"}
+    )
+    body = response.get_json()
+    assert body["language"] == "es"
+    assert [result["result"]["language"] for result in body["results"]] == ["es", "es"]
+    assert response.headers["Content-Language"] == "es"
+
+
+@pytest.fixture(scope="module")
+def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
+    """The app on a copy of rules/ with the pseudo-locale (every text wrapped in ⟦…⟧)."""
+    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
+    return app_factory({"RULES_DIR": str(folder)})
+
+
+def _pseudo_requests() -> list[tuple[str, str, Any]]:
+    danger = {"symptoms": {"foot_cold_pale_or_blue": "yes", "pain_nrs": 8}}
+    everything = {
+        "patient": {"age_years": 30},
+        "history": {"anticoagulant": "yes", "diabetes": "yes"},
+        "symptoms": {"pain_nrs": 5, "onset": "gradual", "pain_at_rest_or_night": "no"},
+    }
+    return [
+        ("POST", "/v1/triage", EXAMPLE),
+        ("POST", "/v1/triage", danger),
+        ("POST", "/v1/triage", everything),
+        ("POST", "/v1/triage", {}),
+        ("POST", "/v1/triage/batch", {"intakes": [EXAMPLE, danger, everything]}),
+        ("POST", "/v1/interview", {}),
+        ("POST", "/v1/interview", {**EXAMPLE, "max_questions": 10}),
+        ("POST", "/v1/interview", {"symptoms": {"onset": "injury"}, "max_questions": 10}),
+        ("GET", "/v1/rules", None),
+        ("GET", "/v1/questions", None),
+    ]
+
+
+@pytest.mark.slow  # builds its own app
+@pytest.mark.parametrize(("method", "path", "body"), _pseudo_requests())
+def test_no_english_bypasses_the_locale_files(
+    pseudo_app: Flask, method: str, path: str, body: Any
+) -> None:
+    """In the pseudo-locale every user-facing string of every /v1 answer is wrapped: none comes
+    from code or a rule file around the locale files."""
+    client = pseudo_app.test_client()
+    response = client.open(path, method=method, json=body, headers={"Accept-Language": PSEUDO})
+    assert response.status_code == 200
+    answer = response.get_json()
+    texts = list(_texts(answer))
+    assert len(texts) > 5
+    assert [(field, text) for field, text in texts if not is_wrapped(text)] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "english", "spanish"),
+    [
+        (
+            {"symptoms": {"fever": "maybe"}},
+            "symptoms.fever",
+            "Must be one of: yes, no, unknown.",
+            "Debe ser uno de estos valores: yes, no, unknown.",
+        ),
+        (
+            {"symptoms": {"pain_nrs": 11}},
+            "symptoms.pain_nrs",
+            "Must be greater than or equal to 0 and less than or equal to 10.",
+            "Debe ser mayor o igual que 0 y menor o igual que 10.",
+        ),
+        (
+            {"symptoms": {"fevr": "yes"}},
+            "symptoms.(unknown key)",
+            "Unknown field. Did you mean 'fever'?",
+            "Campo desconocido. ¿Quería decir 'fever'?",
+        ),
+        (
+            {"patient": {"age_years": "a"}},
+            "patient.age_years",
+            "Not a valid integer.",
+            "No es un número entero válido.",
+        ),
+    ],
+)
+def test_problem_messages_in_both_languages(
+    client: FlaskClient, body: Any, field: str, english: str, spanish: str
+) -> None:
+    """A 422's detail and messages follow the language; field paths and values stay."""
+    en = client.post("/v1/triage", json=body).get_json()
+    response = client.post("/v1/triage?lang=es", json=body)
+    es = response.get_json()
+    assert en["errors"] == [{"field": field, "message": english}]
+    assert es["errors"] == [{"field": field, "message": spanish}]
+    assert (es["title"], es["detail"]) == (
+        "Contenido no procesable",
+        "Las respuestas no tienen el formato esperado; vea los errores.",
+    )
+    assert response.headers["Content-Language"] == "es"
+
+
+def test_problem_messages_in_spanish_for_batch_items_and_the_interview(
+    client: FlaskClient,
+) -> None:
+    """A batch item's problem and the interview's max_questions problem are Spanish too."""
+    batch = client.post(
+        "/v1/triage/batch?lang=es", json={"intakes": [{"symptoms": {"fever": "x"}}]}
+    ).get_json()
+    assert batch["results"][0]["error"]["errors"][0]["message"].startswith("Debe ser uno de")
+    interview = client.post("/v1/interview?lang=es", json={"max_questions": 0}).get_json()
+    assert interview["errors"] == [
+        {"field": "max_questions", "message": "Debe ser un número entero de 1 a 10."}
+    ]
+
+
+@pytest.mark.slow  # builds its own app
+def test_no_english_bypasses_the_locale_files_in_problems(pseudo_app: Flask) -> None:
+    """Every sentence of a 422 in the pseudo-locale is wrapped."""
+    client = pseudo_app.test_client()
+    headers = {"Accept-Language": PSEUDO}
+    bodies = [
+        {"symptoms": {"fever": "maybe", "pain_nrs": 11, "fevr": "yes"}, "patient": 3},
+        {"patient": {"age_years": "a"}, "symptoms": {"fever": 3, "onset": None}},
+    ]
+    for body in bodies:
+        problem = client.post("/v1/triage", json=body, headers=headers).get_json()
+        texts = [problem["title"], problem["detail"], *(e["message"] for e in problem["errors"])]
+        sentences = [s for text in texts for s in text.replace("⟧ ⟦", "⟧\n⟦").split("\n")]
+        assert [s for s in sentences if not is_wrapped(s)] == []

@@ -1,0 +1,140 @@
+"""The intake page and its result in Spanish: chosen by `lang` or Accept-Language, a language
+switch, lang attributes; the pseudo-locale proves no English text is left on them."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import AppFactory
+from tests.helpers.locales import PSEUDO, rules_with_pseudo_locale
+from tests.helpers.web import EMERGENCY, FRACTURE, SELF_CARE
+
+
+def _form(answers: dict[str, str]) -> dict[str, str]:
+    return dict(answers)
+
+
+def test_the_intake_page_in_spanish(client: FlaskClient) -> None:
+    """?lang=es: html lang, the switch (Spanish current), Spanish heading, legends and answers."""
+    page = client.get("/?lang=es")
+    text = page.get_data(as_text=True)
+    assert '<html lang="es">' in text
+    assert '<a href="?lang=es" hreflang="es" lang="es" aria-current="true">Español</a>' in text
+    assert '<a href="?lang=en" hreflang="en" lang="en">English</a>' in text
+    assert "<h1>Dolor en la almohadilla del pie: pruebe la clasificación</h1>" in text
+    assert "<legend>Sobre usted</legend>" in text
+    assert "> No lo sé</label>" in text
+    assert 'action="/?lang=es"' in text
+    assert 'data-result="/result?lang=es"' in text
+
+
+def test_accept_language_chooses_the_page_language(client: FlaskClient) -> None:
+    """Without lang, Accept-Language chooses; English stays the default."""
+    spanish = client.get("/", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert '<html lang="es">' in spanish.get_data(as_text=True)
+    english = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert "<h1>Ball-of-foot pain: try the triage</h1>" in english
+
+
+def test_the_emergency_result_in_spanish(client: FlaskClient) -> None:
+    """An emergency in Spanish: the banner says urgencias now or 911; codes stay."""
+    text = client.post("/?lang=es", data=_form(EMERGENCY)).get_data(as_text=True)
+    assert 'data-urgency="emergency"' in text
+    assert "Emergencia: busque ayuda médica ahora. Vaya a urgencias ahora o llame al 911" in text
+    assert (
+        '<p class="destination" id="destination">Urgencias y cirugía vascular de guardia</p>'
+        in (text)
+    )
+    assert '<dd class="how-soon">Ahora</dd>' in text
+    assert "Vaya ahora; no espere a que le llamen." in text
+
+
+def test_the_self_care_fragment_in_spanish(client: FlaskClient) -> None:
+    """The fragment the script asks for (/result?lang=es) is Spanish too."""
+    text = client.post("/result?lang=es", data=_form(SELF_CARE)).get_data(as_text=True)
+    assert '<p class="destination" id="destination">Cuidados en casa</p>' in text
+    assert "<h3>Consejos</h3>" in text
+
+
+def test_field_errors_in_spanish(client: FlaskClient) -> None:
+    """A value out of range: the question's Spanish label and a Spanish message."""
+    response = client.post("/?lang=es", data={"pain_nrs": "11"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Revise estas respuestas" in text
+    assert "Debe ser mayor o igual que 0 y menor o igual que 10." in text
+
+
+class _Texts(HTMLParser):
+    """The text a person reads on a page (and the attributes read aloud), without the parts
+    that are codes or bibliography: <code>, the rule and source ids, the sources list."""
+
+    SKIP_CLASSES = frozenset({"citations", "rule-ids", "meta-codes"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[str] = []
+        self._skip: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        classes = set((values.get("class") or "").split())
+        if tag in ("code", "script", "style", "title") or classes & self.SKIP_CLASSES:
+            self._skip.append(tag)
+        elif self._skip and tag == self._skip[-1]:
+            self._skip.append(tag)
+        for name in ("aria-label", "title"):
+            if values.get(name) and not self._skip:
+                self.texts.append(str(values[name]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skip and tag == self._skip[-1]:
+            self._skip.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.texts.append(data.strip())
+
+
+def _english_left(text: str) -> str:
+    while (unwrapped := re.sub(r"⟦[^⟦⟧]*⟧", " ", text)) != text:  # innermost first: nested
+        text = unwrapped
+    text = re.sub(r"\b[A-Z]+[0-9]+[a-z]?\b|\bDEF\b", " ", text)  # rule ids
+    text = re.sub(r"\b[0-9a-f]{12,64}\b|\b[0-9a-f-]{36}\b", " ", text)  # digests, decision ids
+    text = re.sub(r"\b(forefoot-triage|English|Español|Pseudo|wrapped|sha256)\b", " ", text)
+    text = re.sub(
+        r"\b[a-z]+[a-z0-9]*_[a-z0-9_]+\b|\b(ottawa|acr|lisfranc|iwgdf|article)\b", " ", text
+    )
+    return " ".join(re.findall(r"[A-Za-z]{2,}", text))
+
+
+@pytest.fixture(scope="module")
+def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
+    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
+    return app_factory({"RULES_DIR": str(folder)})
+
+
+@pytest.mark.slow  # builds its own app
+@pytest.mark.parametrize(
+    ("method", "data"),
+    [("GET", None), ("POST", EMERGENCY), ("POST", FRACTURE), ("POST", SELF_CARE),
+     ("POST", {"pain_nrs": "11", "fever": "maybe"})],
+    ids=["form", "emergency", "fracture", "self-care", "errors"],
+)  # fmt: skip
+def test_no_english_left_on_the_intake_page(
+    pseudo_app: Flask, method: str, data: dict[str, str] | None
+) -> None:
+    """In the pseudo-locale every text of the intake page and its result is wrapped."""
+    response = pseudo_app.test_client().open(f"/?lang={PSEUDO}", method=method, data=data)
+    page = _Texts()
+    page.feed(response.get_data(as_text=True))
+    left = [(text, _english_left(html.unescape(text))) for text in page.texts]
+    assert [(text, words) for text, words in left if words] == []
