@@ -206,6 +206,70 @@ SURFACE_WORDS: dict[str, str] = {
     "page.result.sources": "Sources",
     "page.result.who": "Who this is for:",
     "page.result.meta": "Decision {decision_id}; ruleset {version}.",
+    "problem.number_and_unknown": "Give a number or tick 'I don't know', not both.",
+    # The step-by-step interview (/interview): its screens, result and error pages.
+    "page.interview.why.emergency": "Your answer could show that you need emergency care now.",
+    "page.interview.why.urgent": "Your answer could show that your foot should be seen today.",
+    "page.interview.why.soon": (
+        "Your answer could show that your foot should be seen within a few days."
+    ),
+    "page.interview.why.routine": (
+        "Your answer helps decide whether you need an appointment, and with whom."
+    ),
+    "page.interview.why_label": "Why we ask:",
+    "page.interview.brought": "The answers you brought",
+    "page.interview.dont_know": "I don't know",
+    "page.interview.number_label": "Whole number from {minimum} to {maximum}",
+    "page.interview.screen_title": "Question {number}",
+    "page.interview.screen_step": "Screen {number}",
+    "page.interview.progress_answered": "answered so far;",
+    "page.interview.progress_left": (
+        "questions left that could still change the result. The interview stops as soon as "
+        "no answer left could change it."
+    ),
+    "page.interview.unknown_note": 'A question left unanswered counts as "I don\'t know".',
+    "page.interview.unknown_does": "What that does:",
+    "page.interview.auto_next": (
+        "Choosing an answer with a click or tap moves on to the next question."
+    ),
+    "page.interview.next": "Next",
+    "page.interview.back": "Back",
+    "page.interview.back_change": "Back: change the last answer",
+    "page.interview.start_again": "Start again",
+    "page.interview.all_on_one_page": "All the questions on one page",
+    "page.interview.state_error": (
+        "This page's answers could not be read. Please start the interview again."
+    ),
+    "page.interview.error.title": "Answers not read",
+    "page.interview.error.heading": "The interview cannot go on with these answers",
+    "page.interview.error.problems": "What is wrong",
+    "page.interview.error.none": "No triage was given.",
+    "page.interview.error.restart": "Start the interview again",
+    "page.interview.error.or_use": ", or use",
+    "page.interview.form_link": "the form with all the questions",
+    "page.interview.result.title": "Your result",
+    "page.interview.result.stopped_label": "The interview stopped here:",
+    "page.interview.result.stopped": (
+        "your answers already show an emergency, and no answer to the questions left could "
+        "make it less urgent."
+    ),
+    "page.interview.result.complete": (
+        "No answer to the questions not asked could change where to go, how soon, whether in "
+        "person, the care level or a clinician's review: they are final."
+    ),
+    "page.interview.result.one_screen": "One screen of questions was needed.",
+    "page.interview.result.screens": "{count} screens of questions were needed.",
+    "page.interview.result.answers": "Your answers",
+    "page.interview.result.not_asked": (
+        "Questions not asked were not needed for this result; they read as unknown."
+    ),
+    "page.interview.unavailable.title": "Interview not available",
+    "page.interview.unavailable.heading": "The step-by-step interview is not available here",
+    "page.interview.unavailable.text": (
+        "This service is set up to require an API key for every triage, and a key is never "
+        "carried from page to page. Please use"
+    ),
+    "page.interview.unavailable.after": ", which asks for the key once.",
     # The CDS Hooks card's links to finish the questions.
     "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
     "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",
