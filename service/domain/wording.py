@@ -270,6 +270,88 @@ SURFACE_WORDS: dict[str, str] = {
         "carried from page to page. Please use"
     ),
     "page.interview.unavailable.after": ", which asks for the key once.",
+    # The rule catalogue, one rule, the safety report (their labels; conditions stay English).
+    "page.rules.title": "Rule catalogue",
+    "page.rules.lead": (
+        "Every rule whose condition holds fires. The result's urgency is the highest among "
+        "the fired rules; its care level the highest among the fired rules that are not "
+        "informational. Its destination, where the patient is sent, is that of the most "
+        "urgent, highest-level fired rule; every other fired rule above self-care is listed "
+        "among the referrals. The result is in person when any fired rule above self-care is."
+        " A comparison with an unknown number is false; an unanswered word answer is unknown."
+    ),
+    "page.rules.json": "The same catalogue as JSON:",
+    "page.rules.conditions_note": "The conditions are written in English, as the rules state them.",
+    "page.rules.families": "Families",
+    "page.rules.helpers": "Helpers",
+    "page.rules.rules": "Rules",
+    "page.rules.caption": "{count} rules, most families first as in the rule files",
+    "page.rules.rule": "Rule",
+    "page.rules.when": "When",
+    "page.rules.level_urgency": "Level, urgency",
+    "page.rules.where_setting": "Where, and in person?",
+    "page.rules.informational_flag": "Informational: never sets the care level",
+    "page.rules.review_flag": "Needs clinician review",
+    "page.rules.all_rules": "All rules",
+    "page.rule.title": "Rule {rule_id}",
+    "page.rule.family": "Family",
+    "page.rule.level": "Level",
+    "page.rule.where": "Where",
+    "page.rule.setting": "Setting",
+    "page.rule.informational": "Informational",
+    "page.rule.informational_yes": (
+        "Yes: it explains a self-care answer and never sets the care level"
+    ),
+    "page.rule.no": "No",
+    "page.rule.review": "Review",
+    "page.rule.shared_note": "shared line {name}: one of these two, chosen by the answers",
+    "page.rule.call_back_note": (
+        'call-back line: replaced by "{go_now}" when another rule sends the patient somewhere today'
+    ),
+    "page.rule.fires": "Cases where it fires",
+    "page.rule.silent": "Cases where it stays silent",
+    "page.rule.expected": "expected",
+    "page.rule.answers": "Answers:",
+    "page.rule.no_answers": "none (all unknown)",
+    "page.none": "None.",
+    "page.identity.version": "Version",
+    "page.identity.checked": "Checked with",
+    "page.identity.rule_cases": "{count} rule cases",
+    "page.identity.and_vignettes": "and {count} clinical vignettes",
+    "page.identity.no_vignettes": "only (no vignette file here)",
+    "page.identity.replayed": "replayed at start",
+    "page.identity.cases_sha": "Cases sha256",
+    "page.safety.title": "Safety report",
+    "page.safety.lead": (
+        ", replayed through the rules as the service runs them, once, when it started, from "
+        "the files whose content the cases' sha256 above identifies. Results are ordered by "
+        "urgency, then level: under-triage is a result below the expected one (unsafe), "
+        "over-triage one above it."
+    ),
+    "page.safety.no_vignettes": "The vignette suite is not installed here: rule cases only.",
+    "page.safety.promise": "What the rules promise",
+    "page.safety.unknown": "Unknown answers.",
+    "page.safety.summary": "Summary",
+    "page.safety.suite": "Suite",
+    "page.safety.cases": "Cases",
+    "page.safety.as_expected": "As expected",
+    "page.safety.under": "Under-triage",
+    "page.safety.over": "Over-triage",
+    "page.safety.other": "Other expectation failures",
+    "page.safety.suite.vignettes": "vignettes",
+    "page.safety.suite.all": "all",
+    "page.safety.levels": "Level: expected (rows) against returned (columns)",
+    "page.safety.urgencies": "Urgency: expected (rows) against returned (columns)",
+    "page.safety.expected": "Expected",
+    "page.safety.got": "got {name}",
+    "page.safety.misses": "Cases not as expected",
+    "page.safety.fires": "How often each rule fires",
+    "page.safety.level_urgency": "Level / urgency",
+    "page.safety.all": "All ({count})",
+    "page.safety.never_fired": "Rules never fired",
+    "page.safety.lead_cases": "Every rule case",
+    "page.safety.lead_vignettes": "and every clinical vignette",
+    "page.safety.suite.rule_cases": "rule cases",
     # The CDS Hooks card's links to finish the questions.
     "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
     "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",

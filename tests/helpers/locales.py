@@ -48,9 +48,10 @@ def rules_with_pseudo_locale(tmp: Path) -> Path:
 
 class PageTexts(HTMLParser):
     """The text a person reads on a page (and the attributes read aloud), without the parts
-    that are codes or bibliography: <code>, the rule and source ids, the sources list."""
+    that are codes or bibliography (<code>, the rule and source ids, the sources list) and
+    those the page itself marks as English (`lang="en"`: the rule conditions, case names)."""
 
-    SKIP_CLASSES = frozenset({"citations", "rule-ids", "meta-codes"})
+    SKIP_CLASSES = frozenset({"citations", "rule-ids", "meta-codes", "cite"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -60,7 +61,10 @@ class PageTexts(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         classes = set((values.get("class") or "").split())
+        declared_english = values.get("lang") == "en" and tag != "html"  # said to be English
         if tag in ("code", "script", "style", "title") or classes & self.SKIP_CLASSES:
+            self._skip.append(tag)
+        elif declared_english and not self._skip:
             self._skip.append(tag)
         elif self._skip and tag == self._skip[-1]:
             self._skip.append(tag)
