@@ -206,6 +206,38 @@ SURFACE_WORDS: dict[str, str] = {
     "page.result.sources": "Sources",
     "page.result.who": "Who this is for:",
     "page.result.meta": "Decision {decision_id}; ruleset {version}.",
+    # Problem titles and details (400 to 500) on every endpoint, sentence by sentence.
+    "problem.title_400": "Bad Request",
+    "problem.title_401": "Unauthorized",
+    "problem.title_404": "Not Found",
+    "problem.title_405": "Method Not Allowed",
+    "problem.title_413": "Request Entity Too Large",
+    "problem.title_415": "Unsupported Media Type",
+    "problem.title_500": "Internal Server Error",
+    "problem.bad_request": (
+        "The browser (or proxy) sent a request that this server could not understand."
+    ),
+    "problem.not_found": "The requested URL was not found on the server.",
+    "problem.not_found_hint": (
+        "If you entered the URL manually please check your spelling and try again."
+    ),
+    "problem.method": "The method is not allowed for the requested URL.",
+    "problem.too_large": "The data value transmitted exceeds the capacity limit.",
+    "problem.media_type": "The server does not support the media type transmitted in the request.",
+    "problem.send_json": "Send the intake as application/json.",
+    "problem.api_key_header": "Send a valid API key in the {header} header.",
+    "problem.repeated_key": "The JSON body repeats a key.",
+    "problem.nan": "The JSON body contains NaN or Infinity, which JSON does not allow.",
+    "problem.not_utf8": "The body is not valid UTF-8.",
+    "problem.too_deep": "The JSON body is nested too deeply.",
+    "problem.not_json": "The body is not valid JSON.",
+    "problem.framing": "The request body's framing is malformed or cut short.",
+    "problem.unicode": "The body holds a string that is not valid Unicode; see errors.",
+    "problem.surrogate": (
+        "A string holds half of a UTF-16 surrogate pair (escaped): not Unicode text."
+    ),
+    "problem.no_rule": "No rule has this id.",
+    "problem.not_completed": "The request could not be completed.",
     "problem.number_and_unknown": "Give a number or tick 'I don't know', not both.",
     # The step-by-step interview (/interview): its screens, result and error pages.
     "page.interview.why.emergency": "Your answer could show that you need emergency care now.",
