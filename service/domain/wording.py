@@ -206,6 +206,184 @@ SURFACE_WORDS: dict[str, str] = {
     "page.result.sources": "Sources",
     "page.result.who": "Who this is for:",
     "page.result.meta": "Decision {decision_id}; ruleset {version}.",
+    # Problem titles and details (400 to 500) on every endpoint, sentence by sentence.
+    "problem.title_400": "Bad Request",
+    "problem.title_401": "Unauthorized",
+    "problem.title_404": "Not Found",
+    "problem.title_405": "Method Not Allowed",
+    "problem.title_413": "Request Entity Too Large",
+    "problem.title_415": "Unsupported Media Type",
+    "problem.title_500": "Internal Server Error",
+    "problem.bad_request": (
+        "The browser (or proxy) sent a request that this server could not understand."
+    ),
+    "problem.not_found": "The requested URL was not found on the server.",
+    "problem.not_found_hint": (
+        "If you entered the URL manually please check your spelling and try again."
+    ),
+    "problem.method": "The method is not allowed for the requested URL.",
+    "problem.too_large": "The data value transmitted exceeds the capacity limit.",
+    "problem.media_type": "The server does not support the media type transmitted in the request.",
+    "problem.send_json": "Send the intake as application/json.",
+    "problem.api_key_header": "Send a valid API key in the {header} header.",
+    "problem.repeated_key": "The JSON body repeats a key.",
+    "problem.nan": "The JSON body contains NaN or Infinity, which JSON does not allow.",
+    "problem.not_utf8": "The body is not valid UTF-8.",
+    "problem.too_deep": "The JSON body is nested too deeply.",
+    "problem.not_json": "The body is not valid JSON.",
+    "problem.framing": "The request body's framing is malformed or cut short.",
+    "problem.unicode": "The body holds a string that is not valid Unicode; see errors.",
+    "problem.surrogate": (
+        "A string holds half of a UTF-16 surrogate pair (escaped): not Unicode text."
+    ),
+    "problem.no_rule": "No rule has this id.",
+    "problem.not_completed": "The request could not be completed.",
+    "problem.number_and_unknown": "Give a number or tick 'I don't know', not both.",
+    # The step-by-step interview (/interview): its screens, result and error pages.
+    "page.interview.why.emergency": "Your answer could show that you need emergency care now.",
+    "page.interview.why.urgent": "Your answer could show that your foot should be seen today.",
+    "page.interview.why.soon": (
+        "Your answer could show that your foot should be seen within a few days."
+    ),
+    "page.interview.why.routine": (
+        "Your answer helps decide whether you need an appointment, and with whom."
+    ),
+    "page.interview.why_label": "Why we ask:",
+    "page.interview.brought": "The answers you brought",
+    "page.interview.dont_know": "I don't know",
+    "page.interview.number_label": "Whole number from {minimum} to {maximum}",
+    "page.interview.screen_title": "Question {number}",
+    "page.interview.screen_step": "Screen {number}",
+    "page.interview.progress_answered": "answered so far;",
+    "page.interview.progress_left": (
+        "questions left that could still change the result. The interview stops as soon as "
+        "no answer left could change it."
+    ),
+    "page.interview.unknown_note": 'A question left unanswered counts as "I don\'t know".',
+    "page.interview.unknown_does": "What that does:",
+    "page.interview.auto_next": (
+        "Choosing an answer with a click or tap moves on to the next question."
+    ),
+    "page.interview.next": "Next",
+    "page.interview.back": "Back",
+    "page.interview.back_change": "Back: change the last answer",
+    "page.interview.start_again": "Start again",
+    "page.interview.all_on_one_page": "All the questions on one page",
+    "page.interview.state_error": (
+        "This page's answers could not be read. Please start the interview again."
+    ),
+    "page.interview.error.title": "Answers not read",
+    "page.interview.error.heading": "The interview cannot go on with these answers",
+    "page.interview.error.problems": "What is wrong",
+    "page.interview.error.none": "No triage was given.",
+    "page.interview.error.restart": "Start the interview again",
+    "page.interview.error.or_use": ", or use",
+    "page.interview.form_link": "the form with all the questions",
+    "page.interview.result.title": "Your result",
+    "page.interview.result.stopped_label": "The interview stopped here:",
+    "page.interview.result.stopped": (
+        "your answers already show an emergency, and no answer to the questions left could "
+        "make it less urgent."
+    ),
+    "page.interview.result.complete": (
+        "No answer to the questions not asked could change where to go, how soon, whether in "
+        "person, the care level or a clinician's review: they are final."
+    ),
+    "page.interview.result.one_screen": "One screen of questions was needed.",
+    "page.interview.result.screens": "{count} screens of questions were needed.",
+    "page.interview.result.answers": "Your answers",
+    "page.interview.result.not_asked": (
+        "Questions not asked were not needed for this result; they read as unknown."
+    ),
+    "page.interview.unavailable.title": "Interview not available",
+    "page.interview.unavailable.heading": "The step-by-step interview is not available here",
+    "page.interview.unavailable.text": (
+        "This service is set up to require an API key for every triage, and a key is never "
+        "carried from page to page. Please use"
+    ),
+    "page.interview.unavailable.after": ", which asks for the key once.",
+    # The rule catalogue, one rule, the safety report (their labels; conditions stay English).
+    "page.rules.title": "Rule catalogue",
+    "page.rules.lead": (
+        "Every rule whose condition holds fires. The result's urgency is the highest among "
+        "the fired rules; its care level the highest among the fired rules that are not "
+        "informational. Its destination, where the patient is sent, is that of the most "
+        "urgent, highest-level fired rule; every other fired rule above self-care is listed "
+        "among the referrals. The result is in person when any fired rule above self-care is."
+        " A comparison with an unknown number is false; an unanswered word answer is unknown."
+    ),
+    "page.rules.json": "The same catalogue as JSON:",
+    "page.rules.conditions_note": "The conditions are written in English, as the rules state them.",
+    "page.rules.families": "Families",
+    "page.rules.helpers": "Helpers",
+    "page.rules.rules": "Rules",
+    "page.rules.caption": "{count} rules, most families first as in the rule files",
+    "page.rules.rule": "Rule",
+    "page.rules.when": "When",
+    "page.rules.level_urgency": "Level, urgency",
+    "page.rules.where_setting": "Where, and in person?",
+    "page.rules.informational_flag": "Informational: never sets the care level",
+    "page.rules.review_flag": "Needs clinician review",
+    "page.rules.all_rules": "All rules",
+    "page.rule.title": "Rule {rule_id}",
+    "page.rule.family": "Family",
+    "page.rule.level": "Level",
+    "page.rule.where": "Where",
+    "page.rule.setting": "Setting",
+    "page.rule.informational": "Informational",
+    "page.rule.informational_yes": (
+        "Yes: it explains a self-care answer and never sets the care level"
+    ),
+    "page.rule.no": "No",
+    "page.rule.review": "Review",
+    "page.rule.shared_note": "shared line {name}: one of these two, chosen by the answers",
+    "page.rule.call_back_note": (
+        'call-back line: replaced by "{go_now}" when another rule sends the patient somewhere today'
+    ),
+    "page.rule.fires": "Cases where it fires",
+    "page.rule.silent": "Cases where it stays silent",
+    "page.rule.expected": "expected",
+    "page.rule.answers": "Answers:",
+    "page.rule.no_answers": "none (all unknown)",
+    "page.none": "None.",
+    "page.identity.version": "Version",
+    "page.identity.checked": "Checked with",
+    "page.identity.rule_cases": "{count} rule cases",
+    "page.identity.and_vignettes": "and {count} clinical vignettes",
+    "page.identity.no_vignettes": "only (no vignette file here)",
+    "page.identity.replayed": "replayed at start",
+    "page.identity.cases_sha": "Cases sha256",
+    "page.safety.title": "Safety report",
+    "page.safety.lead": (
+        ", replayed through the rules as the service runs them, once, when it started, from "
+        "the files whose content the cases' sha256 above identifies. Results are ordered by "
+        "urgency, then level: under-triage is a result below the expected one (unsafe), "
+        "over-triage one above it."
+    ),
+    "page.safety.no_vignettes": "The vignette suite is not installed here: rule cases only.",
+    "page.safety.promise": "What the rules promise",
+    "page.safety.unknown": "Unknown answers.",
+    "page.safety.summary": "Summary",
+    "page.safety.suite": "Suite",
+    "page.safety.cases": "Cases",
+    "page.safety.as_expected": "As expected",
+    "page.safety.under": "Under-triage",
+    "page.safety.over": "Over-triage",
+    "page.safety.other": "Other expectation failures",
+    "page.safety.suite.vignettes": "vignettes",
+    "page.safety.suite.all": "all",
+    "page.safety.levels": "Level: expected (rows) against returned (columns)",
+    "page.safety.urgencies": "Urgency: expected (rows) against returned (columns)",
+    "page.safety.expected": "Expected",
+    "page.safety.got": "got {name}",
+    "page.safety.misses": "Cases not as expected",
+    "page.safety.fires": "How often each rule fires",
+    "page.safety.level_urgency": "Level / urgency",
+    "page.safety.all": "All ({count})",
+    "page.safety.never_fired": "Rules never fired",
+    "page.safety.lead_cases": "Every rule case",
+    "page.safety.lead_vignettes": "and every clinical vignette",
+    "page.safety.suite.rule_cases": "rule cases",
     # The CDS Hooks card's links to finish the questions.
     "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
     "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",

@@ -41,29 +41,33 @@ class Language:
         return {"Content-Language": self.code, "Vary": "Accept-Language"}
 
 
-def _asked(req: Request) -> LanguageAccept:
-    """What the client asked for: `lang` (read like an Accept-Language value) wins over the
-    header, so a link or a client without header control can choose."""
-    explicit = req.args.get(LANG_PARAMETER)
+def _asked(req: Request, explicit: str | None = None) -> LanguageAccept:
+    """What the client asked for: `explicit` (a page's carried choice), else `lang` (read like
+    an Accept-Language value), wins over the header, so a link or a client without header
+    control can choose."""
+    if explicit is None:
+        explicit = req.args.get(LANG_PARAMETER)
     if explicit is not None:
         return parse_accept_header(explicit, LanguageAccept)
     return req.accept_languages
 
 
-def choose(supported: tuple[str, ...], req: Request | None = None) -> str | None:
+def choose(
+    supported: tuple[str, ...], req: Request | None = None, explicit: str | None = None
+) -> str | None:
     """The best supported language for the request (English first among equals), '' when the
     client asked for none, None when it asked only for unsupported ones."""
-    asked = _asked(req if req is not None else request)
+    asked = _asked(req if req is not None else request, explicit)
     if not asked:
         return ""
     found: str | None = asked.best_match(supported)
     return found
 
 
-def answer_language() -> tuple[Language, Ruleset]:
-    """The request's language and the ruleset worded in it."""
+def answer_language(explicit: str | None = None) -> tuple[Language, Ruleset]:
+    """The request's language (or `explicit`, a page's carried choice) and its ruleset."""
     triage = assessor()
-    found = choose(triage.supported)
+    found = choose(triage.supported, explicit=explicit)
     code = found or SOURCE_LANGUAGE
     words = triage.in_language(code)
     status = triage.status(code)

@@ -28,6 +28,19 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     return problem_response(problem_body(status, title, detail, **extra), status)
 
 
+def localized_problem(body: dict[str, Any], response: ResponseBase | None = None) -> ResponseBase:
+    """A problem in the request's language (`lang`, else Accept-Language): its title, detail
+    and messages, sentence by sentence; field paths, codes and values stay as they are."""
+    language = answer_language()[0]
+    body = in_language(body, language.code)
+    if response is None:
+        response = Response(status=body["status"])
+    response.set_data(json.dumps(body))
+    response.mimetype = PROBLEM_JSON
+    response.headers.update(language.headers)
+    return response
+
+
 def problem_response(body: dict[str, Any], status: int) -> Response:
     """A problem body as a problem+json response."""
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
@@ -179,12 +192,9 @@ def register_error_handlers(
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseBase:
         # Start from werkzeug's own response so headers such as a 405's Allow are kept.
-        response = error.get_response()
         status = error.code or 500
         body = problem_body(status, error.name, error.description or error.name)
-        response.set_data(json.dumps(body))
-        response.mimetype = PROBLEM_JSON
-        return response
+        return localized_problem(body, error.get_response())
 
     @app.errorhandler(ValidationError)
     def _invalid(error: ValidationError) -> Response:
@@ -195,22 +205,24 @@ def register_error_handlers(
         return response
 
     @app.errorhandler(BadRequestBody)
-    def _bad_body(error: BadRequestBody) -> Response:
-        return problem(400, "Bad Request", error.detail)
+    def _bad_body(error: BadRequestBody) -> ResponseBase:
+        return localized_problem(problem_body(400, "Bad Request", error.detail))
 
     @app.errorhandler(UnencodableBody)
-    def _unencodable(_error: UnencodableBody) -> Response:
+    def _unencodable(_error: UnencodableBody) -> ResponseBase:
         # Such a string cannot be answered, logged or passed on: refused like any invalid value.
         message = "A string holds half of a UTF-16 surrogate pair (escaped): not Unicode text."
-        return problem(
+        body = problem_body(
             422,
             "Unprocessable Content",
             "The body holds a string that is not valid Unicode; see errors.",
             errors=[{"field": "(body)", "message": message}],
         )
+        return localized_problem(body)
 
-    def _framing(_error: Exception) -> Response:
-        return problem(400, "Bad Request", "The request body's framing is malformed or cut short.")
+    def _framing(_error: Exception) -> ResponseBase:
+        detail = "The request body's framing is malformed or cut short."
+        return localized_problem(problem_body(400, "Bad Request", detail))
 
     for framing_error in framing_errors:  # the server's own body-framing errors
         app.register_error_handler(framing_error, _framing)
@@ -227,6 +239,10 @@ def register_error_handlers(
             return _http(error)
         # The type name only: exception messages may quote the request.
         _log.error("unhandled exception while answering", exception_type=type(error).__name__)
-        return problem(
+        body = problem_body(
             InternalServerError.code, "Internal Server Error", "The request could not be completed."
         )
+        try:
+            return localized_problem(body)
+        except Exception:  # the error answer itself must not fail: English then
+            return problem_response(body, InternalServerError.code)

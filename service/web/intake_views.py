@@ -28,7 +28,7 @@ pages = Blueprint("pages", __name__)
 def how_soon(urgency: str) -> str:
     """An urgency in words ('today') in the page's language; an urgency the pages do not
     know, as its code reads."""
-    return _ruleset().texts.get(f"how_soon.{urgency}") or HOW_SOON.get(
+    return page_ruleset().texts.get(f"how_soon.{urgency}") or HOW_SOON.get(
         urgency, display(urgency).lower()
     )
 
@@ -36,14 +36,14 @@ def how_soon(urgency: str) -> str:
 def setting_words(setting: str) -> str:
     """A care setting in words in the page's language; one the pages do not know, as its
     code reads."""
-    return _ruleset().texts.get(f"setting_label.{setting}") or SETTING_LABEL.get(
+    return page_ruleset().texts.get(f"setting_label.{setting}") or SETTING_LABEL.get(
         setting, display(setting)
     )
 
 
 def words(code: str) -> str:
     """A level, urgency, escalation or setting in the page's language; else as its code reads."""
-    texts = _ruleset().texts
+    texts = page_ruleset().texts
     for kind in ("level", "urgency", "escalation", "setting"):
         if f"{kind}.{code}" in texts:
             return texts[f"{kind}.{code}"]
@@ -59,10 +59,10 @@ pages.add_app_template_filter(setting_words, "setting_words")
 def _identity() -> dict[str, Any]:
     """Every page names the ruleset it shows and the cases it was checked with (the footer),
     and has the layout's words (English unless a translated page chose its language)."""
-    return {"ruleset": _ruleset(), "site": site_data(), "t": _ruleset().texts.__getitem__}
+    return {"ruleset": page_ruleset(), "site": site_data(), "t": page_ruleset().texts.__getitem__}
 
 
-def _ruleset() -> Ruleset:
+def page_ruleset() -> Ruleset:
     """The ruleset worded in the page's language: English, unless the page is one of those
     translated (the intake form and its result), where `lang` or Accept-Language choose."""
     triage = current_app.extensions["triage"]
@@ -71,14 +71,15 @@ def _ruleset() -> Ruleset:
     return ruleset
 
 
-def _choose_page_language() -> Language:
-    """The language of a translated page: `lang`, else Accept-Language, else English."""
-    language, _words = answer_language()
+def choose_page_language(explicit: str | None = None) -> Language:
+    """The language of a translated page: `explicit` (a form's carried choice), else `lang`,
+    else Accept-Language, else English."""
+    language, _words = answer_language(explicit)
     g.page_language = language.code
     return language
 
 
-def _languages() -> list[tuple[str, str]]:
+def languages() -> list[tuple[str, str]]:
     """(tag, name) of every language the pages can be read in, for the language switch."""
     triage = current_app.extensions["triage"]
     locales = triage.ruleset.locales
@@ -119,7 +120,7 @@ def _read() -> tuple[FormResult, int]:
     keys = _keys()
     if keys:
         if not is_valid_key(request.form.get(API_KEY_FIELD, ""), keys):
-            message = _ruleset().texts["problem.api_key"]
+            message = page_ruleset().texts["problem.api_key"]
             errors = [{"field": API_KEY_FIELD, "message": message}]
             return FormResult(None, errors, result.answers), 401  # what was typed is kept
     return result, 422 if result.errors else 200
@@ -127,8 +128,8 @@ def _read() -> tuple[FormResult, int]:
 
 def _context(result: FormResult | None = None) -> dict[str, Any]:
     """What the form and the result templates need; the answer is triaged through evaluate()."""
-    language = _choose_page_language()
-    words = _ruleset()
+    language = choose_page_language()
+    words = page_ruleset()
     answer = None
     engine_failed = False
     if result is not None and result.intake is not None:
@@ -146,7 +147,7 @@ def _context(result: FormResult | None = None) -> dict[str, Any]:
     ]
     return {
         "lang": language.code,
-        "languages": _languages(),
+        "languages": languages(),
         "lang_query": "" if language.code == SOURCE_LANGUAGE else f"?lang={language.code}",
         "sections": layout.sections,
         "situations": layout.situations,

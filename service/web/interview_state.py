@@ -2,8 +2,9 @@
 
 No server session: every page carries the answers given so far as hidden fields named like the
 long form's (`fever=no`, `age_years=30`, `age_years=unknown`), the screens shown in order
-(`screens`, one field per screen, the finding names separated by spaces) and the questions of
-the screen being answered (`shown`). A GET /interview?fever=no&... starts from such answers.
+(`screens`, one field per screen, the finding names separated by spaces), the questions of
+the screen being answered (`shown`) and the page's language (`lang`). A GET
+/interview?fever=no&... starts from such answers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from service.domain.intake_validator import validate_intake
 from service.http.problems import field_errors
 
 SCREENS, SHOWN, GO = "screens", "shown", "go"
-RESERVED = (SCREENS, SHOWN, GO)
+# The page's language, carried from page to page, and a language-switch button pressed.
+LANG, SWITCH = "lang", "switch_to"
+RESERVED = (SCREENS, SHOWN, GO, LANG, SWITCH)
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
 _NUMBER = re.compile(r"-?\d{1,7}")
 
@@ -150,6 +153,8 @@ def read_query(args: MultiDict[str, str], order: Mapping[str, int]) -> State:
     """
     state = State()
     for name in args:
+        if name == LANG:
+            continue
         if name not in FINDINGS:
             state.errors.append({"field": "(unknown key)", "message": "Unknown field."})
             continue

@@ -14,13 +14,20 @@ from flask import Blueprint, current_app, render_template, request
 from service.domain.assessment import Assessment
 from service.domain.findings import FINDINGS, Question
 from service.domain.interview import Disposition, Interviewer, NextQuestion, Step
-from service.domain.wording import display
+from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
 from service.exceptions import EngineError
 from service.http.evaluation import evaluate
 from service.http.interview_api import INTERVIEWER
-from service.web.intake_views import also_referred
+from service.web.intake_views import (
+    also_referred,
+    choose_page_language,
+    languages,
+    page_ruleset,
+)
 from service.web.interview_state import (
     GO,
+    LANG,
+    SWITCH,
     Errors,
     State,
     StateError,
@@ -36,14 +43,9 @@ interview_pages = Blueprint("interview_pages", __name__)
 # Up to seven questions a screen: the seven danger signs come on one screen (docs/interview.md),
 # every other group of the order is smaller; a screen never mixes two groups.
 SCREEN_QUESTIONS = 7
-# Why a question is asked, in words: the most urgent answer it could still lead to.
-WHY = {
-    "emergency": "Your answer could show that you need emergency care now.",
-    "urgent": "Your answer could show that your foot should be seen today.",
-    "soon": "Your answer could show that your foot should be seen within a few days.",
-    "routine": "Your answer helps decide whether you need an appointment, and with whom.",
-}
-BROUGHT = "The answers you brought"
+# Why a question is asked, in words (page.interview.why.<urgency>): the most urgent answer it
+# could still lead to; an urgency without words of its own reads as routine.
+WHY_URGENCIES = ("emergency", "urgent", "soon", "routine")
 
 
 def _interviewer() -> Interviewer:
@@ -51,10 +53,45 @@ def _interviewer() -> Interviewer:
     return interviewer
 
 
+def _words() -> Ruleset:
+    """The ruleset worded in the page's language (chosen by _choose_language)."""
+    return page_ruleset()
+
+
+def _choose_language() -> dict[str, Any]:
+    """The page's language: a switch button pressed, else the language the form carries, else
+    `lang`, else Accept-Language; and what the layout needs to show and offer it."""
+    explicit = request.form.get(SWITCH) or request.form.get(LANG) or None
+    code = choose_page_language(explicit).code
+    return {
+        "lang": code,
+        "languages": languages(),
+        "lang_query": "" if code == SOURCE_LANGUAGE else f"?{LANG}={code}",
+    }
+
+
 def _options(question: Question) -> list[tuple[str, str]]:
     """(value, text) of a word answer: the answers in the catalogue's order, I don't know last."""
+    texts = _words().texts
     values = [value for value in question.values if value != "unknown"]
-    return [(value, display(value)) for value in values] + [("unknown", "I don't know")]
+    return [(value, texts[f"choice.{value}"]) for value in values] + [
+        ("unknown", texts["page.interview.dont_know"])
+    ]
+
+
+def _answer_words(text: str) -> str:
+    """A carried answer in the page's language: a word answer by its choice text, a number as
+    it is."""
+    texts = _words().texts
+    if text == "unknown":
+        return texts["page.interview.dont_know"]
+    return texts.get(f"choice.{text}", text)
+
+
+def _translated(errors: Errors) -> Errors:
+    """Field errors in the page's language (field paths unchanged)."""
+    translate = current_app.extensions["triage"].problem_texts[_words().language]
+    return [{**error, "message": translate(error["message"])} for error in errors]
 
 
 def _keys_required() -> bool:
@@ -64,17 +101,20 @@ def _keys_required() -> bool:
 def _unavailable() -> Any:
     """With API keys configured no page may triage without one, and no key is put in a page:
     the interview, which would carry it from page to page, is off; the form at / asks for it."""
-    return render_template("interview/unavailable.html"), 403
+    return render_template("interview/unavailable.html", **_choose_language()), 403
 
 
 def _error_page(errors: Errors, status: int) -> Any:
     return render_template(
-        "interview/error.html", errors=errors, findings=_interviewer().ruleset.questions
+        "interview/error.html",
+        errors=_translated(errors),
+        findings=_words().questions,
+        **_choose_language(),
     ), status
 
 
 def _state_error() -> Any:
-    message = "This page's answers could not be read. Please start the interview again."
+    message = _words().texts["page.interview.state_error"]
     return _error_page([{"field": "(interview)", "message": message}], 400)
 
 
@@ -83,33 +123,39 @@ def _screen(
 ) -> Any:
     """One screen: the questions `state.shown`, asked after the answers `before`."""
     interviewer = _interviewer()
+    texts = _words().texts
     step = interviewer.step(before, SCREEN_QUESTIONS)
     why: dict[str, NextQuestion] = {q.finding.name: q for q in step.questions}
     shown = state.shown
     if all(name in why for name in shown):
-        heading = why[shown[0]].group.title
+        heading = texts[f"interview.group.{why[shown[0]].group.id}.title"]
     else:  # the answers brought in by a link, shown again after Back
-        heading = BROUGHT
-    questions = interviewer.ruleset.questions
+        heading = texts["page.interview.brought"]
+    questions = _words().questions
+    urgency = {
+        name: q.urgency if q.urgency in WHY_URGENCIES else "routine" for name, q in why.items()
+    }
     return render_template(
         "interview/screen.html",
         state=state,
         questions=[questions[name] for name in shown],
-        why={name: WHY.get(q.urgency, WHY["routine"]) for name, q in why.items()},
+        why={name: texts[f"page.interview.why.{u}"] for name, u in urgency.items()},
         heading=heading,
         options=_options,
         preselect=preselect,
-        errors=errors,
+        errors=_translated(errors),
         bad=[error["field"] for error in errors],
         answered=len(step.answered),
         relevant=len(step.relevant),
         number=len(state.screens) + 1,
         findings=questions,
+        switch_form=True,
+        **_choose_language(),
     ), 422 if errors else 200
 
 
 def _result(state: State, step: Step, answer: Assessment | None, engine_failed: bool) -> Any:
-    ruleset = _interviewer().ruleset
+    ruleset = _words()
     emergency_stop = step.status == "ask" and not engine_failed
     summary = [
         (ruleset.questions[name], state.answers[name])
@@ -120,6 +166,7 @@ def _result(state: State, step: Step, answer: Assessment | None, engine_failed: 
         "interview/result.html",
         state=state,
         summary=summary,
+        answer_words=_answer_words,
         screens_shown=len(state.screens),
         emergency_stop=emergency_stop,
         answer=answer,
@@ -128,6 +175,8 @@ def _result(state: State, step: Step, answer: Assessment | None, engine_failed: 
         engine_failed=engine_failed,
         findings=ruleset.questions,
         safety_net=ruleset.disclaimer,
+        switch_form=True,
+        **_choose_language(),
     ), 500 if engine_failed else 200
 
 
@@ -141,7 +190,8 @@ def _next(state: State) -> Any:
     interviewer = _interviewer()
     step = interviewer.step(intake, SCREEN_QUESTIONS)
     try:
-        answer = evaluate(intake)  # as /v1/triage: the questions not asked read as unknown
+        # As /v1/triage: the questions not asked read as unknown; worded in the page's language.
+        answer = evaluate(intake, language=_words().language)
     except EngineError:
         return _result(state, step, None, engine_failed=True)  # fail closed: no triage guessed
     if step.disposition is not None and Disposition.of(answer) != step.disposition:
@@ -157,6 +207,7 @@ def _next(state: State) -> Any:
 @interview_pages.get("/interview", provide_automatic_options=False)
 def interview_start() -> Any:
     """The first screen; with answers in the query (`?fever=no&...`), the screen after them."""
+    _choose_language()
     if _keys_required():
         return _unavailable()
     policy = _interviewer().policy
@@ -168,7 +219,9 @@ def interview_start() -> Any:
 
 @interview_pages.post("/interview", provide_automatic_options=False)
 def interview_step() -> Any:
-    """A screen answered (Next) or left for the one before it (Back)."""
+    """A screen answered (Next), left for the one before it (Back), or shown again in another
+    language (a switch button: the answers so far and this screen's are kept)."""
+    _choose_language()
     if _keys_required():
         return _unavailable()
     try:
@@ -178,14 +231,24 @@ def interview_step() -> Any:
     if state.errors:
         return _error_page(state.errors, 422)
     go = request.form.get(GO, "next")
+    if request.form.get(SWITCH):
+        go = "switch"
     if go == "back":
         return _back(state)
-    if go != "next":
+    if go not in ("next", "switch"):
         return _state_error()
     before, errors = validate(state.answers)
     if before is None:
         return _error_page(errors, 422)
     given, errors = read_screen(request.form, state.shown)
+    if go == "switch":
+        if not state.shown:  # the result page: the same result in the other language
+            return _next(state)
+        # The header's switch form carries the answers so far, not this screen's choices; a
+        # client that posts them too gets them back chosen. Nothing posted is not "unknown".
+        posted = {name: given[name] for name in state.shown if name in request.form}
+        kept = {name: text for name, text in posted.items() if _valid_alone(name, text)}
+        return _screen(state, before, kept, [])
     if not errors:
         _, errors = validate({**state.answers, **given})
     if errors:

@@ -7,31 +7,49 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template
 
 from service.domain.condition_wording import Phrase, helper_nodes, phrase, rule_phrase
-from service.domain.ruleset import Rule, Ruleset
+from service.domain.ruleset import SOURCE_LANGUAGE, Rule, Ruleset
+from service.web.intake_views import choose_page_language, languages, page_ruleset
 from service.web.page_cache import site_data
 
 catalogue_pages = Blueprint("catalogue_pages", __name__)
 
 
-def _ruleset() -> Ruleset:
+def _english() -> Ruleset:
+    """The rules as written: their conditions are shown in English, with the questions' codes."""
     ruleset: Ruleset = current_app.extensions["triage"].ruleset
     return ruleset
+
+
+def _ruleset() -> Ruleset:
+    """The ruleset worded in the page's language (`lang`, else Accept-Language, else English)."""
+    choose_page_language()
+    return page_ruleset()
+
+
+def _language() -> dict[str, Any]:
+    """What the layout needs to show the page's language and offer the others."""
+    code = page_ruleset().language
+    return {
+        "lang": code,
+        "languages": languages(),
+        "lang_query": "" if code == SOURCE_LANGUAGE else f"?lang={code}",
+    }
 
 
 def advice_items(ruleset: Ruleset, rule: Rule) -> list[tuple[str, str]]:
     """(line, note) of a rule's advice as the answer assembles it (clinical.md 7.8)."""
     policy = ruleset.advice
+    texts = ruleset.texts
     items: list[tuple[str, str]] = []
     for line in rule.advice:
         if line.shared is not None:
             shared = policy.shared[line.shared]
-            note = f"shared line {shared.name}: one of these two, chosen by the answers"
+            note = texts["page.rule.shared_note"].format(name=shared.name)
             items += [(shared.then, note), (shared.otherwise, note)]
         elif line.text is not None:
             note = ""
             if line.call_back:
-                note = f'call-back line: replaced by "{policy.go_now}" when another rule sends '
-                note += "the patient somewhere today"
+                note = texts["page.rule.call_back_note"].format(go_now=policy.go_now)
             items.append((line.text, note))
     return items
 
@@ -40,11 +58,12 @@ def advice_items(ruleset: Ruleset, rule: Rule) -> list[tuple[str, str]]:
 def rule_catalogue() -> Any:
     """Every rule: condition in words, level, urgency, citations; the ruleset identity."""
     ruleset = _ruleset()
+    english = _english()
     rules = (*ruleset.rules, ruleset.default)
     families = {rule.family: [r for r in rules if r.family == rule.family] for rule in rules}
-    helpers = helper_nodes(ruleset.helpers)
+    helpers = helper_nodes(english.helpers)
     words: dict[str, Phrase] = {
-        name: phrase(node, ruleset.questions, helpers, own=name) for name, node in helpers.items()
+        name: phrase(node, english.questions, helpers, own=name) for name, node in helpers.items()
     }
     return render_template(
         "rules/catalogue.html",
@@ -52,7 +71,8 @@ def rule_catalogue() -> Any:
         rules=rules,
         families=list(families.items()),
         helpers=words,
-        conditions={rule.id: rule_phrase(rule, ruleset.questions, helpers) for rule in rules},
+        conditions={rule.id: rule_phrase(rule, english.questions, helpers) for rule in rules},
+        **_language(),
     )
 
 
@@ -68,10 +88,11 @@ def one_rule(rule_id: str) -> Any:
         "rules/rule.html",
         ruleset=ruleset,
         rule=rule,
-        condition=rule_phrase(rule, ruleset.questions, helper_nodes(ruleset.helpers)),
+        condition=rule_phrase(rule, _english().questions, helper_nodes(ruleset.helpers)),
         advice=advice_items(ruleset, rule),
         fires=[case for case in cases if rule.id in case.fired],
         silent=[case for case in cases if rule.id in case.not_fired],
+        **_language(),
     )
 
 
@@ -86,4 +107,5 @@ def safety_report() -> Any:
         rules=(*ruleset.rules, ruleset.default),
         summary=data.safety,
         with_vignettes=data.with_vignettes,
+        **_language(),
     )

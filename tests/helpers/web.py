@@ -49,6 +49,7 @@ class Element:
     attrs: dict[str, str]
     in_label: bool = False
     legends: list[str] = field(default_factory=list)
+    form: str = ""  # the id of the form it sits in
 
 
 class PageParser(HTMLParser):
@@ -63,11 +64,20 @@ class PageParser(HTMLParser):
         self._stack: list[str] = []
         self._legend: list[str] | None = None
         self._fieldsets: list[list[str]] = []
+        self._form = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self._form = values.get("id", "")
         self.elements.append(
-            Element(tag, values, "label" in self._stack, [f[0] for f in self._fieldsets if f])
+            Element(
+                tag,
+                values,
+                "label" in self._stack,
+                [f[0] for f in self._fieldsets if f],
+                self._form,
+            )
         )
         if tag == "label" and "for" in values:
             self.label_for.add(values["for"])
@@ -87,6 +97,8 @@ class PageParser(HTMLParser):
             self._legend = None
         if tag == "fieldset" and self._fieldsets:
             self._fieldsets.pop()
+        if tag == "form":
+            self._form = ""
         if tag in self._stack:
             while self._stack.pop() != tag:
                 pass
@@ -106,11 +118,14 @@ def parse(html: str) -> PageParser:
 
 
 def carried_fields(page: PageParser) -> list[tuple[str, str]]:
-    """The hidden fields of an interview page: the answers so far, the screens, the shown ones."""
+    """The hidden fields of an interview page's form: the answers so far, the screens, the
+    shown ones, the language (the language switch's form carries them too)."""
     return [
         (element.attrs["name"], element.attrs.get("value", ""))
         for element in page.elements
-        if element.tag == "input" and element.attrs.get("type") == "hidden"
+        if element.tag == "input"
+        and element.attrs.get("type") == "hidden"
+        and element.form == "interview"
     ]
 
 

@@ -41,6 +41,20 @@ def test_missing_or_wrong_key_is_401(keyed: Flask, headers: dict[str, str]) -> N
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_the_401_in_spanish(keyed: Flask) -> None:
+    """The 401's title and detail follow the language; the header's name and the challenge stay."""
+    response = keyed.test_client().post("/v1/triage?lang=es", json={})
+    assert response.status_code == 401
+    assert (response.get_json()["title"], response.get_json()["detail"]) == (
+        "No autorizado",
+        "Envíe una clave de API válida en la cabecera X-API-Key.",
+    )
+    assert response.headers["Content-Language"] == "es"
+    assert "WWW-Authenticate" in response.headers
+    english = keyed.test_client().post("/v1/triage", json={}).get_json()
+    assert english["detail"] == "Send a valid API key in the X-API-Key header."
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.yaml"])
 def test_operational_paths_stay_open(keyed: Flask, path: str) -> None:
     """Probes, metrics and the contract need no key."""

@@ -273,3 +273,70 @@ def test_no_english_bypasses_the_locale_files_in_problems(pseudo_app: Flask) -> 
         texts = [problem["title"], problem["detail"], *(e["message"] for e in problem["errors"])]
         sentences = [s for text in texts for s in text.replace("⟧ ⟦", "⟧\n⟦").split("\n")]
         assert [s for s in sentences if not is_wrapped(s)] == []
+
+
+def _raw(client: FlaskClient, path: str, data: bytes, **kwargs: Any) -> Any:
+    return client.post(path, data=data, content_type="application/json", **kwargs)
+
+
+# Requests that fail before any intake is read: (status, how to make it, Spanish title, detail).
+HTTP_PROBLEMS = [
+    (404, lambda c, q, h: c.get(f"/v1/nothing{q}", headers=h), "No encontrado",
+     "La dirección (URL) pedida no existe en este servidor. Si escribió la dirección a mano, "
+     "revísela e inténtelo de nuevo."),
+    (405, lambda c, q, h: c.get(f"/v1/triage{q}", headers=h), "Método no permitido",
+     "Este método no está permitido para esta dirección (URL)."),
+    (415, lambda c, q, h: c.post(f"/v1/triage{q}", data="x", content_type="text/plain", headers=h),
+     "Tipo de contenido no admitido", "Envíe las respuestas como application/json."),
+    (413, lambda c, q, h: _raw(c, f"/v1/triage{q}", b" " * 70_000, headers=h),
+     "Solicitud demasiado grande", "Los datos enviados superan el tamaño máximo."),
+    (400, lambda c, q, h: _raw(c, f"/v1/triage{q}", b"{", headers=h), "Solicitud incorrecta",
+     "El cuerpo no es JSON válido."),
+    (400, lambda c, q, h: _raw(c, f"/v1/triage{q}", b'{"a": 1, "a": 2}', headers=h),
+     "Solicitud incorrecta", "El cuerpo JSON repite una clave."),
+    (400, lambda c, q, h: _raw(c, f"/v1/triage/batch{q}", b'{"intakes": [NaN]}', headers=h),
+     "Solicitud incorrecta", "El cuerpo JSON contiene NaN o Infinity, que JSON no admite."),
+    (404, lambda c, q, h: c.get(f"/rules/NOPE{q}", headers=h), "No encontrado",
+     "Ninguna regla tiene este id."),
+]  # fmt: skip
+HTTP_IDS = ["404", "405", "415", "413", "400-json", "400-repeated", "400-nan", "404-rule"]
+
+
+@pytest.mark.parametrize(
+    ("status", "send", "title", "detail"),
+    HTTP_PROBLEMS,
+    ids=HTTP_IDS,
+)
+def test_http_problems_in_both_languages(
+    client: FlaskClient, status: int, send: Any, title: str, detail: str
+) -> None:
+    """400 to 415 problems follow `lang` and Accept-Language; English stays the default."""
+    for query, headers in (("?lang=es", {}), ("", {"Accept-Language": "es-MX, es;q=0.9"})):
+        response = send(client, query, headers)
+        assert response.status_code == status
+        assert response.mimetype == "application/problem+json"
+        assert (response.get_json()["title"], response.get_json()["detail"]) == (title, detail)
+        assert response.headers["Content-Language"] == "es"
+    english = send(client, "", {})
+    assert english.status_code == status
+    assert english.headers["Content-Language"] == "en"
+    assert english.get_json()["title"] not in (title, "")
+    if status == 405:
+        assert "POST" in english.headers["Allow"]
+
+
+@pytest.mark.slow  # builds its own app
+@pytest.mark.parametrize(("status", "send", "title", "detail"), HTTP_PROBLEMS, ids=HTTP_IDS)
+def test_no_english_bypasses_the_locale_files_in_http_problems(
+    pseudo_app: Flask, status: int, send: Any, title: str, detail: str
+) -> None:
+    """Every sentence of a 400 to 415 problem in the pseudo-locale is wrapped."""
+    response = send(pseudo_app.test_client(), f"?lang={PSEUDO}", {})
+    assert response.status_code == status
+    problem = response.get_json()
+    sentences = [
+        s
+        for text in (problem["title"], problem["detail"])
+        for s in text.replace("⟧ ⟦", "⟧\n⟦").split("\n")
+    ]
+    assert [s for s in sentences if not is_wrapped(s)] == []

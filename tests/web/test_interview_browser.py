@@ -49,7 +49,7 @@ def no_js_browser() -> Iterator[WebDriver]:
 
 def _shown(driver: WebDriver) -> list[str]:
     """The questions of the screen in the window; [] on the result page."""
-    fields = driver.find_elements(By.CSS_SELECTOR, "input[type=hidden][name=shown]")
+    fields = driver.find_elements(By.CSS_SELECTOR, "#interview input[type=hidden][name=shown]")
     return str(fields[0].get_attribute("value")).split() if fields else []
 
 
@@ -77,7 +77,9 @@ def _answer(driver: WebDriver, answers: dict[str, str], javascript: bool) -> Non
             field.clear()
             field.send_keys(answers[name])
             continue
-        radio = driver.find_element(By.CSS_SELECTOR, f"input[name={name}][value={answers[name]}]")
+        radio = driver.find_element(
+            By.CSS_SELECTOR, f"#interview input[name={name}][value={answers[name]}]"
+        )
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", radio)
         radio.click()
     moves_itself = javascript and len(shown) == 1 and given and not FINDINGS[shown[0]].is_numeric
@@ -153,10 +155,10 @@ def test_a_fracture_without_javascript(server: LiveServer, no_js_browser: WebDri
     for name in screens[-1]:
         if name in FRACTURE:
             value = FRACTURE[name]
-            selector = f"input[name={name}][value={value}]"
+            selector = f"#interview input[name={name}][value={value}]"
             assert driver.find_element(By.CSS_SELECTOR, selector).is_selected(), name
         else:
-            selector = f"input[name={name}][value=unknown]"
+            selector = f"#interview input[name={name}][value=unknown]"
             assert driver.find_element(By.CSS_SELECTOR, selector).is_selected(), name
 
 
@@ -182,7 +184,7 @@ def test_a_keyboard_choice_does_not_move_on(server: LiveServer, browser: WebDriv
         _answer(browser, {}, True)
     (name,) = _shown(browser)
     assert browser.find_element(By.ID, "auto-next").is_displayed()
-    first = browser.find_element(By.CSS_SELECTOR, f"input[name={name}]")
+    first = browser.find_element(By.CSS_SELECTOR, f"#interview input[name={name}]")
     browser.execute_script("arguments[0].focus()", first)
     first.send_keys(Keys.SPACE)
     first.send_keys(Keys.ARROW_DOWN)
@@ -201,3 +203,41 @@ def test_the_interview_fits_a_phone(server: LiveServer, browser: WebDriver, path
         shoot(browser, name, width=375)
     finally:
         browser.set_window_size(WIDTH, HEIGHT)
+
+
+def test_the_spanish_interview_and_its_language_switch(
+    server: LiveServer, no_js_browser: WebDriver
+) -> None:
+    """JavaScript off, in Spanish: the danger signs, then the switch to English keeps the answers
+    and the screen; Enter in a number field still means Next, never the switch."""
+    driver = no_js_browser
+    driver.get(server.base + "/interview?lang=es")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    assert driver.find_element(By.ID, "next").text == "Siguiente"
+    _answer(driver, SELF_CARE, javascript=False)
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    second = _shown(driver)
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, "nav.languages button[value=en]").click()
+    _wait_for_new_page(driver, page)
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert _shown(driver) == second
+    assert driver.find_element(By.ID, "next").text == "Next"
+    chosen = driver.find_elements(By.CSS_SELECTOR, "#interview input:checked")
+    assert chosen == []  # nothing chosen for the person (this screen's choices were not sent)
+    shoot(driver, "28-interview-switched-to-english")
+    while not (numbers := [name for name in _shown(driver) if FINDINGS[name].is_numeric]):
+        _answer(driver, SELF_CARE, javascript=False)
+    second = _shown(driver)
+    field = driver.find_element(By.ID, f"f-{numbers[0]}")
+    value = SELF_CARE.get(numbers[0], "3")
+    field.send_keys(value)
+    page = driver.find_element(By.TAG_NAME, "html")
+    field.send_keys(Keys.ENTER)
+    _wait_for_new_page(driver, page)
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert _shown(driver) != second  # moved on: Enter pressed Next
+    hidden = driver.find_elements(
+        By.CSS_SELECTOR, f"#interview input[type=hidden][name={numbers[0]}]"
+    )
+    assert hidden[0].get_attribute("value") == value

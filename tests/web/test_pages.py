@@ -483,7 +483,7 @@ def test_one_rule_shows_destination_setting_and_advice_as_text(
     assert f'<dd class="where">{where}</dd>' in html
     assert '<dd class="setting">Virtual suitable: a video or phone appointment' in html
     assert '<dd class="informational">No</dd>' in html
-    assert 'href="/rules#family-children">children</a>' in html
+    assert 'href="/rules#family-children" lang="en">children</a>' in html
     advice = _between(html, '<ul class="rule-advice">', "</ul>")
     for text in ruleset.advice_texts(rule):
         assert _escaped(text) in advice
@@ -611,10 +611,10 @@ def test_rule_pages_show_conditions_as_html_in_the_question_wording(
         page = _between(client.get(f"/rules/{rule.id}").get_data(as_text=True), "<main", "</main>")
         assert "`" not in page, rule.id
         assert "*" not in page, rule.id
-        condition = _between(page, '<dd class="condition">', "</dd></div>")
+        condition = _between(page, '<dd class="condition" lang="en">', "</dd></div>")
         words = _condition_html(app, rule_phrase(rule, ruleset.questions, helpers))
         assert page.count(words) == 1, rule.id
-        assert condition == '<dd class="condition">' + words
+        assert condition == '<dd class="condition" lang="en">' + words
         for name in (name for name in rule.findings if "_" in name):  # machine-only names
             assert not re.search(rf"\b{name}\b", condition), (rule.id, name)
     em3 = client.get("/rules/EM3").get_data(as_text=True)

@@ -1,0 +1,88 @@
+"""/rules, /rules/<id> and /safety in Spanish: `lang` or Accept-Language, the switch, lang
+attributes (the rule conditions and case names marked English), and the pseudo-locale proves
+that every other text comes from the locale files; /docs stays English (the contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import AppFactory
+from tests.helpers.locales import PSEUDO, english_left_on, rules_with_pseudo_locale
+
+PAGES = ["/rules", "/rules/EM1", "/rules/SC2", "/rules/DEF", "/safety"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_the_page_in_spanish(client: FlaskClient, path: str) -> None:
+    text = client.get(f"{path}?lang=es").get_data(as_text=True)
+    assert '<html lang="es">' in text
+    assert '<a href="?lang=es" hreflang="es" lang="es" aria-current="true">Español</a>' in text
+    assert '<a href="/rules?lang=es">Reglas</a>' in text
+    assert '<a href="/safety?lang=es">Informe de seguridad</a>' in text
+    assert "<dt>Versión</dt>" in text
+    english = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="en">' in english
+
+
+def test_the_catalogue_in_spanish(client: FlaskClient) -> None:
+    text = client.get("/rules", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "<h1>Catálogo de reglas</h1>" in text
+    assert "Posible falta de riego sanguíneo en la pierna (isquemia aguda)" in text
+    assert '<td class="condition-cell" lang="en">' in text  # the conditions stay as written
+    assert "Las condiciones se muestran en inglés" in text
+    assert '<a href="/rules/EM1?lang=es">EM1</a>' in text
+
+
+def test_one_rule_in_spanish(client: FlaskClient) -> None:
+    text = client.get("/rules/SC2?lang=es").get_data(as_text=True)
+    assert "<dt>Familia</dt>" in text
+    assert '<dd class="informational">Sí: explica una respuesta de cuidados en casa' in text
+    assert "Casos en los que se aplica (" in text
+    assert '<a href="/rules?lang=es">Todas las reglas</a>' in text
+    em1 = client.get("/rules/EM1?lang=es").get_data(as_text=True)
+    assert "Vaya a urgencias ahora o llame al 911" in em1
+    assert '<dd class="condition" lang="en">' in em1
+
+
+def test_the_safety_report_in_spanish(client: FlaskClient) -> None:
+    text = client.get("/safety?lang=es").get_data(as_text=True)
+    assert "<h1>Informe de seguridad</h1>" in text
+    assert '<th scope="row">casos de las reglas</th>' in text
+    assert "Infraclasificación" in text
+    assert "Nivel: esperado (filas) frente a obtenido (columnas)" in text
+
+
+def test_the_api_docs_stay_english(client: FlaskClient) -> None:
+    """/docs shows the contract, which is English: no switch that would change nothing."""
+    text = client.get("/docs?lang=es").get_data(as_text=True)
+    assert '<html lang="en">' in text
+    assert 'class="languages"' not in text
+
+
+@pytest.fixture(scope="module")
+def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
+    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
+    return app_factory({"RULES_DIR": str(folder)})
+
+
+@pytest.mark.slow  # builds its own app
+def test_no_english_left_on_the_catalogue_and_safety_pages(pseudo_app: Flask) -> None:
+    """Every rule page, the catalogue and the safety report in the pseudo-locale."""
+    client = pseudo_app.test_client()
+    ruleset = pseudo_app.extensions["triage"].ruleset
+    paths = [
+        "/rules",
+        "/safety",
+        *(f"/rules/{rule.id}" for rule in (*ruleset.rules, ruleset.default)),
+    ]
+    left = {}
+    for path in paths:
+        response = client.get(f"{path}?lang={PSEUDO}")
+        assert response.status_code == 200, path
+        if found := english_left_on(response.get_data(as_text=True)):
+            left[path] = found[:5]
+    assert left == {}
