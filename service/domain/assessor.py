@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from service.domain.assessment import Assessment, Reason
+from service.domain.assessment import Assessment, FollowUp, Reason
 from service.domain.conditions import to_firing
 from service.domain.decision import Decision, decide
 from service.domain.engine import RuleEngine, to_durable
@@ -14,7 +14,7 @@ from service.domain.facts import Facts, build_facts
 from service.domain.followup import FollowUpPlanner
 from service.domain.locales import localize
 from service.domain.problem_text import ProblemText
-from service.domain.ruleset import SOURCE_LANGUAGE, SOURCE_STATUS, Ruleset
+from service.domain.ruleset import SOURCE_LANGUAGE, SOURCE_STATUS, Rule, Ruleset
 from service.exceptions import EngineError, RulesetError
 
 # Intakes checked at start-up: the engine must fire exactly what the conditions say.
@@ -92,6 +92,17 @@ class Triage:
         facts = build_facts(intake)
         return self.answer(decision_id, facts, self.decide(facts), language)
 
+    def _follow_up(
+        self, facts: Facts, fired: list[Rule], decision: Decision, words: Ruleset
+    ) -> tuple[FollowUp, ...]:
+        """The questions still worth asking, worded in `words`' language (the planner words
+        them in English; dataclasses.replace per item cost a sixth of an answer, so only
+        another language pays for it)."""
+        found = self.planner.follow_up(facts, fired, decision.rank, decision.needs_clinician_review)
+        if words is self.ruleset:
+            return found
+        return tuple(replace(item, question=words.questions[item.finding].label) for item in found)
+
     def _advice(self, decision: Decision, facts: Facts, words: Ruleset) -> list[str]:
         """The answer's advice, assembled as clinical.md 7.8 says (A0-A4), in `words`' language."""
         policy = words.advice
@@ -151,12 +162,7 @@ class Triage:
                 Reason(words.by_id[rule.id], rule.explain(facts)) for rule in decision.rationale
             ),
             advice=tuple(self._advice(decision, facts, words)),
-            follow_up=tuple(
-                replace(item, question=words.questions[item.finding].label)
-                for item in self.planner.follow_up(
-                    facts, fired, decision.rank, decision.needs_clinician_review
-                )
-            ),
+            follow_up=self._follow_up(facts, fired, decision, words),
             citations=tuple(words.citations[key] for key in citation_keys),
             ruleset=self.ruleset.identity,
             disclaimer=words.disclaimer,

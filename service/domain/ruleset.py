@@ -96,7 +96,7 @@ class Locale:
     statuses: Mapping[str, str] = field(repr=False)
     sha256: str
 
-    @property
+    @cached_property  # every answer in the language names it; the texts never change
     def translation_status(self) -> str:
         """The weakest review status of any text: what an answer in this language can claim."""
         if self.language == SOURCE_LANGUAGE:
@@ -147,7 +147,7 @@ class Ruleset:
     def __repr__(self) -> str:
         return f"<Ruleset {self.id} {self.version} sha256={self.sha256[:12]}>"
 
-    @property
+    @cached_property  # every answer carries it (read, never changed: copied where edited)
     def identity(self) -> dict[str, Any]:
         """Id, version, the sha256 of the English rules, and each translation's digest and
         review status: together they fix every word of an answer in every language."""
