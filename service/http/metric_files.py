@@ -30,7 +30,6 @@ import mmap
 import os
 import shutil
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,6 +41,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.mmap_dict import mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from service.http import master_folders
 
 FOLDER_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # One page: files grow by doubling, each growth reserved before it is mapped.
@@ -333,22 +334,11 @@ def install() -> None:
 
 # The gunicorn master's side (gunicorn.conf.py).
 
-_created_folders: list[str] = []
-
 
 def choose_folder() -> str:
-    """PROMETHEUS_MULTIPROC_DIR; when unset (`make run`), a new private temporary folder."""
-    chosen = os.environ.get(FOLDER_VARIABLE)
-    if not chosen:
-        try:
-            chosen = tempfile.mkdtemp(prefix="triage-metrics-")
-            _created_folders.append(chosen)
-        except OSError:
-            # No writable temporary folder: the service still starts, and each worker logs
-            # once that its metrics are off.
-            chosen = os.path.join(os.environ.get("TMPDIR") or "/tmp", "triage-metrics")  # noqa: S108
-        os.environ[FOLDER_VARIABLE] = chosen
-    return chosen
+    """PROMETHEUS_MULTIPROC_DIR; when unset (`make run`), a new private temporary folder (with
+    none writable, the service still starts and each worker logs that its metrics are off)."""
+    return master_folders.choose(FOLDER_VARIABLE, "triage-metrics")
 
 
 def reset_folder(folder: str) -> None:
@@ -373,9 +363,8 @@ def reset_folder(folder: str) -> None:
 
 
 def remove_created_folder() -> None:
-    """At exit, remove the temporary folder choose_folder created (none in a container)."""
-    for folder in _created_folders:
-        shutil.rmtree(folder, ignore_errors=True)
+    """At exit, remove the temporary folders chosen when none was set (none in a container)."""
+    master_folders.remove_created()
 
 
 @contextlib.contextmanager

@@ -29,15 +29,15 @@ import contextlib
 import hashlib
 import heapq
 import os
-import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 import structlog
+
+from service.http import master_folders
 
 FOLDER_VARIABLE = "TRIAGE_CDS_REPLAY_DIR"
 DATABASE = "replay.sqlite3"
@@ -244,25 +244,11 @@ def for_this_server() -> ReplayStore:
 
 # The gunicorn master's side (gunicorn.conf.py).
 
-_created_folders: list[str] = []
-
 
 def choose_folder() -> str:
-    """TRIAGE_CDS_REPLAY_DIR; when unset (`make run`), a new private temporary folder.
-
-    Set in the environment, so that the app (preloaded in the master) and the workers use it.
-    """
-    chosen = os.environ.get(FOLDER_VARIABLE)
-    if not chosen:
-        try:
-            chosen = tempfile.mkdtemp(prefix="triage-cds-replay-")
-            _created_folders.append(chosen)
-        except OSError:
-            # No writable temporary folder: prepare logs it and CDS calls with a JWT are
-            # refused (503), never accepted without replay protection.
-            chosen = os.path.join(os.environ.get("TMPDIR") or "/tmp", "triage-cds-replay")  # noqa: S108
-        os.environ[FOLDER_VARIABLE] = chosen
-    return chosen
+    """TRIAGE_CDS_REPLAY_DIR; when unset (`make run`), a new private temporary folder (with none
+    writable, prepare logs it and CDS calls with a JWT are refused, never accepted unprotected)."""
+    return master_folders.choose(FOLDER_VARIABLE, "triage-cds-replay")
 
 
 def prepare(folder: str) -> bool:
@@ -285,6 +271,5 @@ def prepare(folder: str) -> bool:
 
 
 def remove_created_folder() -> None:
-    """At exit, remove the temporary folder choose_folder created (none when it was set)."""
-    for folder in _created_folders:
-        shutil.rmtree(folder, ignore_errors=True)
+    """At exit, remove the temporary folders chosen when none was set."""
+    master_folders.remove_created()
