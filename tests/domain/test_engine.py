@@ -100,7 +100,8 @@ def test_a_fact_the_engine_does_not_take_fails_closed() -> None:
     """A status other than 0 from durable's assert_fact is not an evaluation: EngineError."""
     engine = RuleEngine({"R1": {"pain_nrs": 5}})
     engine.evaluate({"pain_nrs": 5})
-    fact = '{"pain_nrs": 5, "id": "fixed", "sid": "triage", "kind": "intake"}'
+    name = engine._names["pain_nrs"]  # the short property name the adapter gave the finding
+    fact = f'{{"{name}": 5, "id": "fixed", "sid": "triage", "kind": "intake"}}'
     key = '{"id": "fixed", "sid": "triage", "kind": "intake"}'
     assert engine._run(fact, key) == {"R1#0", "zz_evaluated"}
     durable_rules_engine.assert_fact(engine._handle, fact)  # a fact the adapter did not retract
@@ -118,7 +119,7 @@ def test_work_left_for_a_retracted_fact_fails_closed(monkeypatch: pytest.MonkeyP
     def retract_after_another(handle: int, key: str) -> tuple[int, int]:
         monkeypatch.setattr(durable_rules_engine, "retract_fact", retract)  # once
         durable_rules_engine.assert_fact(
-            handle, '{"pain_nrs":5,"id":0,"sid":"triage","kind":"intake"}'
+            handle, f'{{"{engine._names["pain_nrs"]}":5,"id":0,"sid":"triage","kind":"intake"}}'
         )
         result: tuple[int, int] = retract(handle, key)
         return result
