@@ -414,6 +414,12 @@ SURFACE_WORDS: dict[str, str] = {
     "problem.not_http": "Not an HTTP/1.x request head.",
     "problem.body_timeout": "The request body did not arrive in time.",
     "problem.engine_failed": "The rule engine failed; no triage result.",
+    # Marshmallow's own messages on the CDS Hooks call and feedback bodies.
+    "problem.required": "Missing data for required field.",
+    "problem.not_mapping": "Not a valid mapping type.",
+    "problem.not_list": "Not a valid list.",
+    "problem.equal": "Must be equal to {other}.",
+    "problem.length": "Length must be between {min} and {max}.",
     # FHIR OperationOutcome texts of a QuestionnaireResponse that cannot be read.
     "problem.failed": "The request failed.",
     "problem.fhir.one_answer": "'{name}' takes at most one answer.",

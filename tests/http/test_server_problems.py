@@ -53,7 +53,7 @@ def test_no_english_bypasses_the_locale_files_below_flask(pseudo_app: Flask) -> 
         problem = ServerProblem(languages, status, detail, headers)
         got, head, body = _parsed(problem(PSEUDO))
         assert (got, body["status"], head["content-language"]) == (status, status, PSEUDO)
-        assert is_wrapped(body["title"]) and is_wrapped(body["detail"]), body
+        assert is_wrapped(body["title"]), body
         assert body["detail"] == f"⟦{detail}⟧"
         got, head, body = _parsed(problem(EVERY))
         assert head["content-language"] == f"en, {PSEUDO}, es"
