@@ -4,7 +4,13 @@ import os
 import re
 
 from service.http import probe_port
-from service.http.gunicorn_hooks import HEADER_FIELD_BYTES, HEADER_FIELDS, RedactingLogger, install
+from service.http.gunicorn_hooks import (
+    HEADER_FIELD_BYTES,
+    HEADER_FIELDS,
+    RedactingLogger,
+    install,
+    prepare,
+)
 
 
 def _setting(name: str, default: str, pattern: str) -> str:
@@ -115,7 +121,9 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
-    """Answer the probe port from this worker (when HEALTH_PORT is set)."""
+    """The problems gunicorn answers itself, built once in the app's languages; the probe port
+    answered from this worker (when HEALTH_PORT is set)."""
+    prepare(worker.wsgi)
     if _probe_listener is not None:
         from service.http.health import ready_body
 

@@ -11,12 +11,31 @@ _PLACEHOLDER = re.compile(r"\\\{([a-z_]+)\\\}")
 _SENTENCE = re.compile(r"(?<=[.?])\s+")
 
 
+# A placeholder whose value is itself one of our messages (a 412 quoting why a resource is not
+# usable): translated too.
+_NESTED = "detail"
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    """A template as a pattern: each placeholder a named group, a repeated one the same value."""
+    seen: set[str] = set()
+
+    def group(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in seen:
+            return f"(?P={name})"
+        seen.add(name)
+        return f"(?P<{name}>.+?)"
+
+    return re.compile(_PLACEHOLDER.sub(group, re.escape(text)))
+
+
 class ProblemText:
     """Translates problem messages from English into one language (the identity for English)."""
 
     def __init__(self, english: Mapping[str, str], texts: Mapping[str, str]) -> None:
         self._templates = [
-            (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(text))), texts[key])
+            (_pattern(text), texts[key])
             for key, text in english.items()
             if key.startswith("problem.")
         ]
@@ -32,5 +51,8 @@ class ProblemText:
     def _sentence(self, sentence: str) -> str:
         for pattern, template in self._templates:
             if match := pattern.fullmatch(sentence):
-                return template.format(**match.groupdict())
+                values = match.groupdict()
+                if _NESTED in values:
+                    values[_NESTED] = self(values[_NESTED])
+                return template.format(**values)
         return sentence

@@ -384,6 +384,138 @@ SURFACE_WORDS: dict[str, str] = {
     "page.safety.lead_cases": "Every rule case",
     "page.safety.lead_vignettes": "and every clinical vignette",
     "page.safety.suite.rule_cases": "rule cases",
+    # Problems answered below Flask (gunicorn, the gevent worker, the probe port), the Flask 408
+    # and the engine failure; service.http.server_problems.
+    "problem.title_403": "Forbidden",
+    "problem.title_408": "Request Timeout",
+    "problem.title_414": "URI Too Long",
+    "problem.title_417": "Expectation Failed",
+    "problem.title_431": "Request Header Fields Too Large",
+    "problem.title_501": "Not Implemented",
+    "problem.title_503": "Service Unavailable",
+    "problem.title_505": "HTTP Version Not Supported",
+    "problem.head_unparsed": "The HTTP request could not be parsed.",
+    "problem.refused": "The request was refused.",
+    "problem.line_too_long": "The request line is too long.",
+    "problem.expectation": "The expectation cannot be met.",
+    "problem.headers_too_large": (
+        "The request headers are too large: at most {fields} fields, each at most "
+        "{field_bytes} bytes, {total_bytes} bytes in all."
+    ),
+    "problem.transfer_coding": "The transfer coding is not supported: only chunked is.",
+    "problem.http_version": "The HTTP version is not supported: use HTTP/1.1 (or HTTP/1.0).",
+    "problem.busy": "The service is busy; retry after the time given in Retry-After.",
+    "problem.probe_paths": "This port answers only /healthz and /readyz.",
+    "problem.probe_get": "Probes use GET.",
+    "problem.loop_stalled": "The worker's event loop is not making progress.",
+    "problem.no_ruleset": "No validated ruleset is loaded yet.",
+    "problem.shutting_down": "The worker is shutting down.",
+    "problem.head_timeout": "The request head did not arrive in time.",
+    "problem.not_http": "Not an HTTP/1.x request head.",
+    "problem.body_timeout": "The request body did not arrive in time.",
+    "problem.engine_failed": "The rule engine failed; no triage result.",
+    # Marshmallow's own messages on the CDS Hooks call and feedback bodies.
+    "problem.required": "Missing data for required field.",
+    "problem.not_mapping": "Not a valid mapping type.",
+    "problem.not_list": "Not a valid list.",
+    "problem.equal": "Must be equal to {other}.",
+    "problem.length": "Length must be between {min} and {max}.",
+    # FHIR OperationOutcome texts of a QuestionnaireResponse that cannot be read.
+    "problem.failed": "The request failed.",
+    "problem.fhir.one_answer": "'{name}' takes at most one answer.",
+    "problem.fhir.answer_items": "The answer to '{name}' may not contain items.",
+    "problem.fhir.value_and_absent": "The answer to '{name}' has a value and a data-absent-reason.",
+    "problem.fhir.no_value": "The answer to '{name}' has no value.",
+    "problem.fhir.value_type": "The answer to '{name}' must be a {allowed}.",
+    "problem.fhir.code_system": "The answer to '{name}' must be a code of {system}.",
+    "problem.fhir.no_code": "The answer to '{name}' has no code.",
+    "problem.fhir.boolean": "The answer to '{name}' must be true or false.",
+    "problem.fhir.item_array": "'item' must be an array.",
+    "problem.fhir.link_id": "Every item needs a linkId.",
+    "problem.fhir.group_answer": "The group '{link_id}' takes no answer.",
+    "problem.fhir.not_ours": "An item's linkId is not a question of ours.",
+    "problem.fhir.wrong_group": "'{link_id}' belongs to the group '{group}'.",
+    "problem.fhir.answered_twice": "'{link_id}' is answered more than once.",
+    "problem.fhir.nested": "'{link_id}' may not contain other items.",
+    "problem.fhir.not_resource": "The body must be a FHIR resource (a JSON object).",
+    "problem.fhir.not_response": "The resource must be a QuestionnaireResponse.",
+    "problem.fhir.status": "status must be one of {statuses}.",
+    "problem.fhir.questionnaire": "questionnaire must be {questionnaire}.",
+    "problem.fhir.entered_in_error": "A response entered in error cannot be triaged.",
+    "problem.fhir.parameters": (
+        "The Parameters must hold one 'questionnaire-response' parameter with the resource."
+    ),
+    "problem.fhir.adaptive_questionnaire": (
+        "questionnaire must reference a contained adaptive Questionnaire derived from "
+        "{questionnaire}, or be {questionnaire}."
+    ),
+    "problem.fhir.one_contained": "questionnaire must name one contained Questionnaire.",
+    "problem.fhir.derived": "The contained Questionnaire must derive from {questionnaire}.",
+    "problem.fhir.contained_not_ours": (
+        "An item of the contained Questionnaire is not a question of ours."
+    ),
+    "problem.fhir.contained_twice": "'{link_id}' is in the contained Questionnaire twice.",
+    "problem.fhir.not_asked": "'{name}' is not a question of the contained Questionnaire.",
+    # CDS Hooks: the discovery document's service, and its 401, 412, 422 and 503 texts.
+    "problem.title_412": "Precondition Failed",
+    "cds.service.title": "Forefoot pain triage",
+    "cds.service.description": (
+        "Triages the patient's latest answers to the forefoot-triage Questionnaire (ball-of-"
+        "foot pain): where to go, how soon, in person or not, the referrals, level, reasons "
+        "and sources, as one card."
+    ),
+    "problem.cds.not_cds": "The body does not match CDS Hooks 2.0.",
+    "problem.cds.no_token": "Send a CDS Hooks 2.0 client JWT in the Authorization header (Bearer).",
+    "problem.cds.no_token_or_key": (
+        "Send a CDS Hooks 2.0 client JWT in the Authorization header (Bearer) or an API key "
+        "in {header}."
+    ),
+    "problem.cds.unknown_kid": "The token's kid is not in the issuer's JWKS.",
+    "problem.cds.jwks_unavailable": (
+        "The issuer's public keys could not be fetched; try again later."
+    ),
+    "problem.cds.alg_mismatch": "The token's alg does not match its key.",
+    "problem.cds.malformed": "The bearer token is not a signed JWT.",
+    "problem.cds.alg": "The token must be signed with {algorithms}.",
+    "problem.cds.typ": "The token's typ must be JWT.",
+    "problem.cds.kid": "The token's header must name its key (kid).",
+    "problem.cds.issuer": "The token's issuer is not a trusted CDS client.",
+    "problem.cds.jku": "The token's jku is not the issuer's trusted JWKS URL.",
+    "problem.cds.iat": "The token was issued in the future.",
+    "problem.cds.lifetime": "The token lives longer than 5 minutes.",
+    "problem.cds.jti": "The token's jti must be a string of 1 to 256 characters.",
+    "problem.cds.replay": "The token's jti was already used.",
+    "problem.cds.signature": "The token's signature does not verify.",
+    "problem.cds.expired": "The token has expired.",
+    "problem.cds.aud": "The token's aud is not the URL called.",
+    "problem.cds.claims": "The token must carry iss, aud, exp, iat and jti.",
+    "problem.cds.invalid": "The token is not valid.",
+    "problem.cds.numbers": "The token's exp and iat must be numbers.",
+    "problem.cds.replay_full": "Too many recent CDS Hooks calls; try again soon.",
+    "problem.cds.replay_unavailable": (
+        "CDS Hooks calls cannot be checked for replay right now; try again soon."
+    ),
+    "problem.cds.bundle_entry": "The prefetched Bundle's entry must be an array.",
+    "problem.cds.prefetch_kind": (
+        "The prefetch holds neither a QuestionnaireResponse nor a Bundle of them."
+    ),
+    "problem.cds.prefetch_missing": (
+        "Prefetch '{key}' must hold the patient's QuestionnaireResponse to {questionnaire} "
+        "(or a searchset Bundle with it)."
+    ),
+    "problem.cds.other_patient": "A prefetched QuestionnaireResponse is not about this patient.",
+    "problem.cds.other_questionnaire": "A prefetched response is not to {questionnaire}.",
+    "problem.cds.no_usable": "The prefetch holds no usable QuestionnaireResponse.",
+    "problem.cds.same_time": "Several responses share the latest 'authored' time: none is chosen.",
+    "problem.cds.not_usable": "The prefetched resource is not usable: {detail}",
+    "problem.cds.bad_patient_id": "The context's patientId is not a FHIR id: no query is made.",
+    "problem.cds.fetch_limit": "The FHIR server's answer was too large or too slow.",
+    "problem.cds.fetch_failed": (
+        "The prefetch is missing and the FHIR server could not be queried for it."
+    ),
+    "problem.cds.fetch_not_fhir": "The FHIR server did not answer with FHIR JSON.",
+    "problem.cds.fetch_not_json": "The FHIR server's answer is not JSON.",
+    "problem.cds.fetch_not_resource": "The FHIR server's answer is not a FHIR resource.",
     # The CDS Hooks card's links to finish the questions.
     "cds.link.intake": "Finish the unanswered questions in the forefoot-triage intake form",
     "cds.link.smart": "Finish the unanswered questions (SMART app in the EHR)",

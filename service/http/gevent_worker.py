@@ -8,8 +8,9 @@ service needs on top (docs/serving.md):
 - load shedding: a monitor greenlet marks each pass of the event loop; once a pass has used
   `TRIAGE_SHED_AFTER_MS` of CPU without the monitor getting its turn, every further request in it
   other than the health probes gets 503 with Retry-After at once, on a connection kept open,
-  at a tenth of the cost of an answer; so a pass, and the wait of a probe queued behind it,
-  stays bounded however many connections are ready;
+  at a tenth of the cost of an answer (pre-built in each language: the head is already read,
+  so it follows Accept-Language, service.http.server_problems); so a pass, and the wait of a
+  probe queued behind it, stays bounded however many connections are ready;
 - turns: after each answer a connection yields to the others, so a client whose next request
   is already there is not served again before them;
 - a drain at shutdown: connections the kernel already accepted are taken from the listen queue
@@ -20,7 +21,6 @@ The rule engine never yields, so evaluations in one process still run one at a t
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import socket
@@ -33,6 +33,8 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
+
+from service.http.server_problems import Languages, ServerProblem
 
 PROBES = frozenset({"/healthz", "/readyz"})
 ACCEPT_BATCH = 512  # connections a worker accepts per pass of its event loop
@@ -56,27 +58,13 @@ class RequestDeadline(TimeoutError):
     """The request's body or answer did not move within the request deadline."""
 
 
-def _overloaded_answer(retry_after: int) -> bytes:
-    # Kept alive: a client closing and reconnecting at once would cost the server more.
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Service Unavailable",
-            "status": 503,
-            "detail": "The service is busy; retry after the time given in Retry-After.",
-        }
-    )
-    return (
-        "HTTP/1.1 503 Service Unavailable\r\n"
-        "Content-Type: application/problem+json\r\n"
-        "Cache-Control: no-store\r\n"
-        "X-Content-Type-Options: nosniff\r\n"
-        f"Retry-After: {retry_after}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n{body}"
-    ).encode("latin-1")
+OVERLOADED = "The service is busy; retry after the time given in Retry-After."
 
 
-_OVERLOADED = _overloaded_answer(retry_after=1)
+def overloaded_answer(languages: Languages, retry_after: int = 1) -> ServerProblem:
+    """The 503 of a shed request, in each language. Kept alive (no Connection: close): a
+    client closing and reconnecting at once would cost the server more."""
+    return ServerProblem(languages, 503, OVERLOADED, (("Retry-After", str(retry_after)),))
 
 
 class _AdaptiveServer(StreamServer):
@@ -125,6 +113,14 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.tick_cpu = time.thread_time()
         self.turn_cpu = 0.0  # the CPU the last connection's turn waited for (_take_turns)
         self.last_pass = 0.0
+        self.languages = Languages()  # English until the app is loaded (load_wsgi)
+        self.overloaded = overloaded_answer(self.languages)
+
+    def load_wsgi(self) -> None:
+        """Load the app, then build the shed answer once in each of its languages."""
+        super().load_wsgi()
+        self.languages = Languages.of(self.wsgi)
+        self.overloaded = overloaded_answer(self.languages)
 
     def init_process(self) -> None:
         # The master's SIGTERM can arrive while gevent patches the process, before gunicorn
@@ -183,7 +179,7 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         # The pass is measured in the worker's own CPU time: work queued in it is what shedding
         # cuts short; a pass that the operating system merely paused (a busy host) is not.
         if req.path not in PROBES and self._overloaded():
-            util.write_nonblock(sock, _OVERLOADED)
+            util.write_nonblock(sock, self.overloaded(self._language(req)))
             self._take_turns()
             return True  # the unread body, if any, is skipped by the parser
         deadline = gevent.Timeout(self.request_timeout, RequestDeadline())
@@ -206,6 +202,11 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             raise StopIteration()
         self._take_turns()
         return handled
+
+    def _language(self, req: Any) -> str:
+        """The language a request's head asks for (its head was read: it can choose)."""
+        accept = next((v for name, v in req.headers if name == "ACCEPT-LANGUAGE"), None)
+        return self.languages.choose(accept, req.query)
 
     def _overloaded(self) -> bool:
         """Work queued ahead of a request is past the threshold, in this worker's CPU time:

@@ -1,7 +1,9 @@
 """gunicorn made to keep the service's rules at the HTTP level (installed by gunicorn.conf.py).
 
 - Requests gunicorn rejects itself (bad request line, oversized headers…) are answered as
-  problem+json like every other error, never as its HTML page, and never echo the request.
+  problem+json like every other error, never as its HTML page, and never echo the request; in
+  the request's language when its head was read, else in every loaded language
+  (service.http.server_problems), built once per worker (`prepare`).
 - What RFC 9112 requires and gunicorn 27 has no setting for, checked once a request head is
   parsed, before any application code: HTTP/1.1 without a Host field, or with a malformed one,
   is 400 (3.2); a version other than 1.0 and 1.1 is 505 (gunicorn accepts HTTP/1.2 to 1.9 and
@@ -17,10 +19,9 @@ real server, so a gunicorn upgrade that moves one of them fails a test rather th
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from http import HTTPStatus
+from contextvars import ContextVar
 from typing import Any
 
 from gunicorn import glogging, util
@@ -36,7 +37,8 @@ from gunicorn.http.errors import (
 from gunicorn.workers import base
 
 from service.http.log_lines import JsonLineFormatter, JsonLineHandler
-from service.http.problem_details import problem_body
+from service.http.problem_details import reason as reason_phrase
+from service.http.server_problems import EVERY, Languages, ServerProblem
 
 # gunicorn raises these while the application reads the body: a malformed chunk size,
 # extension or terminator, oversized trailers, or a body cut short by the client. The app
@@ -53,6 +55,8 @@ VERSIONS = frozenset({(1, 0), (1, 1)})
 # RFC 9110 7.2 / RFC 3986 3.2.2: reg-name or IP-literal, then an optional port.
 _HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
 
+# The English of each problem gunicorn answers itself (the locale files translate them by their
+# `problem.*` keys); any other status says its title.
 _DETAIL = {
     400: "The HTTP request could not be parsed.",
     403: "The request was refused.",
@@ -66,22 +70,42 @@ _DETAIL = {
     501: "The transfer coding is not supported: only chunked is.",
     505: "The HTTP version is not supported: use HTTP/1.1 (or HTTP/1.0).",
 }
+_CLOSE = (("Connection", "close"),)
+
+
+def _built(languages: Languages) -> dict[int, ServerProblem]:
+    return {
+        status: ServerProblem(languages, status, detail, _CLOSE)
+        for status, detail in _DETAIL.items()
+    }
+
+
+_languages = Languages()
+_answers = _built(_languages)
+# The language of the problem being written (EVERY: no head was read to choose one by); set by
+# _handle_error around gunicorn's own, which calls write_problem without the request.
+_language: ContextVar[str] = ContextVar("problem_language", default=EVERY)
+
+
+def prepare(app: Any) -> None:
+    """Build this worker's answers in the languages of its app (gunicorn.conf.py calls it once
+    the worker has loaded the app); until then they are English."""
+    global _languages, _answers
+    _languages = Languages.of(app)
+    _answers = _built(_languages)
 
 
 def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
-    """Drop-in for gunicorn.util.write_error. `mesg` quotes the request, so it is never sent."""
-    # The standard phrase: gunicorn passes "Bad Request" with its 501.
-    reason = HTTPStatus(status_int).phrase
-    body = json.dumps(problem_body(status_int, reason, _DETAIL.get(status_int, reason)))
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\n"
-        "Connection: close\r\n"
-        "Content-Type: application/problem+json\r\n"
-        "Cache-Control: no-store\r\n"
-        "X-Content-Type-Options: nosniff\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    util.write_nonblock(sock, (head + body).encode("latin-1"))
+    """Drop-in for gunicorn.util.write_error. `mesg` quotes the request, so it is never sent;
+    nor is gunicorn's `reason` (it passes "Bad Request" with its 501)."""
+    answer = _answers.get(status_int)
+    if answer is None:  # a status gunicorn did not answer before: built now, once
+        answer = ServerProblem(_languages, status_int, reason_phrase(status_int), _CLOSE)
+    util.write_nonblock(sock, answer(_language.get()))
+
+
+def _accept_language(headers: list[tuple[str, str]]) -> str | None:
+    return next((value for name, value in headers if name == "ACCEPT-LANGUAGE"), None)
 
 
 def check_head(request: Any) -> None:
@@ -114,11 +138,31 @@ def _parse_strictly(self: Any, unreader: Any) -> Any:
     # (and at most one read more), not limit_request_fields times limit_request_field_size.
     self.max_buffer_headers = min(self.max_buffer_headers, HEADER_BYTES)
     rest = _parse_request(self, unreader)
-    check_head(self)
+    try:
+        check_head(self)
+    except LimitRequestHeaders:
+        raise  # a head too large to be read for its language
+    except ParseException as error:
+        # The head was parsed: its problem can follow the language asked for (_handle_error).
+        error.language_asked = (_accept_language(self.headers), self.query)
+        raise
     return rest
 
 
-_handle_error = base.Worker.handle_error
+_gunicorn_handle_error = base.Worker.handle_error
+
+
+def _handle_error(self: Any, req: Any, client: Any, addr: Any, exc: Any) -> None:
+    """gunicorn's, answering in the language of the request's head when it was read (a
+    request that failed after parsing, or one check_head refused), else in every language."""
+    asked = getattr(exc, "language_asked", None)
+    if asked is None and req is not None:
+        asked = (_accept_language(req.headers), req.query)
+    token = _language.set(EVERY if asked is None else _languages.choose(*asked))
+    try:
+        _handle_error_505(self, req, client, addr, exc)
+    finally:
+        _language.reset(token)
 
 
 def _handle_error_505(self: Any, req: Any, client: Any, addr: Any, exc: Any) -> None:
@@ -130,7 +174,7 @@ def _handle_error_505(self: Any, req: Any, client: Any, addr: Any, exc: Any) -> 
         except Exception:  # the client is gone: nothing to answer
             self.log.debug("Failed to send error message.")
         return
-    _handle_error(self, req, client, addr, exc)
+    _gunicorn_handle_error(self, req, client, addr, exc)
 
 
 _default_headers = wsgi.Response.default_headers
@@ -145,7 +189,7 @@ def install() -> None:
     """Install all of the above for this process (called by gunicorn.conf.py, in the master)."""
     util.write_error = write_problem
     message.Request.parse = _parse_strictly
-    base.Worker.handle_error = _handle_error_505
+    base.Worker.handle_error = _handle_error
     wsgi.Response.default_headers = _without_server
 
 

@@ -6,6 +6,7 @@ A language asked for and not supported falls back to English, and the answer say
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,11 +58,25 @@ def choose(
 ) -> str | None:
     """The best supported language for the request (English first among equals), '' when the
     client asked for none, None when it asked only for unsupported ones."""
-    asked = _asked(req if req is not None else request, explicit)
+    return _best(supported, _asked(req if req is not None else request, explicit))
+
+
+def _best(supported: tuple[str, ...], asked: LanguageAccept) -> str | None:
     if not asked:
         return ""
     found: str | None = asked.best_match(supported)
     return found
+
+
+@functools.lru_cache(maxsize=64)
+def choose_raw(supported: tuple[str, ...], accept: str | None, explicit: str | None = None) -> str:
+    """`choose` on raw values, for the server layer below Flask (gunicorn, the gevent worker,
+    the probe port): the Accept-Language header and the `lang` parameter as they came. The best
+    supported language, English when none was asked for or none asked for is supported.
+    Cached: a shed request costs a dictionary look-up, not a parse."""
+    value = explicit if explicit is not None else accept
+    asked = parse_accept_header(value, LanguageAccept) if value is not None else LanguageAccept()
+    return _best(supported, asked) or SOURCE_LANGUAGE
 
 
 def answer_language(explicit: str | None = None) -> tuple[Language, Ruleset]:

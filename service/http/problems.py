@@ -228,10 +228,13 @@ def register_error_handlers(
         app.register_error_handler(framing_error, _framing)
 
     @app.errorhandler(EngineError)
-    def _engine(error: EngineError) -> Response:
+    def _engine(error: EngineError) -> ResponseBase:
         # Fail closed: no level is guessed. The engine's own text carries the payload: not logged.
         _log.error("rule engine failure during an evaluation")
-        return Response(json.dumps(ENGINE_FAILURE), status=500, mimetype=PROBLEM_JSON)
+        try:
+            return localized_problem(dict(ENGINE_FAILURE))
+        except Exception:  # the error answer itself must not fail: English then
+            return problem_response(ENGINE_FAILURE, 500)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> ResponseBase:

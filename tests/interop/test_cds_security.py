@@ -285,6 +285,23 @@ def test_a_bad_token_is_401(secure: FlaskClient, make: Callable[[], str], says: 
     assert says in _refused(_post(secure, token), token)
 
 
+def test_refusals_are_in_the_language_asked(secure: FlaskClient) -> None:
+    """Every 401 text in Spanish for Accept-Language es (Content-Language es); the challenge's
+    error_description stays English (RFC 6750: US-ASCII, for developers)."""
+    missing = _post(secure, None, **{"Accept-Language": "es"})
+    assert _refused(missing, None, error=False) == (
+        "Envíe un JWT de cliente de CDS Hooks 2.0 en la cabecera Authorization (Bearer) o una "
+        "clave de API en X-API-Key."
+    )
+    assert missing.headers["Content-Language"] == "es"
+    expired = _token(iat=int(time.time()) - 400, exp=int(time.time()) - 100)
+    response = _post(secure, expired, **{"Accept-Language": "es"})
+    assert _refused(response, expired) == "El token ha caducado."
+    assert 'error_description="The token has expired."' in response.headers["WWW-Authenticate"]
+    garbage = _post(secure, "not.a.jwt", **{"Accept-Language": "es"})
+    assert _refused(garbage, "not.a.jwt") == "El token bearer no es un JWT firmado."
+
+
 def test_a_replayed_jti_is_401(secure: FlaskClient) -> None:
     token = _token()
     assert _post(secure, token).status_code == 200

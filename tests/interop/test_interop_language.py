@@ -277,3 +277,92 @@ def test_no_english_bypasses_the_locale_files_in_fhir_and_cds(
     for link in card["links"]:
         if "triage.example/" in link["url"] and "/rules/" not in link["url"]:
             assert is_wrapped(link["label"]), link
+
+
+def test_fhir_operation_outcomes_in_spanish(client: FlaskClient) -> None:
+    """A QuestionnaireResponse that cannot be read: its OperationOutcome's diagnostics in the
+    language asked for, Content-Language set; issue codes and FHIRPath expressions as in
+    English."""
+    not_a_response = json.dumps({"resourceType": "Patient"})
+    response = client.post(TRIAGE, data=not_a_response, content_type=FHIR_JSON, headers=ES)
+    assert (response.status_code, response.headers["Content-Language"]) == (400, "es")
+    (issue,) = response.get_json(force=True)["issue"]
+    assert issue == {
+        "severity": "error",
+        "code": "structure",
+        "diagnostics": "El recurso debe ser un QuestionnaireResponse.",
+    }
+    wrong = response_from_intake({"symptoms": {"fever": "yes"}})
+    wrong["item"][0]["item"][0]["answer"] = [{"valueString": "yes"}]
+    english = client.post(TRIAGE, data=json.dumps(wrong), content_type=FHIR_JSON)
+    spanish = client.post(TRIAGE, data=json.dumps(wrong), content_type=FHIR_JSON, headers=ES)
+    (en_issue,) = english.get_json(force=True)["issue"]
+    (es_issue,) = spanish.get_json(force=True)["issue"]
+    assert en_issue["diagnostics"].startswith("The answer to 'fever' must be")
+    assert es_issue["diagnostics"].startswith("La respuesta a 'fever' debe ser de tipo")
+    assert {**es_issue, "diagnostics": ""} == {**en_issue, "diagnostics": ""}
+    assert spanish.headers["Content-Language"] == "es"
+    invalid = client.post(TRIAGE, data="{", content_type=FHIR_JSON, headers=ES)
+    assert invalid.get_json(force=True)["issue"][0]["diagnostics"] == "El cuerpo no es JSON válido."
+
+
+def test_cds_discovery_and_errors_in_spanish(client: FlaskClient) -> None:
+    """The discovery document's title and description follow Accept-Language (ids and the
+    prefetch never change); a 412 and a 422 are Spanish."""
+    english = client.get("/cds-services").get_json()
+    response = client.get("/cds-services", headers=ES)
+    (service,) = response.get_json()["services"]
+    assert response.headers["Content-Language"] == "es"
+    assert service["title"] == "Clasificación del dolor en la parte delantera del pie"
+    assert service["description"].startswith("Clasifica las últimas respuestas del paciente")
+    assert {**service, "title": "", "description": ""} == {
+        **english["services"][0],
+        "title": "",
+        "description": "",
+    }
+    missing = client.post(SERVICE, json=call(None), headers=ES)
+    assert (missing.status_code, missing.headers["Content-Language"]) == (412, "es")
+    assert missing.get_json()["title"] == "Falta una condición previa"
+    assert missing.get_json()["detail"].startswith(
+        "El prefetch 'questionnaireResponse' debe contener el QuestionnaireResponse del paciente"
+    )
+    other = qr(EXAMPLE)
+    other["resourceType"] = "Observation"
+    not_usable = client.post(SERVICE, json=call({"resourceType": "Bundle", "entry": 3}),
+                             headers=ES)  # fmt: skip
+    assert not_usable.get_json()["detail"] == (
+        "El entry del Bundle precargado debe ser una lista (array)."
+    )
+    invalid = client.post(SERVICE, json={"hook": "patient-view"}, headers=ES).get_json()
+    assert invalid["detail"] == "El cuerpo no cumple CDS Hooks 2.0."
+
+
+@pytest.mark.slow  # builds its own app
+def test_no_english_bypasses_the_locale_files_in_fhir_and_cds_errors(
+    pseudo_client: FlaskClient,
+) -> None:
+    """In the pseudo-locale every OperationOutcome diagnostics, every CDS Hooks problem text
+    and the discovery document's texts are wrapped."""
+    headers = {"Accept-Language": PSEUDO}
+    wrong = response_from_intake({"symptoms": {"fever": "yes"}})
+    wrong["item"][0]["item"][0]["answer"] = [{"valueString": "yes"}]
+    adaptive = {"resourceType": "Parameters", "parameter": []}
+    for body in ({"resourceType": "Patient"}, wrong, {"resourceType": "QuestionnaireResponse",
+                                                      "status": "bogus"}):  # fmt: skip
+        outcome = pseudo_client.post(TRIAGE, data=json.dumps(body), content_type=FHIR_JSON,
+                                     headers=headers)  # fmt: skip
+        assert outcome.headers["Content-Language"] == PSEUDO
+        for issue in outcome.get_json(force=True)["issue"]:
+            assert _english_left(issue["diagnostics"].split(": ", 1)[-1]) == "", issue
+    grown = pseudo_client.post(NEXT_QUESTION_PATH, data=json.dumps(adaptive),
+                               content_type=FHIR_JSON, headers=headers)  # fmt: skip
+    assert is_wrapped(grown.get_json(force=True)["issue"][0]["diagnostics"])
+    (service,) = pseudo_client.get("/cds-services", headers=headers).get_json()["services"]
+    assert is_wrapped(service["title"])
+    assert is_wrapped(service["description"])
+    for call_body in (call(None), call({"resourceType": "Bundle", "entry": 3}),
+                      {"hook": "patient-view"}):  # fmt: skip
+        problem = pseudo_client.post(SERVICE, json=call_body, headers=headers).get_json()
+        texts = [problem["title"], problem["detail"], *(e["message"] for e in
+                                                        problem.get("errors", []))]  # fmt: skip
+        assert [text for text in texts if _english_left(text)] == [], problem

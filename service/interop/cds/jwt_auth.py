@@ -34,10 +34,12 @@ from typing import Any
 import jwt
 import structlog
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from flask import Flask, Response, request
+from flask import Flask, request
+from werkzeug.wrappers import Response as ResponseBase
 
 from service.http.auth import API_KEY_HEADER, CHALLENGE, is_valid_key
-from service.http.problems import problem
+from service.http.problem_details import problem_body
+from service.http.problems import localized_problem
 from service.interop.cds.outbound import NO_REDIRECTS
 from service.interop.cds.replay import (
     ReplayCache,
@@ -301,8 +303,10 @@ def _challenge(error: str | None, description: str, api_keys: bool) -> str:
     return f"{bearer}, {CHALLENGE}" if api_keys else bearer
 
 
-def _unauthorized(error: str | None, description: str, api_keys: bool) -> Response:
-    response = problem(401, "Unauthorized", description)
+def _unauthorized(error: str | None, description: str, api_keys: bool) -> ResponseBase:
+    # The problem in the caller's language; the challenge's error_description stays English
+    # (RFC 6750: US-ASCII, for developers).
+    response = localized_problem(problem_body(401, "Unauthorized", description))
     response.headers["WWW-Authenticate"] = _challenge(error, description, api_keys)
     return response
 
@@ -325,7 +329,7 @@ def install_cds_auth(
     verifier = app.extensions["cds_jwt"] = Verifier(issuers, replay=for_this_server())
 
     @app.before_request
-    def _require_token() -> Response | None:
+    def _require_token() -> ResponseBase | None:
         if not request.path.startswith(PREFIX) or request.method == "OPTIONS":
             return None
         offered_key = request.headers.get(API_KEY_HEADER)
@@ -351,7 +355,7 @@ def install_cds_auth(
                 detail = "Too many recent CDS Hooks calls; try again soon."
             else:  # the store has logged its failure, once
                 detail = "CDS Hooks calls cannot be checked for replay right now; try again soon."
-            response = problem(503, "Service Unavailable", detail)
+            response = localized_problem(problem_body(503, "Service Unavailable", detail))
             response.headers["Retry-After"] = "5"
             return response
         return None

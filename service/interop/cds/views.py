@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.wrappers import Response as ResponseBase
 
 from service.domain.intake_validator import validate_intake
 from service.exceptions import ResponseError
@@ -16,8 +18,8 @@ from service.http.evaluation import evaluate
 from service.http.json_body import read_json
 from service.http.language import answer_language
 from service.http.metrics import observe_feedback
-from service.http.problem_details import PROBLEM_JSON, problem_body
-from service.http.problems import problem, validation_problem
+from service.http.problem_details import problem_body
+from service.http.problems import localized_problem, validation_problem
 from service.interop.cds.cards import INTERVIEW_PATH, build_card
 from service.interop.cds.fhir_fetch import FetchFailed, fetch_prefetch, wants_fetch
 from service.interop.fhir.common import current_urls
@@ -30,19 +32,16 @@ PREFETCH_KEY = "questionnaireResponse"
 OUTCOMES = ("accepted", "overridden")
 
 
-def _discovery(questionnaire: str) -> dict[str, Any]:
-    """The discovery document; the prefetch names our Questionnaire by its canonical."""
+def _discovery(questionnaire: str, texts: Mapping[str, str]) -> dict[str, Any]:
+    """The discovery document, its title and description from `texts` (the locale's); the
+    prefetch names our Questionnaire by its canonical. Ids and the prefetch never change."""
     return {
         "services": [
             {
                 "hook": "patient-view",
                 "id": SERVICE_ID,
-                "title": "Forefoot pain triage",
-                "description": (
-                    "Triages the patient's latest answers to the forefoot-triage Questionnaire "
-                    "(ball-of-foot pain): where to go, how soon, in person or not, the referrals, "
-                    "level, reasons and sources, as one card."
-                ),
+                "title": texts["cds.service.title"],
+                "description": texts["cds.service.description"],
                 "prefetch": {
                     PREFETCH_KEY: "QuestionnaireResponse?subject=Patient/{{context.patientId}}"
                     f"&questionnaire={questionnaire}&_sort=-authored&_count=1"
@@ -118,12 +117,12 @@ class _Invalid(Exception):
 
 
 @cds_hooks.errorhandler(_Invalid)
-def _invalid(error: _Invalid) -> Response:
-    return Response(json.dumps(error.body), status=422, mimetype=PROBLEM_JSON)
+def _invalid(error: _Invalid) -> ResponseBase:
+    return localized_problem(error.body)
 
 
-def _precondition(detail: str) -> Response:
-    return problem(412, "Precondition Failed", detail)
+def _precondition(detail: str) -> ResponseBase:
+    return localized_problem(problem_body(412, "Precondition Failed", detail))
 
 
 class _NoPrefetch(Exception):
@@ -205,8 +204,10 @@ def _authored(response: dict[str, Any]) -> datetime:
 
 @cds_hooks.get("/cds-services", provide_automatic_options=False)
 def discovery() -> Any:
-    """The one service this server offers."""
-    return _discovery(current_urls().questionnaire)
+    """The one service this server offers, its title and description in the language asked
+    for (Accept-Language, or `lang`)."""
+    language, words = answer_language()
+    return _discovery(current_urls().questionnaire, words.texts), language.headers
 
 
 @cds_hooks.post(f"/cds-services/{SERVICE_ID}", provide_automatic_options=False)

@@ -1,4 +1,6 @@
-"""Errors on /fhir paths as an application/fhir+json OperationOutcome instead of problem+json."""
+"""Errors on /fhir paths as an application/fhir+json OperationOutcome instead of problem+json,
+their texts (diagnostics) in the request's language (Accept-Language, or `lang`), with
+Content-Language; codes, linkIds and FHIRPath expressions never change with it."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from flask import Flask, Response, request
 from werkzeug.wrappers import Response as ResponseBase
 
 from service.exceptions import ResponseError
+from service.http.evaluation import assessor
+from service.http.language import answer_language
 from service.http.problem_details import PROBLEM_JSON
+from service.http.problems import in_language
 from service.interop.fhir.common import FHIR_JSON, fhir_response
 
 FHIR_PREFIX = "/fhir/"
@@ -44,10 +49,14 @@ def operation_outcome(status: int, detail: str, issues: list[dict[str, Any]] | N
 def response_error(error: ResponseError) -> Response:
     """400 for a resource that is not a usable QuestionnaireResponse, 422 for the rest."""
     status, code = _KIND_STATUS.get(error.kind, (422, "value"))
-    issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": error.detail}
+    language = answer_language()[0]
+    detail = assessor().problem_texts[language.code](error.detail)
+    issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": detail}
     if error.link_id:
         issue["expression"] = [expression(error.link_id)]
-    return fhir_response(operation_outcome(status, error.detail, [issue]), status)
+    response = fhir_response(operation_outcome(status, detail, [issue]), status)
+    response.headers.update(language.headers)
+    return response
 
 
 def _from_problem(response: ResponseBase) -> None:
@@ -56,8 +65,12 @@ def _from_problem(response: ResponseBase) -> None:
         problem = json.loads(response.get_data())
     except ValueError:  # pragma: no cover (every problem body is JSON)
         problem = {}
+    if "Content-Language" not in response.headers:  # a problem not yet in the request's language
+        language = answer_language()[0]
+        problem = in_language({"title": "", "detail": "", **problem}, language.code)
+        response.headers.update(language.headers)
     status = response.status_code
-    detail = str(problem.get("detail") or problem.get("title") or "The request failed.")
+    detail = str(problem.get("detail") or problem.get("title") or _failed())
     issues = []
     for error in problem.get("errors") or []:
         field = str(error.get("field", ""))
@@ -75,6 +88,11 @@ def _from_problem(response: ResponseBase) -> None:
         issues.append({"severity": "information", "code": "informational", "diagnostics": detail})
     response.set_data(json.dumps(operation_outcome(status, detail, issues)))
     response.mimetype = FHIR_JSON
+
+
+def _failed() -> str:
+    """What a problem without title or detail says (none is expected), in the language."""
+    return assessor().problem_texts[answer_language()[0].code]("The request failed.")
 
 
 def install_fhir_errors(app: Flask) -> None:
