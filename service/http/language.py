@@ -42,41 +42,44 @@ class Language:
         return {"Content-Language": self.code, "Vary": "Accept-Language"}
 
 
-def _asked(req: Request, explicit: str | None = None) -> LanguageAccept:
-    """What the client asked for: `explicit` (a page's carried choice), else `lang` (read like
-    an Accept-Language value), wins over the header, so a link or a client without header
-    control can choose."""
-    if explicit is None:
-        explicit = req.args.get(LANG_PARAMETER)
-    if explicit is not None:
-        return parse_accept_header(explicit, LanguageAccept)
-    return req.accept_languages
-
-
 def choose(
     supported: tuple[str, ...], req: Request | None = None, explicit: str | None = None
 ) -> str | None:
     """The best supported language for the request (English first among equals), '' when the
-    client asked for none, None when it asked only for unsupported ones."""
-    return _best(supported, _asked(req if req is not None else request, explicit))
+    client asked for none, None when it asked only for unsupported ones.
+
+    `explicit` (a page's carried choice), else the `lang` parameter (read like an
+    Accept-Language value), wins over the header, so a link or a client without header control
+    can choose."""
+    accept = None
+    if explicit is None:
+        environ = (req if req is not None else request).environ
+        # The query string parsed only when there is one: most API calls have none.
+        if environ.get("QUERY_STRING"):
+            explicit = (req if req is not None else request).args.get(LANG_PARAMETER)
+        accept = environ.get("HTTP_ACCEPT_LANGUAGE")
+    return _choice(supported, accept, explicit)
 
 
-def _best(supported: tuple[str, ...], asked: LanguageAccept) -> str | None:
+@functools.lru_cache(maxsize=128)
+def _choice(supported: tuple[str, ...], accept: str | None, explicit: str | None) -> str | None:
+    """choose on raw values, cached: clients send the same few values, and werkzeug's parse
+    of a header cost more than the rest of the language choice."""
+    value = explicit if explicit is not None else accept
+    if value is None:
+        return ""
+    asked = parse_accept_header(value, LanguageAccept)
     if not asked:
         return ""
     found: str | None = asked.best_match(supported)
     return found
 
 
-@functools.lru_cache(maxsize=64)
 def choose_raw(supported: tuple[str, ...], accept: str | None, explicit: str | None = None) -> str:
     """`choose` on raw values, for the server layer below Flask (gunicorn, the gevent worker,
     the probe port): the Accept-Language header and the `lang` parameter as they came. The best
-    supported language, English when none was asked for or none asked for is supported.
-    Cached: a shed request costs a dictionary look-up, not a parse."""
-    value = explicit if explicit is not None else accept
-    asked = parse_accept_header(value, LanguageAccept) if value is not None else LanguageAccept()
-    return _best(supported, asked) or SOURCE_LANGUAGE
+    supported language, English when none was asked for or none asked for is supported."""
+    return _choice(supported, accept, explicit) or SOURCE_LANGUAGE
 
 
 def answer_language(explicit: str | None = None) -> tuple[Language, Ruleset]:
