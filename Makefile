@@ -87,7 +87,7 @@ soak: $(BIN)/.dev
 lint: $(BIN)/.dev tools
 	$(BIN)/ruff check service tests tools bench scripts examples
 	$(BIN)/ruff format --check service tests tools bench scripts examples
-	$(BIN)/mypy service
+	$(BIN)/mypy service bench
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator openapi.yaml
 	$(BIN)/hadolint Dockerfile

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 
 from service.app import create_app
+from service.http.headers import with_security_headers
 from service.review.cases import load_vignettes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,16 @@ def _answers() -> list[bytes]:
 
 
 ANSWERS = _answers()
+# The headers every triage answer carries, with values of the same length, so the transport
+# costs match to the byte: the security headers (the service's own wrapper), a request id, the
+# language. What the endpoint does not do is what the triage does.
+_ANSWER_HEADERS = {
+    "Content-Language": "en",
+    "Vary": "Accept-Language",
+    "X-Request-ID": "00000000-0000-4000-8000-000000000000",
+}
 app = Flask(__name__)
+app.wsgi_app = with_security_headers(app.wsgi_app)  # type: ignore[method-assign,assignment]
 
 
 @app.post("/v1/triage")
@@ -33,7 +43,9 @@ def stored_answer() -> Response:
     """Parse the JSON body, then answer one of the stored real answers."""
     raw = request.get_data()
     json.loads(raw)
-    return Response(ANSWERS[len(raw) % len(ANSWERS)], mimetype="application/json")
+    return Response(
+        ANSWERS[len(raw) % len(ANSWERS)], mimetype="application/json", headers=_ANSWER_HEADERS
+    )
 
 
 @app.get("/readyz")

@@ -40,7 +40,7 @@ def _model(name: str, args: list[str], script: Path, seconds: int) -> list[str]:
         wrk = _wrk(port, script, seconds)
         distant = asyncio.run(distant_clients(port, bodies, 64, 0.05, seconds))
         slow = asyncio.run(slow_clients_and_a_probe(port, "headers", 256, seconds))
-        crowd = _overload(port, script, seconds + 10)["healthz"]
+        crowd = _overload(port, port, script, seconds + 10)["service_port"]  # no probe port
     finally:
         _stop(process)
     return [
