@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,17 +118,7 @@ def read_post(form: MultiDict[str, str]) -> State:
     on_screens = [name for screen in state.screens for name in screen]
     if len(set(on_screens)) != len(on_screens) or set(on_screens) & set(state.shown):
         raise StateError("a question is on two screens")
-    for name in form:
-        if name in RESERVED or name in state.shown:
-            continue
-        if name not in FINDINGS:
-            state.errors.append({"field": "(unknown key)", "message": "Unknown field."})
-            continue
-        values = form.getlist(name)
-        if len(values) != 1:
-            state.errors.append({"field": _field(name), "message": "Answered twice."})
-            continue
-        state.answers[name] = values[0].strip()
+    _read_answers(form, {*RESERVED, *state.shown}, state)
     if set(state.answers) != set(on_screens) and not state.errors:
         raise StateError("the answers so far and the screens shown do not match")
     return state
@@ -152,20 +143,26 @@ def read_query(args: MultiDict[str, str], order: Mapping[str, int]) -> State:
     question, or one given twice, is an error. `order` places the questions on that screen.
     """
     state = State()
-    for name in args:
-        if name == LANG:
+    _read_answers(args, {LANG}, state)
+    if state.answers and not state.errors:
+        state.screens = [tuple(sorted(state.answers, key=order.__getitem__))]
+    return state
+
+
+def _read_answers(fields: MultiDict[str, str], skipped: AbstractSet[str], state: State) -> None:
+    """Each field not `skipped` into state.answers (text stripped, an empty one unknown); a key
+    that is not a question, or one given twice, into state.errors."""
+    for name in fields:
+        if name in skipped:
             continue
         if name not in FINDINGS:
             state.errors.append({"field": "(unknown key)", "message": "Unknown field."})
             continue
-        values = args.getlist(name)
+        values = fields.getlist(name)
         if len(values) != 1:
             state.errors.append({"field": _field(name), "message": "Answered twice."})
             continue
         state.answers[name] = values[0].strip()
-    if state.answers and not state.errors:
-        state.screens = [tuple(sorted(state.answers, key=order.__getitem__))]
-    return state
 
 
 def _field(name: str) -> str:
