@@ -101,6 +101,11 @@ def install_fhir_errors(app: Flask) -> None:
 
     @app.after_request
     def _outcome(response: ResponseBase) -> ResponseBase:
-        if request.path.startswith(FHIR_PREFIX) and response.mimetype == PROBLEM_JSON:
+        # A problem is an error: the status first, as this runs after every answer of the app.
+        if (
+            response.status_code >= 400
+            and request.path.startswith(FHIR_PREFIX)
+            and response.mimetype == PROBLEM_JSON
+        ):
             _from_problem(response)
         return response
