@@ -306,6 +306,24 @@ def test_fhir_operation_outcomes_in_spanish(client: FlaskClient) -> None:
     assert invalid.get_json(force=True)["issue"][0]["diagnostics"] == "El cuerpo no es JSON válido."
 
 
+@pytest.mark.parametrize(
+    ("query", "accept", "spanish"),
+    [
+        ("", "application/xml", "Este servidor solo responde application/fhir+json (o application/json)."),
+        ("?_format=xml", None, "Este servidor solo responde FHIR en JSON (_format=json)."),
+    ],
+)  # fmt: skip
+def test_fhir_not_acceptable_in_spanish(
+    client: FlaskClient, query: str, accept: str | None, spanish: str
+) -> None:
+    """A 406 (XML asked for) says so in the language asked for, as Content-Language says."""
+    headers = {**ES, **({"Accept": accept} if accept else {})}
+    response = client.get(QUESTIONNAIRE + query, headers=headers)
+    assert (response.status_code, response.headers["Content-Language"]) == (406, "es")
+    (issue,) = response.get_json(force=True)["issue"]
+    assert issue == {"severity": "error", "code": "not-supported", "diagnostics": spanish}
+
+
 def test_cds_discovery_and_errors_in_spanish(client: FlaskClient) -> None:
     """The discovery document's title and description follow Accept-Language (ids and the
     prefetch never change); a 412 and a 422 are Spanish."""
