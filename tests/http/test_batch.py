@@ -146,9 +146,7 @@ def test_an_engine_failure_in_a_spanish_batch_is_said_in_spanish(app_factory: Ap
 
     triage.engine.evaluate = flaky
     results = (
-        app.test_client()
-        .post(BATCH + "?lang=es", json={"intakes": [{}, {}]})
-        .get_json()["results"]
+        app.test_client().post(BATCH + "?lang=es", json={"intakes": [{}, {}]}).get_json()["results"]
     )
     assert results[0]["result"]["language"] == "es"
     assert results[1]["error"] == {

@@ -309,7 +309,8 @@ def test_fhir_operation_outcomes_in_spanish(client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("query", "accept", "spanish"),
     [
-        ("", "application/xml", "Este servidor solo responde application/fhir+json (o application/json)."),
+        ("", "application/xml",
+         "Este servidor solo responde application/fhir+json (o application/json)."),
         ("?_format=xml", None, "Este servidor solo responde FHIR en JSON (_format=json)."),
     ],
 )  # fmt: skip
