@@ -444,6 +444,13 @@ SURFACE_WORDS: dict[str, str] = {
     "problem.fhir.not_resource": "The body must be a FHIR resource (a JSON object).",
     "problem.fhir.format": "This server answers FHIR JSON only (_format=json).",
     "problem.fhir.accept": "This server answers application/fhir+json (or application/json) only.",
+    "problem.fhir.no_code_system": "No such CodeSystem.",
+    "problem.fhir.no_operation": "No such OperationDefinition.",
+    "problem.fhir.media_type": "Send the QuestionnaireResponse as application/fhir+json.",
+    "problem.fhir.parameters_body": (
+        "A Parameters body must hold exactly one '{parameter}' parameter with the "
+        "QuestionnaireResponse as its resource."
+    ),
     "problem.fhir.not_response": "The resource must be a QuestionnaireResponse.",
     "problem.fhir.status": "status must be one of {statuses}.",
     "problem.fhir.questionnaire": "questionnaire must be {questionnaire}.",
