@@ -414,6 +414,10 @@ SURFACE_WORDS: dict[str, str] = {
     "problem.not_http": "Not an HTTP/1.x request head.",
     "problem.body_timeout": "The request body did not arrive in time.",
     "problem.engine_failed": "The rule engine failed; no triage result.",
+    # A batch refused whole (its shape: a placeholder, as str.format would read its braces).
+    "problem.batch.body": "The body must be {shape}; see errors.",
+    "problem.batch.one_key": "The body must be an object with exactly one key, 'intakes'.",
+    "problem.batch.size": "'intakes' must be a list of 1 to {limit} intakes.",
     # Marshmallow's own messages on the CDS Hooks call and feedback bodies.
     "problem.required": "Missing data for required field.",
     "problem.not_mapping": "Not a valid mapping type.",
@@ -438,6 +442,15 @@ SURFACE_WORDS: dict[str, str] = {
     "problem.fhir.answered_twice": "'{link_id}' is answered more than once.",
     "problem.fhir.nested": "'{link_id}' may not contain other items.",
     "problem.fhir.not_resource": "The body must be a FHIR resource (a JSON object).",
+    "problem.fhir.format": "This server answers FHIR JSON only (_format=json).",
+    "problem.fhir.accept": "This server answers application/fhir+json (or application/json) only.",
+    "problem.fhir.no_code_system": "No such CodeSystem.",
+    "problem.fhir.no_operation": "No such OperationDefinition.",
+    "problem.fhir.media_type": "Send the QuestionnaireResponse as application/fhir+json.",
+    "problem.fhir.parameters_body": (
+        "A Parameters body must hold exactly one '{parameter}' parameter with the "
+        "QuestionnaireResponse as its resource."
+    ),
     "problem.fhir.not_response": "The resource must be a QuestionnaireResponse.",
     "problem.fhir.status": "status must be one of {statuses}.",
     "problem.fhir.questionnaire": "questionnaire must be {questionnaire}.",

@@ -11,12 +11,14 @@ from marshmallow import ValidationError
 from service.domain.findings import FINDINGS
 from service.domain.intake_schema import GROUPS
 from service.domain.intake_validator import validate_intake
+from service.domain.wording import SURFACE_WORDS
 from service.exceptions import EngineError
 from service.http.answer import assessment_to_wire
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
 from service.http.language import Language, answer_language
-from service.http.problems import ENGINE_FAILURE, intake_problem, problem
+from service.http.problem_details import problem_body
+from service.http.problems import ENGINE_FAILURE, in_language, intake_problem, localized_problem
 
 batch = Blueprint("batch", __name__)
 _VOCABULARY = frozenset(GROUPS) | frozenset(FINDINGS)
@@ -25,12 +27,14 @@ BYTES_PER_INTAKE = 4096
 
 
 def _invalid(message: str) -> Any:
-    return problem(
+    """422 for a body that is not {"intakes": [...]}, in the request's language."""
+    body = problem_body(
         422,
         "Unprocessable Content",
-        'The body must be {"intakes": [...]}; see errors.',
+        SURFACE_WORDS["problem.batch.body"].format(shape='{"intakes": [...]}'),
         errors=[{"field": "intakes", "message": message}],
     )
+    return localized_problem(body)
 
 
 def _one(index: int, intake: Any, language: Language) -> dict[str, Any]:
@@ -45,7 +49,7 @@ def _one(index: int, intake: Any, language: Language) -> dict[str, Any]:
     except EngineError:
         # Fail closed for this intake only: no level is guessed, the others still count.
         _log.error("rule engine failure during a batch evaluation", index=index)
-        return {"index": index, "error": ENGINE_FAILURE}
+        return {"index": index, "error": in_language(dict(ENGINE_FAILURE), language.code)}
     return {"index": index, "result": assessment_to_wire(result, language.fallback)}
 
 
@@ -57,10 +61,10 @@ def triage_batch() -> Any:
     request.max_content_length = max(current_app.config["MAX_BODY_BYTES"], limit * BYTES_PER_INTAKE)
     body = read_json(request)
     if not isinstance(body, dict) or set(body) != {"intakes"}:
-        return _invalid("The body must be an object with exactly one key, 'intakes'.")
+        return _invalid(SURFACE_WORDS["problem.batch.one_key"])
     intakes = body["intakes"]
     if not isinstance(intakes, list) or not 1 <= len(intakes) <= limit:
-        return _invalid(f"'intakes' must be a list of 1 to {limit} intakes.")
+        return _invalid(SURFACE_WORDS["problem.batch.size"].format(limit=limit))
     g.outcome = {"ruleset_version": current_app.extensions["triage"].ruleset.version}
     language, _words = answer_language()
     results = [_one(index, intake, language) for index, intake in enumerate(intakes)]

@@ -129,6 +129,34 @@ def test_an_engine_failure_spoils_only_its_intake(app_factory: AppFactory) -> No
     assert results[1]["error"]["status"] == 500
 
 
+def test_an_engine_failure_in_a_spanish_batch_is_said_in_spanish(app_factory: AppFactory) -> None:
+    """The failed item's 500 problem is in the batch's language, like its neighbours."""
+    app = app_factory()
+    triage = app.extensions["triage"]
+    real = triage.engine.evaluate
+    calls = {"n": 0}
+
+    def flaky(facts: Any) -> list[str]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            from service.exceptions import EngineError
+
+            raise EngineError("boom")
+        return real(facts)
+
+    triage.engine.evaluate = flaky
+    results = (
+        app.test_client().post(BATCH + "?lang=es", json={"intakes": [{}, {}]}).get_json()["results"]
+    )
+    assert results[0]["result"]["language"] == "es"
+    assert results[1]["error"] == {
+        "type": "about:blank",
+        "title": "Error interno del servidor",
+        "status": 500,
+        "detail": "El motor de reglas falló; no se da ningún resultado de clasificación.",
+    }
+
+
 def test_batch_takes_the_api_key(app_factory: AppFactory) -> None:
     """With TRIAGE_API_KEYS set, the batch needs a key like /v1/triage."""
     key = "batch-key-aaaaaaaaaaaaaaa"

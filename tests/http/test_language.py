@@ -245,6 +245,24 @@ def test_problem_messages_in_both_languages(
     assert response.headers["Content-Language"] == "es"
 
 
+@pytest.mark.parametrize(
+    ("body", "spanish"),
+    [
+        ({"intakes": []}, "'intakes' debe ser una lista de 1 a 100 respuestas."),
+        ([], "El cuerpo debe ser un objeto con una sola clave, 'intakes'."),
+    ],
+)
+def test_a_batch_refused_whole_says_why_in_spanish(
+    client: FlaskClient, body: Any, spanish: str
+) -> None:
+    """A batch body that is not {"intakes": [1 to 100 intakes]}: its message follows the
+    language (the field path stays), with Content-Language."""
+    response = client.post("/v1/triage/batch", json=body, headers={"Accept-Language": "es"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [{"field": "intakes", "message": spanish}]
+    assert response.headers["Content-Language"] == "es"
+
+
 def test_problem_messages_in_spanish_for_batch_items_and_the_interview(
     client: FlaskClient,
 ) -> None:
@@ -298,8 +316,15 @@ HTTP_PROBLEMS = [
      "Solicitud incorrecta", "El cuerpo JSON contiene NaN o Infinity, que JSON no admite."),
     (404, lambda c, q, h: c.get(f"/rules/NOPE{q}", headers=h), "No encontrado",
      "Ninguna regla tiene este id."),
+    (422, lambda c, q, h: c.post(f"/v1/triage/batch{q}", json={"intakes": []}, headers=h),
+     "Contenido no procesable", 'El cuerpo debe ser {"intakes": [...]}; vea los errores.'),
+    (422, lambda c, q, h: c.post(f"/v1/triage/batch{q}", json=[], headers=h),
+     "Contenido no procesable", 'El cuerpo debe ser {"intakes": [...]}; vea los errores.'),
 ]  # fmt: skip
-HTTP_IDS = ["404", "405", "415", "413", "400-json", "400-repeated", "400-nan", "404-rule"]
+HTTP_IDS = [
+    "404", "405", "415", "413", "400-json", "400-repeated", "400-nan", "404-rule",
+    "422-batch-size", "422-batch-shape",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(

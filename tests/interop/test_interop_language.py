@@ -306,6 +306,53 @@ def test_fhir_operation_outcomes_in_spanish(client: FlaskClient) -> None:
     assert invalid.get_json(force=True)["issue"][0]["diagnostics"] == "El cuerpo no es JSON válido."
 
 
+@pytest.mark.parametrize(
+    ("query", "accept", "spanish"),
+    [
+        ("", "application/xml",
+         "Este servidor solo responde application/fhir+json (o application/json)."),
+        ("?_format=xml", None, "Este servidor solo responde FHIR en JSON (_format=json)."),
+    ],
+)  # fmt: skip
+def test_fhir_not_acceptable_in_spanish(
+    client: FlaskClient, query: str, accept: str | None, spanish: str
+) -> None:
+    """A 406 (XML asked for) says so in the language asked for, as Content-Language says."""
+    headers = {**ES, **({"Accept": accept} if accept else {})}
+    response = client.get(QUESTIONNAIRE + query, headers=headers)
+    assert (response.status_code, response.headers["Content-Language"]) == (406, "es")
+    (issue,) = response.get_json(force=True)["issue"]
+    assert issue == {"severity": "error", "code": "not-supported", "diagnostics": spanish}
+
+
+@pytest.mark.parametrize(
+    ("send", "status", "spanish"),
+    [
+        (lambda c: c.get("/fhir/CodeSystem/nope", headers=ES), 404,
+         "No existe ese CodeSystem."),
+        (lambda c: c.get("/fhir/OperationDefinition/nope", headers=ES), 404,
+         "No existe esa OperationDefinition."),
+        (lambda c: c.post(TRIAGE, data="x", content_type="text/plain", headers=ES), 415,
+         "Envíe el QuestionnaireResponse como application/fhir+json."),
+        (lambda c: c.post(NEXT_QUESTION_PATH, data="x", content_type="text/plain", headers=ES),
+         415, "Envíe el QuestionnaireResponse como application/fhir+json."),
+        (lambda c: c.post(TRIAGE, data='{"resourceType": "Parameters", "parameter": []}',
+                          content_type=FHIR_JSON, headers=ES), 400,
+         "Un cuerpo Parameters debe tener exactamente un parámetro 'questionnaire-response' "
+         "con el QuestionnaireResponse como recurso."),
+    ],
+    ids=["404-code-system", "404-operation", "415-triage", "415-next-question", "400-parameters"],
+)  # fmt: skip
+def test_fhir_refusals_in_spanish(
+    client: FlaskClient, send: Any, status: int, spanish: str
+) -> None:
+    """The OperationOutcome of an unknown resource, a wrong media type or a Parameters body
+    without the response says so in Spanish, as its Content-Language says."""
+    response = send(client)
+    assert (response.status_code, response.headers["Content-Language"]) == (status, "es")
+    assert [i["diagnostics"] for i in response.get_json(force=True)["issue"]] == [spanish]
+
+
 def test_cds_discovery_and_errors_in_spanish(client: FlaskClient) -> None:
     """The discovery document's title and description follow Accept-Language (ids and the
     prefetch never change); a 412 and a 422 are Spanish."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 from werkzeug.exceptions import NotAcceptable
 
+from service.domain.wording import SURFACE_WORDS
 from service.interop.fhir.common import FHIR_JSON
 
 # The _format values of JSON (FHIR R4 http.html#mime-type); a '+' unescaped in a query is a space.
@@ -17,8 +18,8 @@ def refuse_other_formats() -> None:
     requested = request.args.get("_format")
     if requested is not None:
         if requested.split(";", 1)[0].strip().lower() not in _JSON_FORMATS:
-            raise NotAcceptable("This server answers FHIR JSON only (_format=json).")
+            raise NotAcceptable(SURFACE_WORDS["problem.fhir.format"])
         return
     accept = request.accept_mimetypes
     if accept and accept.best_match(_PRODUCED) is None:
-        raise NotAcceptable("This server answers application/fhir+json (or application/json) only.")
+        raise NotAcceptable(SURFACE_WORDS["problem.fhir.accept"])

@@ -11,6 +11,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from service.domain.intake_validator import validate_intake
+from service.domain.wording import SURFACE_WORDS
 from service.http.evaluation import evaluate
 from service.http.interview_api import MAX_QUESTIONS, checked_step
 from service.http.json_body import read_json
@@ -116,7 +117,7 @@ def code_system(code_system_id: str) -> Response:
     """One of our code systems, every concept in it."""
     found = current_surface().code_systems.get(code_system_id)
     if found is None:
-        raise NotFound("No such CodeSystem.")
+        raise NotFound(SURFACE_WORDS["problem.fhir.no_code_system"])
     return fhir_response(found)
 
 
@@ -125,7 +126,7 @@ def operation_definition(definition_id: str) -> Response:
     """The definition of one of our operations."""
     found = current_surface().operations.get(definition_id)
     if found is None:
-        raise NotFound("No such OperationDefinition.")
+        raise NotFound(SURFACE_WORDS["problem.fhir.no_operation"])
     return fhir_response(found)
 
 
@@ -141,8 +142,7 @@ def _response_of(body: Any) -> Any:
     ]
     if len(found) != 1 or not isinstance(found[0], dict):
         raise BadRequest(
-            f"A Parameters body must hold exactly one '{RESPONSE_PARAMETER}' parameter with the "
-            "QuestionnaireResponse as its resource."
+            SURFACE_WORDS["problem.fhir.parameters_body"].format(parameter=RESPONSE_PARAMETER)
         )
     return found[0]
 
@@ -152,7 +152,7 @@ def _response_of(body: Any) -> Any:
 def triage_response() -> Response:
     """Triage a QuestionnaireResponse exactly as /v1/triage would; answer a GuidanceResponse."""
     if not request.is_json:
-        raise UnsupportedMediaType("Send the QuestionnaireResponse as application/fhir+json.")
+        raise UnsupportedMediaType(SURFACE_WORDS["problem.fhir.media_type"])
     body = read_json(request)  # 400/413 -> OperationOutcome (service.interop.fhir.outcome)
     resource = _response_of(body)
     surface = current_surface()
@@ -172,7 +172,7 @@ def next_question() -> Response:
     rest of its group of related questions (the seven danger signs come on one screen).
     """
     if not request.is_json:
-        raise UnsupportedMediaType("Send the QuestionnaireResponse as application/fhir+json.")
+        raise UnsupportedMediaType(SURFACE_WORDS["problem.fhir.media_type"])
     resource = response_in(read_json(request))  # 400/413 -> OperationOutcome
     surface = current_surface()
     adaptive = read_adaptive(resource, surface.layout, surface.urls)  # ResponseError
