@@ -85,6 +85,10 @@ SURFACE_WORDS: dict[str, str] = {
     "report.still_worth_asking": "Still worth asking",
     "report.decision_id": "Decision id",
     "report.service": "Forefoot triage",
+    # Said under an answer whose texts are a machine-assisted translation (translation_status).
+    "report.machine_assisted": (
+        "Machine-assisted translation: not yet reviewed by a clinician and a medical translator."
+    ),
     # The FHIR Questionnaire's own texts.
     "questionnaire.title": "Forefoot (ball-of-foot) pain triage",
     "questionnaire.description": (
@@ -404,7 +408,7 @@ SURFACE_WORDS: dict[str, str] = {
     ),
     "problem.transfer_coding": "The transfer coding is not supported: only chunked is.",
     "problem.http_version": "The HTTP version is not supported: use HTTP/1.1 (or HTTP/1.0).",
-    "problem.busy": "The service is busy; retry after the time given in Retry-After.",
+    "problem.busy": "The service is busy; please try again in a few seconds.",
     "problem.probe_paths": "This port answers only /healthz and /readyz.",
     "problem.probe_get": "Probes use GET.",
     "problem.loop_stalled": "The worker's event loop is not making progress.",

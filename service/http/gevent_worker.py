@@ -58,7 +58,7 @@ class RequestDeadline(TimeoutError):
     """The request's body or answer did not move within the request deadline."""
 
 
-OVERLOADED = "The service is busy; retry after the time given in Retry-After."
+OVERLOADED = "The service is busy; please try again in a few seconds."
 
 
 def overloaded_answer(languages: Languages, retry_after: int = 1) -> ServerProblem:

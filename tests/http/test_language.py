@@ -213,7 +213,7 @@ def test_no_english_bypasses_the_locale_files(
             {"symptoms": {"pain_nrs": 11}},
             "symptoms.pain_nrs",
             "Must be greater than or equal to 0 and less than or equal to 10.",
-            "Debe ser mayor o igual que 0 y menor o igual que 10.",
+            "Escriba un número del 0 al 10.",
         ),
         (
             {"symptoms": {"fevr": "yes"}},

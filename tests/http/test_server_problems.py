@@ -88,8 +88,7 @@ def test_the_shed_answer_in_spanish_and_in_every_language(app: Flask) -> None:
         "type": "about:blank",
         "title": "Servicio no disponible",
         "status": 503,
-        "detail": "El servicio está ocupado; vuelva a intentarlo pasado el tiempo indicado en "
-        "Retry-After.",
+        "detail": "El servicio está ocupado; vuelva a intentarlo en unos segundos.",
     }
     assert "connection" not in head  # kept alive
     _, head, body = _parsed(shed(EVERY))

@@ -413,3 +413,49 @@ def test_no_english_bypasses_the_locale_files_in_fhir_and_cds_errors(
         texts = [problem["title"], problem["detail"], *(e["message"] for e in
                                                         problem.get("errors", []))]  # fmt: skip
         assert [text for text in texts if _english_left(text)] == [], problem
+
+
+MACHINE_ASSISTED_ES = (
+    "Texto traducido con ayuda de una máquina; todavía no lo han revisado un profesional de la "
+    "salud y un traductor médico."
+)
+
+
+def test_the_guidance_response_says_the_spanish_is_machine_assisted(client: FlaskClient) -> None:
+    """$triage in Spanish: the result Parameters carries translation_status (as /v1 does) and
+    the narrative says, in Spanish, that the text is machine-assisted; English is the source."""
+    body = json.dumps(response_from_intake(EMERGENCY))
+    spanish = client.post(TRIAGE, data=body, content_type=FHIR_JSON, headers=ES).get_json(
+        force=True
+    )
+    english = client.post(TRIAGE, data=body, content_type=FHIR_JSON).get_json(force=True)
+    GuidanceResponse.model_validate(spanish)
+
+    def status(resource: dict[str, Any]) -> list[Any]:
+        return [
+            p["valueCode"]
+            for p in resource["contained"][0]["parameter"]
+            if p["name"] == "translation_status"
+        ]
+
+    assert (status(spanish), status(english)) == (["machine_assisted"], ["source"])
+    assert f"<p><i>{MACHINE_ASSISTED_ES}</i></p>" in spanish["text"]["div"]
+    assert "machine" not in english["text"]["div"].lower()
+
+
+def test_the_cds_card_says_the_spanish_is_machine_assisted(client: FlaskClient) -> None:
+    """The Spanish card: a line of its detail says so in Spanish, and the card's `extension`
+    (CDS Hooks 2.0 reserves the name) carries the language and translation_status."""
+    spanish = client.post(SERVICE, json=call(qr(EXAMPLE)), headers=ES).get_json()
+    english = client.post(SERVICE, json=call(qr(EXAMPLE))).get_json()
+    validator("cds-cards").validate(spanish)
+    (card,) = spanish["cards"]
+    (english_card,) = english["cards"]
+    assert f"_{MACHINE_ASSISTED_ES}_" in card["detail"].splitlines()
+    assert card["extension"] == {
+        "forefoot-triage.translation": {"language": "es", "translation_status": "machine_assisted"}
+    }
+    assert english_card["extension"] == {
+        "forefoot-triage.translation": {"language": "en", "translation_status": "source"}
+    }
+    assert "machine" not in english_card["detail"].lower()

@@ -86,3 +86,11 @@ def test_no_english_left_on_the_catalogue_and_safety_pages(pseudo_app: Flask) ->
         if found := english_left_on(response.get_data(as_text=True)):
             left[path] = found[:5]
     assert left == {}
+
+
+def test_a_rule_says_how_soon_once(client: FlaskClient) -> None:
+    """The urgency's name is not followed by a "how soon" that repeats it: "Hoy (urgente)",
+    "Cita normal"; English keeps "Urgent (today)"."""
+    assert "<dd>Hoy (urgente)</dd>" in client.get("/rules/UR1?lang=es").get_data(as_text=True)
+    assert "<dd>Cita normal</dd>" in client.get("/rules/SC2?lang=es").get_data(as_text=True)
+    assert "<dd>Urgent (today)</dd>" in client.get("/rules/UR1").get_data(as_text=True)

@@ -142,7 +142,7 @@ def test_problems_in_spanish(client: FlaskClient) -> None:
     text = _html(client.get("/interview?lang=es&pain_nrs=11"))
     assert '<html lang="es">' in text
     assert "La entrevista no puede seguir con estas respuestas" in text
-    assert "Debe ser mayor o igual que 0 y menor o igual que 10." in text
+    assert "Escriba un número del 0 al 10." in text
     assert '<a href="/interview?lang=es">Empiece la entrevista de nuevo</a>' in text
     response = client.get("/interview?lang=es")
     while "pain_nrs" not in shown_questions(parse(_html(response))):
@@ -197,3 +197,10 @@ def test_no_english_left_on_the_interview_unavailable(
     response = app.test_client().get(f"/interview?lang={PSEUDO}")
     assert response.status_code == 403
     assert english_left_on(_html(response)) == []
+
+
+def test_the_emergency_reason_says_emergency_care(client: FlaskClient) -> None:
+    """Why the danger signs are asked: "atención de emergencia ahora", not "de urgencia"."""
+    text = _html(client.get("/interview?lang=es"))
+    assert "Su respuesta podría mostrar que necesita atención de emergencia ahora." in text
+    assert "atención de urgencia" not in text

@@ -67,7 +67,7 @@ def test_field_errors_in_spanish(client: FlaskClient) -> None:
     text = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Revise estas respuestas" in text
-    assert "Debe ser mayor o igual que 0 y menor o igual que 10." in text
+    assert "Escriba un número del 0 al 10." in text
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +89,16 @@ def test_no_english_left_on_the_intake_page(
     """In the pseudo-locale every text of the intake page and its result is wrapped."""
     response = pseudo_app.test_client().open(f"/?lang={PSEUDO}", method=method, data=data)
     assert english_left_on(response.get_data(as_text=True)) == []
+
+
+def test_the_spanish_result_words_emergency_and_same_day_plainly(client: FlaskClient) -> None:
+    """The escalation reads "Atención de emergencia" (not the calque "Escalado"), and a same-day
+    urgency "Hoy (urgente)", never to be mistaken for "Urgencias" (the emergency department)."""
+    emergency = client.post("/?lang=es", data=_form(EMERGENCY)).get_data(as_text=True)
+    assert (
+        '<div><dt>Atención de emergencia</dt><dd class="escalation">Urgencias</dd></div>'
+        in emergency
+    )
+    assert "Escalado" not in emergency
+    fracture = client.post("/?lang=es", data=_form(FRACTURE)).get_data(as_text=True)
+    assert '<dd class="urgency">Hoy (urgente)</dd>' in fracture

@@ -12,10 +12,11 @@ from service.domain.findings import FINDINGS
 from service.domain.intake_schema import UNKNOWN
 from service.domain.ruleset import Ruleset
 from service.domain.wording import Words
-from service.interop.fhir.guidance import Destinations, referral_lines
+from service.interop.fhir.guidance import Destinations, referral_lines, translation_note
 
 SUMMARY_LIMIT = 139  # CDS Hooks: summary under 140 characters
 _SERVICE_LABEL = "forefoot-triage"
+TRANSLATION_EXTENSION = "forefoot-triage.translation"  # the card's extension member
 INTERVIEW_PATH = "/interview"  # the web interview page (GET, the answers so far as its fields)
 
 
@@ -53,6 +54,8 @@ def _detail(answer: Assessment, destinations: Destinations, words: Words) -> str
         lines += ["", f"### {words['report.still_worth_asking']}"]
         lines += [f"- {entry.question}" for entry in answer.follow_up]
     lines += ["", f"_{answer.disclaimer}_", ""]
+    if note := translation_note(answer, words):
+        lines += [f"_{note}_", ""]
     lines += [f"{words['report.decision_id']}: `{answer.decision_id}`"]
     return "\n".join(lines)
 
@@ -129,4 +132,12 @@ def build_card(
         "detail": _detail(answer, destinations, words),
         "source": _source(answer, ruleset.version, public_url),
         "links": _links(answer, words, public_url, smart_url, interview),
+        # CDS Hooks 2.0 reserves `extension` for this: the card's language and the review
+        # status of its texts, as /v1 answers carry them (machine_assisted until signed off).
+        "extension": {
+            TRANSLATION_EXTENSION: {
+                "language": answer.language,
+                "translation_status": answer.translation_status,
+            }
+        },
     }

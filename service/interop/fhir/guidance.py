@@ -10,12 +10,13 @@ from typing import Any
 from service.domain.assessment import Assessment, Reason
 from service.domain.decision import Referral
 from service.domain.intake_schema import UNKNOWN
-from service.domain.ruleset import AdvicePolicy, Ruleset
+from service.domain.ruleset import STATUSES, AdvicePolicy, Ruleset
 from service.domain.wording import Words
 from service.interop.fhir.common import FhirUrls
 
 _XHTML = "http://www.w3.org/1999/xhtml"
 Destinations = Mapping[str, str]  # destination code -> display text (ruleset.destinations)
+MACHINE_ASSISTED = STATUSES[0]  # a locale entry not yet signed off (service.domain.ruleset)
 
 
 class Codes:
@@ -113,6 +114,8 @@ def _parameters(answer: Assessment, codes: Codes) -> dict[str, Any]:
         [
             {"name": "ruleset_version", "valueString": ruleset["version"]},
             {"name": "ruleset_sha256", "valueString": ruleset["sha256"]},
+            # The review status of the texts, as /v1's translation_status (source: English).
+            {"name": "translation_status", "valueCode": answer.translation_status},
             {"name": "disclaimer", "valueString": answer.disclaimer},
         ]
     )
@@ -174,8 +177,21 @@ def _narrative(answer: Assessment, destinations: Destinations, words: Words) -> 
         f"<b>{esc(words.code('level', answer.level))}</b>.</p>{review}"
         f"<p>{heading['why']}:</p><ul>{rules}</ul>"
         + (f"<p>{heading['advice']}:</p><ul>{advice}</ul>" if advice else "")
-        + f"<p>{esc(answer.disclaimer)}</p></div>"
+        + f"<p>{esc(answer.disclaimer)}</p>{_translation_note(answer, words)}</div>"
     )
+
+
+def translation_note(answer: Assessment, words: Words) -> str | None:
+    """The sentence saying the answer's texts are a machine-assisted translation, in their
+    language; None for English (the source) and for a translation signed off."""
+    if answer.translation_status != MACHINE_ASSISTED:
+        return None
+    return words["report.machine_assisted"]
+
+
+def _translation_note(answer: Assessment, words: Words) -> str:
+    note = translation_note(answer, words)
+    return f"<p><i>{html.escape(note)}</i></p>" if note else ""
 
 
 def sends_today(answer: Assessment, policy: AdvicePolicy) -> bool:
