@@ -91,6 +91,7 @@ class Assessment:
     citations: tuple[Mapping[str, Any], ...]  # the ruleset's citation entries, in order of use
     ruleset: Mapping[str, Any]  # the ruleset's identity: id, version, sha256, locales
     disclaimer: str
+    destination_names: Mapping[str, str]  # destination code -> its name in `language`
     language: str = "en"  # the language of every text above; codes never change with it
     translation_status: str = "source"  # the review status of those texts (locale files)
 

@@ -166,6 +166,7 @@ class Triage:
             citations=tuple(words.citations[key] for key in citation_keys),
             ruleset=self.ruleset.identity,
             disclaimer=words.disclaimer,
+            destination_names=words.destinations,
             language=language,
             translation_status=self._status[language],
         )

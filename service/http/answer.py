@@ -42,12 +42,14 @@ def follow_up_to_wire(item: FollowUp) -> dict[str, Any]:
 def assessment_to_wire(assessment: Assessment, language_fallback: bool = False) -> dict[str, Any]:
     """The /v1/triage answer (openapi.yaml TriageResponse), in the documented field order;
     `language_fallback` says that the language asked for is not supported (English given)."""
+    names = assessment.destination_names
     return {
         "decision_id": assessment.decision_id,
         "level": assessment.level,
         "urgency": assessment.urgency,
         "escalation": assessment.escalation,
         "destination": assessment.destination,
+        "destination_name": names[assessment.destination],
         "setting": assessment.setting,
         "needs_clinician_review": assessment.needs_clinician_review,
         "referrals": [
@@ -56,6 +58,7 @@ def assessment_to_wire(assessment: Assessment, language_fallback: bool = False) 
                 "level": referral.level,
                 "urgency": referral.urgency,
                 "destination": referral.destination,
+                "destination_name": names[referral.destination],
             }
             for referral in assessment.referrals
         ],
@@ -106,6 +109,10 @@ def question_to_wire(question: Question, words: Ruleset) -> dict[str, Any]:
         wire.update(minimum=question.minimum, maximum=question.maximum)
     else:
         wire["allowed_values"] = list(question.values)
+        # The same codes with the words a form shows for them (the help texts name them so).
+        wire["choices"] = [
+            {"value": value, "label": words.texts[f"choice.{value}"]} for value in question.values
+        ]
     if question.name in words.asked_when_source:
         wire["asked_when"] = words.texts[f"asked_when.{question.name}"]
     return wire

@@ -21,7 +21,7 @@ CODE_FIELDS = frozenset(
         "family", "finding", "could_raise_to", "could_raise_level", "rules", "citations", "key",
         "id", "version", "sha256", "language", "translation_status", "group", "type",
         "allowed_values", "fired", "undecided", "decided", "status", "could_reach_urgency",
-        "could_reach_level", "findings", "url", "matched",
+        "could_reach_level", "findings", "url", "matched", "value",
     }
 )  # fmt: skip
 # Bibliographic data of a citation stays as published (authors, references, how it was
@@ -365,3 +365,56 @@ def test_no_english_bypasses_the_locale_files_in_http_problems(
         for s in text.replace("⟧ ⟦", "⟧\n⟦").split("\n")
     ]
     assert [s for s in sentences if not is_wrapped(s)] == []
+
+
+def test_questions_give_each_choice_its_words(client: FlaskClient) -> None:
+    """/v1/questions and the interview's questions: `choices` pairs each allowed value (the
+    code, unchanged) with its label in the answer's language; `allowed_values` stays."""
+    english = client.get("/v1/questions").get_json()["questions"]
+    spanish = client.get("/v1/questions?lang=es").get_json()["questions"]
+    for en, es in zip(english, spanish, strict=True):
+        if "allowed_values" not in en:
+            assert "choices" not in en
+            assert "choices" not in es
+            continue
+        assert [c["value"] for c in en["choices"]] == en["allowed_values"]
+        assert [c["value"] for c in es["choices"]] == es["allowed_values"] == en["allowed_values"]
+    location = next(q for q in spanish if q["finding"] == "pain_location")
+    assert location["choices"][0] == {
+        "value": "ball_of_foot",
+        "label": "Almohadilla del pie (planta delantera)",
+    }
+    fever = next(q for q in english if q["finding"] == "fever")
+    assert fever["choices"] == [
+        {"value": "yes", "label": "Yes"},
+        {"value": "no", "label": "No"},
+        {"value": "unknown", "label": "Unknown"},
+    ]
+    interview = client.post("/v1/interview?lang=es", json={}).get_json()
+    first = interview["questions"][0]
+    assert first["choices"] == [
+        {"value": "yes", "label": "Sí"},
+        {"value": "no", "label": "No"},
+        {"value": "unknown", "label": "No lo sé"},
+    ]
+
+
+def test_answers_name_the_destination_in_their_language(client: FlaskClient) -> None:
+    """/v1/triage, each batch result and the interview's answer: `destination_name` (and each
+    referral's) in the answer's language beside the unchanged `destination` code."""
+    english = _triage(client).get_json()
+    spanish = _triage(client, headers={"Accept-Language": "es"}).get_json()
+    assert (english["destination"], spanish["destination"]) == ("fracture_clinic",) * 2
+    assert english["destination_name"] == "X-ray and fracture clinic"
+    assert spanish["destination_name"] == "Radiografía y consulta de fracturas"
+    names = {r["destination"]: r["destination_name"] for r in spanish["referrals"]}
+    assert names["fracture_clinic"] == "Radiografía y consulta de fracturas"
+    assert names["clinician_call_back"].startswith("Un profesional de la salud le llama")
+    assert english["referrals"][0]["destination_name"] == "X-ray and fracture clinic"
+    batch = client.post("/v1/triage/batch?lang=es", json={"intakes": [EXAMPLE]}).get_json()
+    assert batch["results"][0]["result"]["destination_name"] == spanish["destination_name"]
+    answer = client.post("/v1/interview?lang=es", json={}).get_json()["answer"]
+    assert (answer["destination"], answer["destination_name"]) == (
+        "fracture_clinic",
+        names["fracture_clinic"],
+    )
