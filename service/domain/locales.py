@@ -53,6 +53,7 @@ def english_catalogue(ruleset: Ruleset, group_titles: Mapping[str, str]) -> dict
     """Every text a surface can show, by key, in English (the source); optional keys included."""
     texts: dict[str, str] = {}
     for rule in (*ruleset.rules, ruleset.default):
+        texts[f"family.{rule.family}"] = rule.family  # a page names the family by its code
         texts[f"rule.{rule.id}.title"] = rule.title
         texts[f"rule.{rule.id}.statement"] = rule.statement
         for index, line in enumerate(rule.advice):

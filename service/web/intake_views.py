@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 
 from service.domain.assessment import Assessment
 from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
@@ -60,6 +60,17 @@ def _identity() -> dict[str, Any]:
     """Every page names the ruleset it shows and the cases it was checked with (the footer),
     and has the layout's words (English unless a translated page chose its language)."""
     return {"ruleset": page_ruleset(), "site": site_data(), "t": page_ruleset().texts.__getitem__}
+
+
+@pages.after_app_request
+def _page_language_headers(response: Response) -> Response:
+    """A page whose language was chosen says which (Content-Language), and that it depends on
+    Accept-Language (Vary), so that a cache keeps the languages apart."""
+    code = g.get("page_language")
+    if code is not None and response.mimetype == "text/html":
+        response.headers["Content-Language"] = code
+        response.vary.add("Accept-Language")
+    return response
 
 
 def page_ruleset() -> Ruleset:

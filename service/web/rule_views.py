@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 
 from service.domain.condition_wording import Phrase, helper_nodes, phrase, rule_phrase
 from service.domain.ruleset import SOURCE_LANGUAGE, Rule, Ruleset
@@ -34,6 +34,16 @@ def _language() -> dict[str, Any]:
         "languages": languages(),
         "lang_query": "" if code == SOURCE_LANGUAGE else f"?lang={code}",
     }
+
+
+# What an API client or a browser may accept, the API's own answer first: no Accept header,
+# */* (curl) or JSON keep the problem+json.
+_ANSWER_TYPES = ("application/problem+json", "application/json", "text/html")
+
+
+def _wants_html() -> bool:
+    """The client prefers an HTML page to problem+json (a browser's Accept)."""
+    return request.accept_mimetypes.best_match(_ANSWER_TYPES) == "text/html"
 
 
 def advice_items(ruleset: Ruleset, rule: Rule) -> list[tuple[str, str]]:
@@ -82,6 +92,8 @@ def one_rule(rule_id: str) -> Any:
     ruleset = _ruleset()
     rule = ruleset.by_id.get(rule_id)
     if rule is None:
+        if _wants_html():  # a person following a link: a page, not the API's problem+json
+            return render_template("rules/not_found.html", ruleset=ruleset, **_language()), 404
         abort(404, description="No rule has this id.")
     cases = site_data().cases
     return render_template(

@@ -94,3 +94,51 @@ def test_a_rule_says_how_soon_once(client: FlaskClient) -> None:
     assert "<dd>Hoy (urgente)</dd>" in client.get("/rules/UR1?lang=es").get_data(as_text=True)
     assert "<dd>Cita normal</dd>" in client.get("/rules/SC2?lang=es").get_data(as_text=True)
     assert "<dd>Urgent (today)</dd>" in client.get("/rules/UR1").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/", "/interview", *PAGES])
+def test_pages_name_their_language_in_the_headers(client: FlaskClient, path: str) -> None:
+    """Every translated page sends Content-Language (its language) and Vary: Accept-Language,
+    so that a cache keeps the English and the Spanish apart."""
+    spanish = client.get(path, headers={"Accept-Language": "es"})
+    english = client.get(path)
+    assert (spanish.status_code, english.status_code) == (200, 200)
+    assert (spanish.headers["Content-Language"], english.headers["Content-Language"]) == (
+        "es",
+        "en",
+    )
+    assert "Accept-Language" in spanish.headers["Vary"]
+    assert "Accept-Language" in english.headers["Vary"]
+
+
+def test_rule_families_in_spanish(client: FlaskClient) -> None:
+    """The families' names are worded from the locale; their anchors stay the codes."""
+    text = client.get("/rules?lang=es").get_data(as_text=True)
+    assert '<li id="family-fracture"><strong>fractura</strong>:' in text
+    assert '<span class="family">emergencia</span>' in text
+    assert '<strong lang="en">fracture</strong>' not in text
+    rule = client.get("/rules/UR1?lang=es").get_data(as_text=True)
+    assert '<a href="/rules?lang=es#family-fracture">fractura</a>' in rule
+    english = client.get("/rules").get_data(as_text=True)
+    assert '<li id="family-fracture"><strong>fracture</strong>:' in english
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_an_unknown_rule_is_an_html_page_for_a_browser(client: FlaskClient) -> None:
+    """/rules/NOPE asked for by a browser: a 404 page in the page's language; an API client
+    (no Accept, */* or JSON) keeps the problem+json."""
+    page = client.get("/rules/NOPE?lang=es", headers={"Accept": BROWSER_ACCEPT})
+    text = page.get_data(as_text=True)
+    assert (page.status_code, page.mimetype) == (404, "text/html")
+    assert page.headers["Content-Language"] == "es"
+    assert '<html lang="es">' in text
+    assert "Ninguna regla tiene este id." in text
+    assert '<a href="/rules?lang=es">Todas las reglas</a>' in text
+    english = client.get("/rules/NOPE", headers={"Accept": BROWSER_ACCEPT})
+    assert "No rule has this id." in english.get_data(as_text=True)
+    for accept in (None, "*/*", "application/json", "application/problem+json"):
+        problem = client.get("/rules/NOPE?lang=es", headers={"Accept": accept} if accept else {})
+        assert (problem.status_code, problem.mimetype) == (404, "application/problem+json")
+        assert problem.get_json()["detail"] == "Ninguna regla tiene este id."

@@ -483,7 +483,7 @@ def test_one_rule_shows_destination_setting_and_advice_as_text(
     assert f'<dd class="where">{where}</dd>' in html
     assert '<dd class="setting">Virtual suitable: a video or phone appointment' in html
     assert '<dd class="informational">No</dd>' in html
-    assert 'href="/rules#family-children" lang="en">children</a>' in html
+    assert 'href="/rules#family-children">children</a>' in html
     advice = _between(html, '<ul class="rule-advice">', "</ul>")
     for text in ruleset.advice_texts(rule):
         assert _escaped(text) in advice
