@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.guidanceresponse import GuidanceResponse
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -96,9 +97,8 @@ def _codes(value: Any) -> Any:
 def _elements(value: Any) -> Iterator[dict[str, Any]]:
     if isinstance(value, dict):
         yield value
-        for name, item in value.items():
-            if name != "enableWhen":  # compared by form fillers, never shown: no translation
-                yield from _elements(item)
+        for item in value.values():
+            yield from _elements(item)
     elif isinstance(value, list):
         for item in value:
             yield from _elements(item)
@@ -120,9 +120,17 @@ def test_the_fhir_surface_texts_are_spanish_too(client: FlaskClient) -> None:
     )
     assert items["age_years"]["code"][0] == {"system": "http://loinc.org", "code": "30525-0",
                                              "display": "Age"}  # fmt: skip
-    # LHC-Forms compares enableWhen's coding whole with the answer's: no translation there.
+    # enableWhen's coding carries the translation too, as the answer option it names does
+    # (LHC-Forms still shows the injury questions: tests/web/test_lhc_forms.py).
     (condition,) = items["injury_mechanism"]["enableWhen"]
-    assert set(condition["answerCoding"]) == {"system", "code", "display"}
+    coding = condition["answerCoding"]
+    assert (coding["display"], _translations(coding, "display")) == ("Lesión", {"en": "Injury"})
+    option = next(
+        o["valueCoding"]
+        for o in items["onset"]["answerOption"]
+        if o["valueCoding"]["code"] == "injury"
+    )
+    assert coding == option
     response = client.get("/fhir/Questionnaire", query_string={"url": QUESTIONNAIRE_URL,
                                                                 "lang": "es"})  # fmt: skip
     assert response.headers["Content-Language"] == "es"
@@ -459,3 +467,55 @@ def test_the_cds_card_says_the_spanish_is_machine_assisted(client: FlaskClient) 
         "forefoot-triage.translation": {"language": "en", "translation_status": "source"}
     }
     assert "machine" not in english_card["detail"].lower()
+
+
+@pytest.mark.parametrize(
+    ("code_system", "code", "spanish"),
+    [
+        ("findings", "foot_cold_pale_or_blue", "Pie frío, pálido o azulado"),
+        ("answers", "unknown", "No lo sé"),
+        ("outcome-urgency", "urgent", "Hoy (urgente)"),
+        ("outcome-destination", "fracture_clinic", "Radiografía y consulta de fracturas"),
+        ("outcome-setting", "in_person", None),
+        ("rules", "EM1", "Posible falta de riego sanguíneo en la pierna (isquemia aguda)"),
+    ],
+)
+def test_code_systems_carry_spanish_designations(
+    client: FlaskClient, code_system: str, code: str, spanish: str | None
+) -> None:
+    """Accept-Language es: every concept keeps its English display and gains a designation in
+    Spanish; English asks for none. Valid by fhir.resources."""
+    path = f"/fhir/CodeSystem/{code_system}"
+    english = client.get(path).get_json(force=True)
+    response = client.get(path, headers=ES)
+    translated = response.get_json(force=True)
+    CodeSystem.model_validate(translated)
+    assert "Accept-Language" in response.headers["Vary"]
+    assert response.headers["Content-Language"] == "en, es"
+    assert [c["display"] for c in translated["concept"]] == [
+        c["display"] for c in english["concept"]
+    ]
+    assert all("designation" not in c for c in english["concept"])
+    for concept in translated["concept"]:
+        (designation,) = concept["designation"]
+        assert designation["language"] == "es"
+        assert (
+            designation["value"] not in ("", concept["display"])
+            or len(designation["value"].split()) <= 2
+        )
+    found = next(c for c in translated["concept"] if c["code"] == code)
+    if spanish is not None:
+        assert found["designation"][0]["value"] == spanish
+    bundle = client.get("/fhir/CodeSystem", query_string={"_id": code_system, "lang": "es"})
+    (entry,) = bundle.get_json(force=True)["entry"]
+    assert entry["resource"] == translated
+
+
+@needs_fhir_js
+def test_the_translated_code_systems_are_valid_fhir(client: FlaskClient) -> None:
+    """The npm FHIR validator accepts every CodeSystem with its Spanish designations."""
+    bundle = client.get("/fhir/CodeSystem", headers=ES).get_json(force=True)
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    assert len(resources) == 8
+    for result in fhir_js_validate(resources):
+        assert result["valid"], result["messages"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from service.domain.ruleset import Ruleset
-from service.domain.wording import SETTING_DISPLAY, SETTING_TEXT, URGENCY_MEANING, display
+from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
 from service.interop.fhir.common import CODE_SYSTEM_IDS, PUBLISHER, FhirUrls
 
 Concept = dict[str, str]
@@ -29,24 +29,27 @@ def _concept(code: str, text: str, definition: str | None = None) -> Concept:
 
 
 def _concepts(ruleset: Ruleset) -> dict[str, list[Concept]]:
-    """Each code system's concepts, read off the ruleset and the question catalogue."""
+    """Each code system's concepts, read off the ruleset (worded in its language) and the
+    question catalogue."""
+    texts = ruleset.texts
     questions = ruleset.questions.values()
     answer_codes = dict.fromkeys(v for q in questions if not q.is_numeric for v in q.values)
     escalations = dict.fromkeys(r.escalation for r in ruleset.rules if r.escalation)
     return {
-        "answers": [_concept(code, display(code)) for code in answer_codes],
+        "answers": [_concept(code, texts[f"choice.{code}"]) for code in answer_codes],
         "rules": [_concept(r.id, r.title, r.statement) for r in ruleset.rules],
         "findings": [_concept(q.name, q.label, q.help) for q in questions],
-        "outcome-level": [_concept(code, display(code)) for code in ruleset.levels],
+        "outcome-level": [_concept(code, texts[f"level.{code}"]) for code in ruleset.levels],
         "outcome-urgency": [
-            _concept(code, display(code), URGENCY_MEANING.get(code)) for code in ruleset.urgencies
+            _concept(code, texts[f"urgency.{code}"], texts.get(f"urgency_meaning.{code}"))
+            for code in ruleset.urgencies
         ],
-        "outcome-escalation": [_concept(code, display(code)) for code in escalations],
+        "outcome-escalation": [_concept(code, texts[f"escalation.{code}"]) for code in escalations],
         "outcome-destination": [
             _concept(code, text) for code, text in ruleset.destinations.items()
         ],
         "outcome-setting": [
-            _concept(code, SETTING_DISPLAY[code], SETTING_TEXT.get(code))
+            _concept(code, texts[f"setting_display.{code}"], texts.get(f"setting_text.{code}"))
             for code in ruleset.settings
         ],
     }
@@ -79,3 +82,29 @@ def build_code_systems(ruleset: Ruleset, urls: FhirUrls, date: str) -> dict[str,
         }
         for code_system_id in CODE_SYSTEM_IDS
     }
+
+
+def translated_code_systems(
+    rulesets: Mapping[str, Ruleset], urls: FhirUrls, date: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """language -> id -> CodeSystem: the English one (the source: its displays are what
+    codings of ours show), each concept with a designation in that language (none in English)."""
+    english = build_code_systems(rulesets[SOURCE_LANGUAGE], urls, date)
+    built = {SOURCE_LANGUAGE: english}
+    for language, ruleset in rulesets.items():
+        if language == SOURCE_LANGUAGE:
+            continue
+        words = _concepts(ruleset)
+        built[language] = {
+            code_system_id: {
+                **resource,
+                "concept": [
+                    {**concept, "designation": [{"language": language, "value": worded["display"]}]}
+                    for concept, worded in zip(
+                        resource["concept"], words[code_system_id], strict=True
+                    )
+                ],
+            }
+            for code_system_id, resource in english.items()
+        }
+    return built

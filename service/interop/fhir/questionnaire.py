@@ -279,7 +279,9 @@ def _translation(language: str, text: str) -> dict[str, Any]:
 
 def _translate(element: Any, others: Mapping[str, Any]) -> None:
     """Add to every text of `element` (in place) the FHIR translation extension with the same
-    text of each other language's resource (built alike, so walked in step)."""
+    text of each other language's resource (built alike, so walked in step). enableWhen's
+    answerCoding included: it then equals the answerOption coding it names, extension and all
+    (LHC-Forms compares the two; tests/web/test_lhc_forms.py fills the questions it enables)."""
     if isinstance(element, dict):
         foreign = element.get("system") in _FOREIGN_SYSTEMS
         for name in _TRANSLATED:
@@ -290,8 +292,7 @@ def _translate(element: Any, others: Mapping[str, Any]) -> None:
                     ]
                 }
         for name, value in list(element.items()):
-            # enableWhen's codings are compared, not shown (LHC-Forms compares them whole).
-            if not name.startswith("_") and name != "enableWhen":
+            if not name.startswith("_"):
                 _translate(value, {language: other[name] for language, other in others.items()})
     elif isinstance(element, list):
         for index, item in enumerate(element):

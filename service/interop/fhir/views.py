@@ -11,6 +11,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from service.domain.intake_validator import validate_intake
+from service.domain.ruleset import SOURCE_LANGUAGE
 from service.domain.wording import SURFACE_WORDS
 from service.http.evaluation import evaluate
 from service.http.interview_api import MAX_QUESTIONS, checked_step
@@ -108,17 +109,31 @@ def search_questionnaires() -> Response:
 
 @fhir.get("/fhir/CodeSystem", provide_automatic_options=False)
 def search_code_systems() -> Response:
-    """CodeSystem?url= (and _id, version): a searchset Bundle."""
-    return _searchset("CodeSystem", current_surface().code_systems.values())
+    """CodeSystem?url= (and _id, version): a searchset Bundle, designations in the language
+    asked for."""
+    language, _words = answer_language()
+    found = current_surface().translated_code_systems[language.code].values()
+    return _code_system_language(_searchset("CodeSystem", found), language)
 
 
 @fhir.get("/fhir/CodeSystem/<code_system_id>", provide_automatic_options=False)
 def code_system(code_system_id: str) -> Response:
-    """One of our code systems, every concept in it."""
-    found = current_surface().code_systems.get(code_system_id)
+    """One of our code systems, every concept in it: English displays, and a designation in
+    the language asked for (Accept-Language or lang) when that is not English."""
+    language, _words = answer_language()
+    found = current_surface().translated_code_systems[language.code].get(code_system_id)
     if found is None:
         raise NotFound(SURFACE_WORDS["problem.fhir.no_code_system"])
-    return fhir_response(found)
+    return _code_system_language(fhir_response(found), language)
+
+
+def _code_system_language(response: Response, language: Language) -> Response:
+    """A code system's displays are English whatever was asked; its designations are in the
+    language asked for: Content-Language names both."""
+    response.headers.update(language.headers)
+    if language.code != SOURCE_LANGUAGE:
+        response.headers["Content-Language"] = f"{SOURCE_LANGUAGE}, {language.code}"
+    return response
 
 
 @fhir.get("/fhir/OperationDefinition/<definition_id>", provide_automatic_options=False)
