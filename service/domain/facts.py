@@ -31,6 +31,9 @@ def build_facts(intake: Mapping[str, Mapping[str, Any]]) -> Facts:
     for answers in intake.values():
         if answers:
             facts.update(answers)
-            for name, _ in answers.items() & _NULL_CHOICES:  # an explicit null: unanswered
-                facts[name] = UNKNOWN
+            # An explicit null is unanswered; looked for first, as the set operation over
+            # every answer cost most of this function and few answers are null.
+            if None in answers.values():
+                for name, _ in answers.items() & _NULL_CHOICES:
+                    facts[name] = UNKNOWN
     return facts

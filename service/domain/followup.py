@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress, repeat
 
 from service.domain.assessment import FollowUp
 from service.domain.conditions import Compare, Node, Not
@@ -12,6 +13,10 @@ from service.domain.facts import Facts
 from service.domain.findings import FINDINGS, Finding
 from service.domain.intake_schema import UNKNOWN
 from service.domain.ruleset import Rule, Ruleset
+
+# An answer that leaves a finding open: unanswered (None) or answered unknown.
+_OPEN = frozenset({None, UNKNOWN})
+_ABSENT = object()  # a finding missing from the facts is not open: the caller left it out
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,10 @@ class FollowUpPlanner:
         self._situations = ruleset.asked_when
         self._questions = ruleset.questions
         self._situation_reads = ruleset.asked_when_reads
-        # (finding, value) of each read finding left unanswered or answered unknown, and the
-        # catalogue's order: most intakes answer most findings, and a Python step per finding
-        # to find the few open ones was most of the follow-up's cost.
-        self._open = frozenset(
-            (name, value)
-            for name, readers in self._readers.items()
-            if readers
-            for value in (None, UNKNOWN)
-        )
-        self._order = {name: index for index, name in enumerate(self._readers)}
+        # The findings some rule reads, in catalogue order: the open ones among them are found
+        # by C-level iteration (a Python step per finding, or a set operation over the
+        # answers, was most of the follow-up's cost), already in the order they are listed.
+        self._read = tuple(name for name, readers in self._readers.items() if readers)
 
     def _may_be_asked(self, facts: Facts, name: str) -> bool:
         """clinical.md 2.2: a situational question is asked when its situation holds, or when
@@ -102,10 +101,8 @@ class FollowUpPlanner:
         """
         fired_set = frozenset(fired)
         found: list[tuple[_Raise, Finding]] = []
-        open_names = sorted(
-            (name for name, _ in facts.items() & self._open), key=self._order.__getitem__
-        )
-        for name in open_names:
+        values = map(facts.get, self._read, repeat(_ABSENT))
+        for name in compress(self._read, map(_OPEN.__contains__, values)):
             readers = self._readers[name]
             if not self._may_be_asked(facts, name):
                 continue
