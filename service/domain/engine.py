@@ -141,6 +141,8 @@ class RuleEngine:
         self._session = _SESSION
         self._faults = 0
         self._actions = frozenset(definitions)
+        # Each engine rule's name -> the rule id it stands for (a branch of it, or itself).
+        self._rule_of = {name: name.split(_BRANCH)[0] for name in definitions if name != _CATCH_ALL}
 
     def evaluate(self, facts: Mapping[str, str | int | None]) -> list[str]:
         """Rule ids that fire for these facts, in engine order; raise EngineError on any fault.
@@ -175,7 +177,8 @@ class RuleEngine:
             raise EngineError("the rule engine did not complete the evaluation")
         # durable expands $or into separate matches, and a rule may be registered once per
         # top-level branch: a rule whose several branches hold fires more than once. Once each.
-        return list(dict.fromkeys(name.split(_BRANCH)[0] for name in fired if name != _CATCH_ALL))
+        fired.discard(_CATCH_ALL)
+        return list(dict.fromkeys(map(self._rule_of.__getitem__, fired)))
 
     def _run(self, fact: str, key: str) -> set[str]:
         """Assert the fact, take every action durable schedules for it, by name, and retract it
