@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from service.domain.ruleset import Rule, Ruleset
 
@@ -35,7 +36,10 @@ class Decision:
 
 def order_rules(rules: Iterable[Rule]) -> list[Rule]:
     """Rank order (1.2 step 4): urgency, then level (highest first), destination, rule index."""
-    return sorted(rules, key=lambda rule: (-rule.rank[0], -rule.rank[1], rule.order))
+    return sorted(rules, key=_SORT_KEY)
+
+
+_SORT_KEY = attrgetter("sort_key")
 
 
 def rank_of(
@@ -67,11 +71,11 @@ def decide(fired_ids: Iterable[str], ruleset: Ruleset) -> Decision:
     whose own destination is then among the referrals (1.2 step 5).
     """
     fired = set(fired_ids)
-    unknown = fired - ruleset.by_id.keys()
-    if unknown:  # pragma: no cover (the engine only knows ruleset ids)
-        raise ValueError(f"fired ids not in the ruleset: {sorted(unknown)}")
     by_id = ruleset.by_id  # order_rules gives the order: each rule's `order` is its own
-    rules = [by_id[rule_id] for rule_id in fired] or [ruleset.default]
+    try:
+        rules = [by_id[rule_id] for rule_id in fired] or [ruleset.default]
+    except KeyError:  # pragma: no cover (the engine only knows ruleset ids)
+        raise ValueError(f"fired ids not in the ruleset: {sorted(fired - by_id.keys())}") from None
     rationale = order_rules(rules)
     first = rationale[0]
     rank = outcome_rank(rationale)

@@ -45,6 +45,12 @@ class Rule:
     citations: tuple[str, ...]
     rank: tuple[int, int]  # (urgency index, level index): the higher, the more acute
     order: tuple[int, int, int, int]  # (clinical.md 1.2 step 4) ties: destination, then index
+    # Rank order (clinical.md 1.2 step 4) as one sort key, made once: decide sorts by it on
+    # every request.
+    sort_key: tuple[int, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sort_key", (-self.rank[0], -self.rank[1], *self.order))
 
 
 @dataclass(frozen=True)
