@@ -29,6 +29,11 @@ def _no_constants(_name: str) -> Any:
     raise BadRequestBody("The JSON body contains NaN or Infinity, which JSON does not allow.")
 
 
+# Built once: json.loads with options builds a new decoder (and its scanner) on every call,
+# a fifth of the parse.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
 def _body(request: Request) -> bytes:
     """The body, or 413 if it is over the limit, whether or not Content-Length was sent."""
     limit = request.max_content_length
@@ -75,7 +80,7 @@ def read_json(request: Request) -> Any:
     except UnicodeDecodeError:
         raise BadRequestBody("The body is not valid UTF-8.") from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise BadRequestBody("The JSON body is nested too deeply.") from None
     except ValueError:  # JSONDecodeError, and integers beyond Python's digit limit
