@@ -14,6 +14,7 @@ from flask import Request, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from service.domain.assessor import Triage
 from service.domain.ruleset import SOURCE_LANGUAGE, Ruleset
 from service.http.evaluation import assessor
 
@@ -85,8 +86,11 @@ def choose_raw(supported: tuple[str, ...], accept: str | None, explicit: str | N
 def answer_language(explicit: str | None = None) -> tuple[Language, Ruleset]:
     """The request's language (or `explicit`, a page's carried choice) and its ruleset."""
     triage = assessor()
-    found = choose(triage.supported, explicit=explicit)
+    return _language(triage, choose(triage.supported, explicit=explicit))
+
+
+@functools.lru_cache(maxsize=8)  # a few choices of one assessor per worker; tests make more
+def _language(triage: Triage, found: str | None) -> tuple[Language, Ruleset]:
+    """The answer's Language for a choice, made once per assessor and choice (a few)."""
     code = found or SOURCE_LANGUAGE
-    words = triage.in_language(code)
-    status = triage.status(code)
-    return Language(code, status, fallback=found is None), words
+    return Language(code, triage.status(code), fallback=found is None), triage.in_language(code)
