@@ -229,6 +229,9 @@ SURFACE_WORDS: dict[str, str] = {
     "problem.too_large": "The data value transmitted exceeds the capacity limit.",
     "problem.media_type": "The server does not support the media type transmitted in the request.",
     "problem.send_json": "Send the intake as application/json.",
+    "problem.content_coding": (
+        "Send the body without a content coding (Content-Encoding: identity)."
+    ),
     "problem.api_key_header": "Send a valid API key in the {header} header.",
     "problem.repeated_key": "The JSON body repeats a key.",
     "problem.nan": "The JSON body contains NaN or Infinity, which JSON does not allow.",

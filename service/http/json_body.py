@@ -17,6 +17,16 @@ from werkzeug.exceptions import (
 from service.exceptions import BadRequestBody, UnencodableBody
 
 
+class UnsupportedContentCoding(UnsupportedMediaType):
+    """415 for a body sent with a content coding (gzip, ...): bodies are read as sent."""
+
+    description = "Send the body without a content coding (Content-Encoding: identity)."
+
+    def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
+        # RFC 9110 12.5.3: a 415 for a content coding says which codings are accepted.
+        return [*super().get_headers(environ, scope), ("Accept-Encoding", "identity")]
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # An intake answering the same question twice is ambiguous: refuse rather than pick one.
     result = dict(pairs)  # a repeated key leaves the dict shorter than the pairs
@@ -66,6 +76,10 @@ def read_json(request: Request) -> Any:
     # The usual exact type checked first; any other is parsed as werkzeug parses it.
     if request.environ.get("CONTENT_TYPE") != "application/json" and not request.is_json:
         raise UnsupportedMediaType("Send the intake as application/json.")
+    coding = request.environ.get("HTTP_CONTENT_ENCODING")
+    if coding is not None and coding.strip().lower() not in ("", "identity"):
+        # A compressed body read as JSON would be a misleading 400; RFC 9110 8.4: 415.
+        raise UnsupportedContentCoding()
     try:
         raw = _body(request)
     except TimeoutError:  # the server's request deadline passed while the body trickled in

@@ -583,6 +583,32 @@ def test_non_json_content_type_is_415(client: FlaskClient, content_type: str) ->
     _problem(response, 415)
 
 
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "gzip, identity"])
+@pytest.mark.parametrize("path", ["/v1/triage", "/v1/triage/batch", "/v1/interview"])
+def test_a_content_coding_is_415(client: FlaskClient, coding: str, path: str) -> None:
+    """RFC 9110 8.4: a body sent with a content coding is refused (415 naming the accepted
+    one), not read as JSON: a compressed body would otherwise be a misleading 400, and a plain
+    one labelled gzip would be taken."""
+    response = client.post(
+        path, data=b"{}", content_type="application/json", headers={"Content-Encoding": coding}
+    )
+    body = _problem(response, 415)
+    assert response.headers["Accept-Encoding"] == "identity"
+    assert "Content-Encoding" in body["detail"]
+
+
+@pytest.mark.parametrize("coding", ["identity", "Identity", ""])
+def test_the_identity_coding_is_read(client: FlaskClient, coding: str) -> None:
+    """identity (or an empty value) is no coding at all."""
+    response = client.post(
+        "/v1/triage",
+        data=b"{}",
+        content_type="application/json",
+        headers={"Content-Encoding": coding},
+    )
+    assert response.status_code == 200
+
+
 def test_json_with_charset_is_accepted(client: FlaskClient) -> None:
     """application/json; charset=utf-8 is JSON."""
     response = client.post("/v1/triage", data=b"{}", content_type="application/json; charset=utf-8")
