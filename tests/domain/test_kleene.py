@@ -26,12 +26,18 @@ def _answer(finding: Finding) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), st.sampled_from(finding.values))
 
 
+# Built once: a strategy made afresh at every draw is validated afresh (most of the run's time).
+ANSWERS = {
+    name: st.one_of(st.just(_ABSENT), _answer(finding)) for name, finding in FINDINGS.items()
+}
+
+
 @st.composite
 def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     """Any valid intake: each finding absent, null or any allowed value."""
     intake: dict[str, dict[str, Any]] = {}
     for name, finding in FINDINGS.items():
-        value = draw(st.one_of(st.just(_ABSENT), _answer(finding)))
+        value = draw(ANSWERS[name])
         if value is not _ABSENT:
             intake.setdefault(finding.group, {})[name] = value
     return intake

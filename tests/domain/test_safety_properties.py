@@ -46,6 +46,10 @@ def _answer(finding: Finding) -> st.SearchStrategy[Any]:
     return st.one_of(st.just(_ABSENT), st.none(), values)
 
 
+# Built once: a strategy made afresh at every draw is validated afresh (most of the run's time).
+ANSWERS = {name: _answer(finding) for name, finding in FINDINGS.items()}
+
+
 @st.composite
 def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     """Any valid intake: each finding absent, null or any allowed value.
@@ -58,7 +62,7 @@ def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     open_flag = draw(st.sampled_from(RED_FLAGS))
     for name, finding in FINDINGS.items():
         calm = screen_clear and name in RED_FLAGS and name != open_flag
-        value = "no" if calm else draw(_answer(finding))
+        value = "no" if calm else draw(ANSWERS[name])
         if value is not _ABSENT:
             intake.setdefault(finding.group, {})[name] = value
     return intake
