@@ -16,11 +16,11 @@ from service.domain.intake_schema import (
     SymptomsSchema,
     TriageRequestSchema,
 )
-from service.domain.ruleset_loader import load_ruleset, read_yaml
-from tests.helpers import ROOT
+from service.domain.ruleset_loader import read_yaml
+from tests.helpers import ROOT, shipped_ruleset
 from tests.helpers.yaml_text import load_yaml
 
-QUESTIONS = load_ruleset(ROOT / "rules").questions
+QUESTIONS = shipped_ruleset().questions
 CONTRACT: dict[str, Any] = load_yaml((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 SCHEMAS: dict[str, type[Schema]] = {
     "Patient": PatientSchema,

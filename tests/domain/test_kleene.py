@@ -11,10 +11,9 @@ from service.domain.conditions import findings_of, parse
 from service.domain.facts import build_facts
 from service.domain.findings import FINDINGS, Finding
 from service.domain.kleene import NOT_ASKED, NotAsked, evaluate, residual
-from service.domain.ruleset_loader import load_ruleset
-from tests.helpers import RULES
+from tests.helpers import shipped_ruleset
 
-RULESET = load_ruleset(RULES)
+RULESET = shipped_ruleset()
 RULES_WITH_CONDITIONS = [rule for rule in RULESET.rules if rule.when is not None]
 _ABSENT = object()
 

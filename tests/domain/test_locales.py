@@ -14,11 +14,11 @@ from service.domain.assessor import Triage
 from service.domain.locales import is_optional, locale_document, placeholders
 from service.domain.ruleset_loader import content_digest, load_ruleset
 from service.exceptions import RulesetError
-from tests.helpers import EXAMPLE, RULES
+from tests.helpers import EXAMPLE, RULES, shipped_ruleset
 from tests.helpers.locales import PSEUDO, is_wrapped, pseudo, rules_with_pseudo_locale, write_locale
 from tests.helpers.yaml_text import dump_yaml, load_yaml
 
-RULESET = load_ruleset(RULES)
+RULESET = shipped_ruleset()
 ES_FILE = RULES / "locales" / "es.yaml"
 
 

@@ -12,10 +12,9 @@ from service.domain.assessor import Triage
 from service.domain.findings import FINDINGS, Finding
 from service.domain.intake_schema import TriageRequestSchema
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import load_ruleset
 from service.http.answer import assessment_to_wire
 from service.review.unknown_audit import audit, render_counts
-from tests.helpers import RED_FLAG_SCREEN, ROOT, RULES
+from tests.helpers import RED_FLAG_SCREEN, ROOT, shipped_ruleset
 
 # Every test here replays many intakes: left out of `make test-fast`.
 pytestmark = pytest.mark.property
@@ -69,7 +68,7 @@ def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
 
 
 # Module-level, not fixtures: hypothesis would print a fixture's whole dataclass on failure.
-TRIAGE = Triage(load_ruleset(RULES))
+TRIAGE = Triage(shipped_ruleset())
 RULESET = TRIAGE.ruleset
 
 

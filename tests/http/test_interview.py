@@ -19,16 +19,14 @@ from service.domain.interview import (
     load_policy,
 )
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import load_ruleset
-from service.review.cases import load_vignettes
-from tests.helpers import RED_FLAG_SCREEN, ROOT, RULES
+from tests.helpers import RED_FLAG_SCREEN, RULES, shipped_ruleset, vignettes
 from tests.helpers.yaml_text import dump_yaml, load_yaml
 
-VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
+VIGNETTES = vignettes()
 CALM = {name: "no" for name in RED_FLAG_SCREEN}
 # The questions asked only after an injury: their situation (rules/ruleset.yaml) reads onset.
 INJURY_ONLY = tuple(
-    name for name, reads in load_ruleset(RULES).asked_when_reads.items() if "onset" in reads
+    name for name, reads in shipped_ruleset().asked_when_reads.items() if "onset" in reads
 )
 
 

@@ -18,12 +18,11 @@ from werkzeug.test import TestResponse
 from service.domain.conditions import Not, parse
 from service.domain.findings import FINDINGS
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import load_ruleset
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import DATA_ABSENT_REASON, MAX_VALUE, MIN_VALUE, UNIT
 from service.interop.fhir.questionnaire import ENABLE_WHEN_EXPRESSION, enablement
 from service.review.cases import Case
-from tests.helpers import RED_FLAG_SCREEN, RULES, AppFactory, vignettes
+from tests.helpers import RED_FLAG_SCREEN, RULES, AppFactory, shipped_ruleset, vignettes
 from tests.helpers.fhir import (
     ANSWERS_SYSTEM,
     CLEAR,
@@ -37,7 +36,7 @@ from tests.helpers.fhir import (
 )
 from tests.helpers.yaml_text import dump_yaml, load_yaml
 
-RULESET = load_ruleset(RULES)
+RULESET = shipped_ruleset()
 
 QUESTIONNAIRE = "/fhir/Questionnaire/forefoot-triage"
 TRIAGE = "/fhir/QuestionnaireResponse/$triage"
