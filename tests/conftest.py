@@ -50,10 +50,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A no_cover test runs untraced on a pytest-xdist worker too. pytest-cov pauses coverage
     there, but the worker's tracer stays installed on the thread running the test (every line
     still paid for: the property tests took three times as long); it is put back afterwards."""
-    if item.get_closest_marker("no_cover") is None:
+    tracer = sys.gettrace()
+    # Only coverage's tracer: a debugger's stays.
+    if item.get_closest_marker("no_cover") is None or type(tracer).__module__ != "coverage":
         yield
         return
-    tracer = sys.gettrace()
     sys.settrace(None)
     try:
         yield
