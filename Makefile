@@ -36,9 +36,12 @@ tools: $(if $(NPM),node_modules/.installed)
 run: $(BIN)/.runtime
 	$(BIN)/gunicorn -c gunicorn.conf.py service.wsgi:app
 
-# Branch coverage of service/ measured on every run, with a floor.
+# Branch coverage of service/ measured on every run, with a floor. Two workers (pytest-xdist):
+# much of the suite waits on real servers, browsers and node; pytest-cov combines both workers'
+# coverage. worksteal, not loadfile: loadfile groups by test id and would run one of
+# schemathesis' twenty test_contract items (they share one id).
 test: $(BIN)/.dev tools
-	$(BIN)/python -m pytest --cov --cov-fail-under=95 --durations=15
+	$(BIN)/python -m pytest -n 2 --dist worksteal --cov --cov-fail-under=95 --durations=15
 
 # The quick loop (about 25 s on an idle 2-core machine): no real server, browser, property test,
 # contract check or app of its own, few hypothesis examples; bytecode is cached between runs.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # A test that builds its own app (about half a second each) is slow.
         if callable(function) and "app_factory" in inspect.signature(function).parameters:
             item.add_marker("slow")
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A no_cover test runs untraced on a pytest-xdist worker too. pytest-cov pauses coverage
+    there, but the worker's tracer stays installed on the thread running the test (every line
+    still paid for: the property tests took three times as long); it is put back afterwards."""
+    tracer = sys.gettrace()
+    # Only coverage's tracer: a debugger's stays.
+    if item.get_closest_marker("no_cover") is None or type(tracer).__module__ != "coverage":
+        yield
+        return
+    sys.settrace(None)
+    try:
+        yield
+    finally:
+        sys.settrace(tracer)
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,13 @@ import json
 from typing import Any
 
 import pytest
-import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers import ROOT, AppFactory
+from tests.helpers.yaml_text import load_yaml
 
-CONTRACT: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+CONTRACT: dict[str, Any] = load_yaml((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 KEY = "example-key-not-a-secret"
 CDS_CALL = json.loads((ROOT / "docs" / "examples" / "cds-request.json").read_text("utf-8"))
 METHODS = ("get", "post")

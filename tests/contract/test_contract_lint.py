@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from referencing.exceptions import Unresolvable
 
 from tests.helpers import ROOT
+from tests.helpers.yaml_text import dump_yaml, load_yaml
 
 CONTRACT = ROOT / "openapi.yaml"
 RULESET = ROOT / ".spectral.yaml"
@@ -77,14 +77,14 @@ def _spectral(spec: Path) -> tuple[int, list[dict[str, Any]]]:
 @pytest.fixture
 def broken_contract(tmp_path: Path) -> Path:
     """A copy of openapi.yaml with a $ref to nowhere and an operation without a description."""
-    spec = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+    spec = load_yaml(CONTRACT.read_text(encoding="utf-8"))
     operation = spec["paths"]["/healthz"]["get"]
     del operation["description"]
     operation["responses"]["200"]["content"]["application/json"]["schema"] = {
         "$ref": "#/components/schemas/Missing"
     }
     path = tmp_path / "openapi.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(spec, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -132,10 +132,10 @@ def test_redocly_reports_nothing() -> None:
 @pytest.mark.slow  # runs Redocly under node
 def test_redocly_reports_an_open_operation_without_security(tmp_path: Path) -> None:
     """An open operation without security: [] is an error (security-defined; it can fail)."""
-    spec = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+    spec = load_yaml(CONTRACT.read_text(encoding="utf-8"))
     del spec["paths"]["/healthz"]["get"]["security"]
     path = tmp_path / "openapi.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(spec, sort_keys=False), encoding="utf-8")
     returncode, problems = _redocly(path)
     assert returncode == 1
     assert {problem["ruleId"] for problem in problems} == {"security-defined"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
@@ -17,11 +16,12 @@ from service.domain.intake_schema import (
     SymptomsSchema,
     TriageRequestSchema,
 )
-from service.domain.ruleset_loader import load_ruleset, read_yaml
-from tests.helpers import ROOT
+from service.domain.ruleset_loader import read_yaml
+from tests.helpers import ROOT, shipped_ruleset
+from tests.helpers.yaml_text import load_yaml
 
-QUESTIONS = load_ruleset(ROOT / "rules").questions
-CONTRACT: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+QUESTIONS = shipped_ruleset().questions
+CONTRACT: dict[str, Any] = load_yaml((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 SCHEMAS: dict[str, type[Schema]] = {
     "Patient": PatientSchema,
     "History": HistorySchema,
@@ -102,7 +102,7 @@ def test_json_null_is_the_one_null() -> None:
 
 def test_drift_is_detected() -> None:
     """A changed maximum in the YAML would fail the comparison (the test can fail)."""
-    tampered = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    tampered = load_yaml((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
     tampered["components"]["schemas"]["Symptoms"]["properties"]["pain_nrs"]["maximum"] = 11
     assert tampered["components"]["schemas"]["Symptoms"] != _generated()["Symptoms"]
 

@@ -39,22 +39,31 @@ def _valid_value(name: str) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), st.sampled_from(finding.values))
 
 
+# Built once: a strategy made afresh at every draw is validated afresh (most of the run's time).
+VALID = {name: _valid_value(name) for name in NAMES}
+NOT_A_MAPPING = st.one_of(st.none(), st.lists(st.integers()), st.text(), st.integers())
+SOME_NAMES = st.lists(st.sampled_from(NAMES), max_size=12, unique=True)
+ANY_GROUP = st.sampled_from(["patient", "history", "symptoms", "vitals"])
+MISSPELT = st.sampled_from(["fevr", "Fever", "x"])
+OPEN_GROUP = st.sampled_from(["symptoms", "history"])
+
+
 @st.composite
 def bodies(draw: st.DrawFn) -> Any:
     """Mostly plausible intakes with a few wrong keys, groups, types and values mixed in."""
     if draw(st.integers(0, 20)) == 0:
-        return draw(st.one_of(st.none(), st.lists(st.integers()), st.text(), st.integers()))
+        return draw(NOT_A_MAPPING)
     body: dict[str, Any] = {}
-    for name in draw(st.lists(st.sampled_from(NAMES), max_size=12, unique=True)):
+    for name in draw(SOME_NAMES):
         group = FINDINGS[name].group
         if draw(st.integers(0, 30)) == 0:
-            group = draw(st.sampled_from(["patient", "history", "symptoms", "vitals"]))
-        value = draw(ODD) if draw(st.integers(0, 8)) == 0 else draw(_valid_value(name))
+            group = draw(ANY_GROUP)
+        value = draw(ODD) if draw(st.integers(0, 8)) == 0 else draw(VALID[name])
         body.setdefault(group, {})[name] = value
     if draw(st.integers(0, 15)) == 0:
-        body.setdefault("symptoms", {})[draw(st.sampled_from(["fevr", "Fever", "x"]))] = "yes"
+        body.setdefault("symptoms", {})[draw(MISSPELT)] = "yes"
     if draw(st.integers(0, 25)) == 0:
-        body[draw(st.sampled_from(["symptoms", "history"]))] = draw(ODD)
+        body[draw(OPEN_GROUP)] = draw(ODD)
     return body
 
 

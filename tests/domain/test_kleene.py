@@ -11,10 +11,9 @@ from service.domain.conditions import findings_of, parse
 from service.domain.facts import build_facts
 from service.domain.findings import FINDINGS, Finding
 from service.domain.kleene import NOT_ASKED, NotAsked, evaluate, residual
-from service.domain.ruleset_loader import load_ruleset
-from tests.helpers import RULES
+from tests.helpers import shipped_ruleset
 
-RULESET = load_ruleset(RULES)
+RULESET = shipped_ruleset()
 RULES_WITH_CONDITIONS = [rule for rule in RULESET.rules if rule.when is not None]
 _ABSENT = object()
 
@@ -26,12 +25,18 @@ def _answer(finding: Finding) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), st.sampled_from(finding.values))
 
 
+# Built once: a strategy made afresh at every draw is validated afresh (most of the run's time).
+ANSWERS = {
+    name: st.one_of(st.just(_ABSENT), _answer(finding)) for name, finding in FINDINGS.items()
+}
+
+
 @st.composite
 def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     """Any valid intake: each finding absent, null or any allowed value."""
     intake: dict[str, dict[str, Any]] = {}
     for name, finding in FINDINGS.items():
-        value = draw(st.one_of(st.just(_ABSENT), _answer(finding)))
+        value = draw(ANSWERS[name])
         if value is not _ABSENT:
             intake.setdefault(finding.group, {})[name] = value
     return intake

@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from service.domain.assessor import Triage
 from service.domain.locales import is_optional, locale_document, placeholders
 from service.domain.ruleset_loader import content_digest, load_ruleset
 from service.exceptions import RulesetError
-from tests.helpers import EXAMPLE, RULES
+from tests.helpers import EXAMPLE, RULES, shipped_ruleset
 from tests.helpers.locales import PSEUDO, is_wrapped, pseudo, rules_with_pseudo_locale, write_locale
+from tests.helpers.yaml_text import dump_yaml, load_yaml
 
-RULESET = load_ruleset(RULES)
+RULESET = shipped_ruleset()
 ES_FILE = RULES / "locales" / "es.yaml"
 
 
@@ -30,9 +30,9 @@ def _copy(tmp_path: Path) -> Path:
 
 def _edit_es(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
     path = folder / "locales" / "es.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def test_spanish_covers_every_required_key() -> None:
@@ -46,7 +46,7 @@ def test_spanish_covers_every_required_key() -> None:
 
 def test_every_spanish_entry_carries_its_review_status() -> None:
     """Each entry says machine_assisted or signed_off; none is signed off yet."""
-    data = yaml.safe_load(ES_FILE.read_text(encoding="utf-8"))
+    data = load_yaml(ES_FILE.read_text(encoding="utf-8"))
     statuses = {entry["status"] for entry in data["texts"].values()}
     assert statuses == {"machine_assisted"}
 
@@ -54,7 +54,7 @@ def test_every_spanish_entry_carries_its_review_status() -> None:
 def test_the_locale_digest_is_part_of_the_identity_and_sha256_keeps_its_meaning() -> None:
     """`sha256` stays the digest of the English rules (as docs quote it); each locale adds its
     own digest and review status under `locales`."""
-    data = yaml.safe_load(ES_FILE.read_text(encoding="utf-8"))
+    data = load_yaml(ES_FILE.read_text(encoding="utf-8"))
     identity = RULESET.identity
     assert identity["locales"] == {
         "es": {"sha256": content_digest(data), "translation_status": "machine_assisted"}
@@ -114,9 +114,9 @@ def test_a_changed_english_text_needs_its_translation(tmp_path: Path) -> None:
     """Changing a rule's English statement without its Spanish stops the start."""
     folder = _copy(tmp_path)
     path = folder / "fracture.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     data["rules"][0]["statement"] = "A new statement."
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(data, sort_keys=False), encoding="utf-8")
     with pytest.raises(RulesetError, match=r"rule\.UR1\.statement: translated from English"):
         load_ruleset(folder)
 

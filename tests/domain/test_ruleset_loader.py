@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from service.domain.ruleset_loader import load_ruleset
 from service.exceptions import RulesetError
 from tests.helpers import RULES
+from tests.helpers.yaml_text import dump_yaml, load_yaml
 
 
 def test_wording_is_part_of_the_digest(tmp_path: Path) -> None:
@@ -35,9 +35,9 @@ def _copy(tmp_path: Path) -> Path:
 
 def _edit(folder: Path, name: str, change: Callable[[Any], None]) -> None:
     path = folder / name
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(data, sort_keys=False), encoding="utf-8")
 
 
 def _rule(data: Any, rule_id: str) -> dict[str, Any]:

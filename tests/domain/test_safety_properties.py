@@ -12,10 +12,9 @@ from service.domain.assessor import Triage
 from service.domain.findings import FINDINGS, Finding
 from service.domain.intake_schema import TriageRequestSchema
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import load_ruleset
 from service.http.answer import assessment_to_wire
 from service.review.unknown_audit import audit, render_counts
-from tests.helpers import RED_FLAG_SCREEN, ROOT, RULES
+from tests.helpers import RED_FLAG_SCREEN, ROOT, shipped_ruleset
 
 # Every test here replays many intakes: left out of `make test-fast`.
 pytestmark = pytest.mark.property
@@ -46,6 +45,10 @@ def _answer(finding: Finding) -> st.SearchStrategy[Any]:
     return st.one_of(st.just(_ABSENT), st.none(), values)
 
 
+# Built once: a strategy made afresh at every draw is validated afresh (most of the run's time).
+ANSWERS = {name: _answer(finding) for name, finding in FINDINGS.items()}
+
+
 @st.composite
 def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     """Any valid intake: each finding absent, null or any allowed value.
@@ -58,14 +61,14 @@ def intakes(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     open_flag = draw(st.sampled_from(RED_FLAGS))
     for name, finding in FINDINGS.items():
         calm = screen_clear and name in RED_FLAGS and name != open_flag
-        value = "no" if calm else draw(_answer(finding))
+        value = "no" if calm else draw(ANSWERS[name])
         if value is not _ABSENT:
             intake.setdefault(finding.group, {})[name] = value
     return intake
 
 
 # Module-level, not fixtures: hypothesis would print a fixture's whole dataclass on failure.
-TRIAGE = Triage(load_ruleset(RULES))
+TRIAGE = Triage(shipped_ruleset())
 RULESET = TRIAGE.ruleset
 
 

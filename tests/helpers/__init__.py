@@ -14,7 +14,9 @@ from typing import Any
 from flask import Flask
 
 from service import create_app
-from service.review.cases import Case, load_vignettes
+from service.domain.ruleset import Ruleset
+from service.domain.ruleset_loader import load_ruleset
+from service.review.cases import Case, load_cases, load_vignettes
 from service.review.replay import Replay
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -52,6 +54,19 @@ AppFactory = Callable[..., Flask]
 def make_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """A new application with these settings: the one place the tests call create_app."""
     return create_app(test_config)
+
+
+@functools.cache
+def shipped_ruleset() -> Ruleset:
+    """The ruleset of rules/, loaded once for the test modules that only read it (each load
+    took one to two seconds under coverage)."""
+    return load_ruleset(RULES)
+
+
+@functools.cache
+def rule_cases() -> tuple[Case, ...]:
+    """The rule cases of rules/*_test.yaml, read and checked once."""
+    return tuple(load_cases(RULES))
 
 
 @functools.cache

@@ -10,11 +10,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from service.domain.locales import locale_document
 from service.domain.ruleset_loader import load_ruleset
 from tests.helpers import RULES
+from tests.helpers.yaml_text import dump_yaml
 
 PSEUDO = "en-XA"  # the pseudo-locale tag Android and Chromium use for wrapped English
 OPEN, CLOSE = "⟦", "⟧"
@@ -33,7 +32,7 @@ def write_locale(folder: Path, document: dict[str, Any]) -> Path:
     """Write a locale file into a rules folder's locales/ (replacing one of that language)."""
     path = folder / "locales" / f"{document['language']}.yaml"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), "utf-8")
+    path.write_text(dump_yaml(document, allow_unicode=True, sort_keys=False), "utf-8")
     return path
 
 

@@ -7,13 +7,13 @@ import random
 from typing import Any
 
 import pytest
-import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
 from service.domain.findings import FINDINGS
 from service.domain.ruleset import Ruleset
 from tests.helpers import EXAMPLE, RED_FLAG_SCREEN, ROOT, AppFactory
+from tests.helpers.yaml_text import load_yaml
 
 SCREEN_CLEAR = dict.fromkeys(RED_FLAG_SCREEN, "no")
 
@@ -1112,7 +1112,7 @@ def test_follow_up_asks_pregnancy_at_30(client: FlaskClient) -> None:
 
 # --- The contract's own examples ----------------------------------------------------------------
 
-CONTRACT = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+CONTRACT = load_yaml((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 TRIAGE_EXAMPLES = CONTRACT["paths"]["/v1/triage"]["post"]["requestBody"]["content"][
     "application/json"
 ]["examples"]

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from flask.testing import FlaskClient
 
 from service import create_app
@@ -20,15 +19,14 @@ from service.domain.interview import (
     load_policy,
 )
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import load_ruleset
-from service.review.cases import load_vignettes
-from tests.helpers import RED_FLAG_SCREEN, ROOT, RULES
+from tests.helpers import RED_FLAG_SCREEN, RULES, shipped_ruleset, vignettes
+from tests.helpers.yaml_text import dump_yaml, load_yaml
 
-VIGNETTES = load_vignettes(ROOT / "tests" / "vignettes" / "vignettes.yaml")
+VIGNETTES = vignettes()
 CALM = {name: "no" for name in RED_FLAG_SCREEN}
 # The questions asked only after an injury: their situation (rules/ruleset.yaml) reads onset.
 INJURY_ONLY = tuple(
-    name for name, reads in load_ruleset(RULES).asked_when_reads.items() if "onset" in reads
+    name for name, reads in shipped_ruleset().asked_when_reads.items() if "onset" in reads
 )
 
 
@@ -194,12 +192,12 @@ def _policy_copy(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules, ignore=shutil.ignore_patterns("locales"))
     path = rules / "interview" / "order.yaml"
-    return rules, yaml.safe_load(path.read_text(encoding="utf-8"))
+    return rules, load_yaml(path.read_text(encoding="utf-8"))
 
 
 def _write(rules: Path, policy: dict[str, Any]) -> None:
     path = rules / "interview" / "order.yaml"
-    path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(policy, sort_keys=False), encoding="utf-8")
 
 
 @pytest.mark.slow  # builds its own app

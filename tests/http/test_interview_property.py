@@ -40,18 +40,23 @@ def _answer(finding: Finding) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), st.sampled_from(finding.values))
 
 
+# Built once: a strategy made afresh at every draw is validated afresh (most of the run's time).
+ANSWERS = {name: _answer(finding) for name, finding in FINDINGS.items()}
+ALREADY = st.sets(st.sampled_from(sorted(FINDINGS)), max_size=20)
+
+
 @st.composite
 def patients(draw: st.DrawFn) -> dict[str, Any]:
     """A patient's answer to every question (None: unknown), mostly calm on the danger signs so
     that interviews go past the emergencies, and what the client sends before the first call."""
     calm = draw(st.booleans())
     answers: dict[str, Any] = {}
-    for name, finding in FINDINGS.items():
+    for name in FINDINGS:
         if calm and name in RED_FLAG_SCREEN and draw(st.integers(0, 9)) > 0:
             answers[name] = "no"
         else:
-            answers[name] = draw(_answer(finding))
-    already = draw(st.sets(st.sampled_from(sorted(FINDINGS)), max_size=20))
+            answers[name] = draw(ANSWERS[name])
+    already = draw(ALREADY)
     return {"answers": answers, "already": already}
 
 

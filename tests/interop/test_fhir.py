@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fhir.resources.R4B.guidanceresponse import GuidanceResponse
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.questionnaire import Questionnaire
@@ -19,12 +18,11 @@ from werkzeug.test import TestResponse
 from service.domain.conditions import Not, parse
 from service.domain.findings import FINDINGS
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import load_ruleset
 from service.exceptions import QuestionnaireError
 from service.interop.fhir.common import DATA_ABSENT_REASON, MAX_VALUE, MIN_VALUE, UNIT
 from service.interop.fhir.questionnaire import ENABLE_WHEN_EXPRESSION, enablement
 from service.review.cases import Case
-from tests.helpers import RED_FLAG_SCREEN, RULES, AppFactory, vignettes
+from tests.helpers import RED_FLAG_SCREEN, RULES, AppFactory, shipped_ruleset, vignettes
 from tests.helpers.fhir import (
     ANSWERS_SYSTEM,
     CLEAR,
@@ -36,8 +34,9 @@ from tests.helpers.fhir import (
     response_from_intake,
     without_translations,
 )
+from tests.helpers.yaml_text import dump_yaml, load_yaml
 
-RULESET = load_ruleset(RULES)
+RULESET = shipped_ruleset()
 
 QUESTIONNAIRE = "/fhir/Questionnaire/forefoot-triage"
 TRIAGE = "/fhir/QuestionnaireResponse/$triage"
@@ -374,9 +373,9 @@ def test_an_asked_when_it_cannot_carry_stops_the_start(
     rules.mkdir()
     for path in RULES.glob("*.yaml"):
         (rules / path.name).write_bytes(path.read_bytes())
-    manifest = yaml.safe_load((rules / "ruleset.yaml").read_text(encoding="utf-8"))
+    manifest = load_yaml((rules / "ruleset.yaml").read_text(encoding="utf-8"))
     manifest["asked_when"]["pain_nrs"] = {"any": ["pain_nrs is null", "Y(fever)"]}
-    (rules / "ruleset.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    (rules / "ruleset.yaml").write_text(dump_yaml(manifest, sort_keys=False), encoding="utf-8")
     with pytest.raises(QuestionnaireError, match="asked_when pain_nrs"):
         app_factory({"RULES_DIR": str(rules)})
 

@@ -6,13 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from service.domain.ruleset_loader import load_ruleset
 from service.review.cases import load_cases
 from service.review.cli import main
 from service.review.rule_catalogue import render_catalogue
 from tests.helpers import ROOT, RULES
+from tests.helpers.yaml_text import dump_yaml, load_yaml
 
 
 def test_check_passes_on_the_real_rules(capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,9 +30,9 @@ def test_check_fails_on_a_wrong_expectation(
     folder = tmp_path / "rules"
     shutil.copytree(RULES, folder)
     path = folder / "pain_test.yaml"
-    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    content = load_yaml(path.read_text(encoding="utf-8"))
     content["cases"][0]["expect"]["urgency"] = "emergency"
-    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(content, sort_keys=False), encoding="utf-8")
     assert main(["check", "--rules", str(folder)]) == 1
     assert f"FAIL pain: {content['cases'][0]['name']}" in capsys.readouterr().out
 

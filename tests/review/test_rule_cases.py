@@ -6,10 +6,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.domain.ruleset import Ruleset
-from service.review.cases import Case, load_cases
-from tests.helpers import RULES, expectation_errors
+from service.review.cases import Case
+from tests.helpers import expectation_errors, rule_cases
 
-CASES = load_cases(RULES)
+CASES = rule_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.family}: {c.name}" for c in CASES])

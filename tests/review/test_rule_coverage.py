@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 
 from service.domain.ruleset import Ruleset
-from service.domain.ruleset_loader import load_ruleset
-from service.review.cases import load_cases
 from service.review.coverage import own_family_coverage
-from tests.helpers import RULES
+from tests.helpers import rule_cases, shipped_ruleset
 
-CASES = load_cases(RULES)
-RULESET = load_ruleset(RULES)
+CASES = rule_cases()
+RULESET = shipped_ruleset()
 
 
 @pytest.mark.parametrize("rule", RULESET.rules, ids=[rule.id for rule in RULESET.rules])

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from service.domain.assessor import Triage
-from service.domain.ruleset_loader import load_ruleset
 from service.review.cli import RULES, VIGNETTES, suites
 from service.review.replay import triage_error
 from service.review.safety_report import render_safety_report
-from tests.helpers import ROOT
+from tests.helpers import ROOT, shipped_ruleset
 
-TRIAGE = Triage(load_ruleset(RULES))
+TRIAGE = Triage(shipped_ruleset())
 SUITES = suites(TRIAGE, RULES, VIGNETTES)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from service.review.cases import Case, load_vignettes
-from tests.helpers import ROOT, expectation_errors
+from service.review.cases import Case
+from tests.helpers import expectation_errors, vignettes
 
-VIGNETTE_FILE = ROOT / "tests" / "vignettes" / "vignettes.yaml"
-VIGNETTES = load_vignettes(VIGNETTE_FILE)
+VIGNETTES = vignettes()
 
 
 @pytest.mark.parametrize("vignette", VIGNETTES, ids=[v.name for v in VIGNETTES])

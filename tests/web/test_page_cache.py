@@ -22,6 +22,7 @@ from service import config as config_module
 from service.config import VIGNETTES, load_config
 from service.exceptions import ConfigError, TriageError
 from tests.helpers import RULES, AppFactory, make_app
+from tests.helpers.yaml_text import dump_yaml, load_yaml
 
 # Nearly every test here starts the app on a changed copy of rules/: left out of test-fast.
 pytestmark = pytest.mark.slow
@@ -34,12 +35,12 @@ RULE_CASES_ONLY = "The vignette suite is not installed here: rule cases only."
 def _digest_of(rules: Path, vignettes: Path | None) -> str:
     """The cases' digest computed from the files here, independently of the service's code."""
     cases = {
-        path.name: yaml.safe_load(path.read_text(encoding="utf-8"))
+        path.name: load_yaml(path.read_text(encoding="utf-8"))
         for path in sorted(rules.glob("*_test.yaml"))
     }
     content = {
         "cases": cases,
-        "vignettes": yaml.safe_load(vignettes.read_text(encoding="utf-8")) if vignettes else None,
+        "vignettes": load_yaml(vignettes.read_text(encoding="utf-8")) if vignettes else None,
     }
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -47,9 +48,9 @@ def _digest_of(rules: Path, vignettes: Path | None) -> str:
 
 def _edit(path: Path, change: Callable[[Any], None]) -> None:
     """Load a YAML file, change it, write it back."""
-    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    content = load_yaml(path.read_text(encoding="utf-8"))
     change(content)
-    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(content, sort_keys=False), encoding="utf-8")
 
 
 @pytest.fixture
