@@ -100,9 +100,9 @@ lint: $(BIN)/.dev tools
 # Regenerate the hashed locks after a change to pyproject.toml (needs pip-tools).
 lock:
 	$(BIN)/python -m pip install -q pip-tools==7.6.2
-	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements.lock pyproject.toml
-	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
-	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements-build.lock requirements-build.in
+	$(BIN)/python -m piptools compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements.lock pyproject.toml
+	$(BIN)/python -m piptools compile -q --strip-extras --generate-hashes --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
+	$(BIN)/python -m piptools compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements-build.lock requirements-build.in
 
 clean:
 	rm -rf $(VENV)
