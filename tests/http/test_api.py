@@ -1143,7 +1143,7 @@ def test_contract_examples_answer_as_their_summaries_say(
 
 def _referral_codes(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The referrals without their destination_name, which must name the destination."""
-    manifest = yaml.safe_load((ROOT / "rules" / "ruleset.yaml").read_text(encoding="utf-8"))
+    manifest = load_yaml((ROOT / "rules" / "ruleset.yaml").read_text(encoding="utf-8"))
     names = manifest["destinations"]
     for referral in body["referrals"]:
         assert referral.pop("destination_name") == names[referral["destination"]]
