@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from service.domain.assessment import Assessment, FollowUp, Reason
@@ -11,7 +12,16 @@ from service.domain.ruleset import Rule, Ruleset
 
 def reason_to_wire(reason: Reason) -> dict[str, Any]:
     """One rationale entry: the fired rule and the findings that made it fire."""
-    rule = reason.rule
+    return {
+        **_rule_fields(reason.rule),
+        "matched": dict(reason.matched),
+        "citations": list(reason.rule.citations),
+    }
+
+
+@functools.lru_cache(maxsize=4096)  # rules are few and never change: one copy per rule object
+def _rule_fields(rule: Rule) -> dict[str, Any]:
+    """The fields of a rationale entry that are the rule's own (read, never changed)."""
     return {
         "rule_id": rule.id,
         "rule_version": rule.version,
@@ -23,8 +33,6 @@ def reason_to_wire(reason: Reason) -> dict[str, Any]:
         "setting": rule.setting,
         "informational": rule.informational,
         "statement": rule.statement,
-        "matched": dict(reason.matched),
-        "citations": list(rule.citations),
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from flask import Request, request
@@ -41,6 +42,11 @@ class Language:
     @property
     def headers(self) -> dict[str, str]:
         return {"Content-Language": self.code, "Vary": "Accept-Language"}
+
+    @cached_property  # a Language is made once per choice (_language below)
+    def header_list(self) -> list[tuple[str, str]]:
+        """`headers` as the pairs a Response is made with."""
+        return list(self.headers.items())
 
 
 def choose(
