@@ -15,6 +15,7 @@ from hypothesis import settings
 
 from service.domain.ruleset import Ruleset
 from tests.helpers import AppFactory, make_app
+from tests.helpers.locales import rules_with_pseudo_locale
 
 # `make test-fast` loads "fast": few examples for the property tests that do not fix their own.
 settings.register_profile("fast", max_examples=10, deadline=None)
@@ -73,6 +74,14 @@ def app_factory() -> AppFactory:
 def app(app_factory: AppFactory) -> Flask:
     """The real application on the real rules folder."""
     return app_factory()
+
+
+@pytest.fixture(scope="session")
+def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
+    """The app on a copy of rules/ with the pseudo-locale (every text wrapped in ⟦…⟧), shared:
+    the tests only read it."""
+    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
+    return app_factory({"RULES_DIR": str(folder)})
 
 
 @pytest.fixture

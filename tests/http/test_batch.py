@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.config import load_config
-from service.exceptions import ConfigError
+from service.exceptions import ConfigError, EngineError
 from tests.helpers import AppFactory, vignettes
 
 BATCH = "/v1/triage/batch"
@@ -104,9 +104,8 @@ def test_over_the_body_limit_is_413(client: FlaskClient) -> None:
     assert response.mimetype == "application/problem+json"
 
 
-def test_an_engine_failure_spoils_only_its_intake(app_factory: AppFactory) -> None:
-    """A failing evaluation gives that item a 500 problem; the others are answered."""
-    app = app_factory()
+def _second_evaluation_fails(app: Flask) -> Flask:
+    """`app`, whose engine raises EngineError on its second evaluation (and only then)."""
     triage = app.extensions["triage"]
     real = triage.engine.evaluate
     calls = {"n": 0}
@@ -114,12 +113,16 @@ def test_an_engine_failure_spoils_only_its_intake(app_factory: AppFactory) -> No
     def flaky(facts: Any) -> list[str]:
         calls["n"] += 1
         if calls["n"] == 2:
-            from service.exceptions import EngineError
-
             raise EngineError("boom")
         return real(facts)
 
     triage.engine.evaluate = flaky
+    return app
+
+
+def test_an_engine_failure_spoils_only_its_intake(app_factory: AppFactory) -> None:
+    """A failing evaluation gives that item a 500 problem; the others are answered."""
+    app = _second_evaluation_fails(app_factory())
     results = app.test_client().post(BATCH, json={"intakes": [{}, {}, {}]}).get_json()["results"]
     assert [("result" in r, "error" in r) for r in results] == [
         (True, False),
@@ -131,20 +134,7 @@ def test_an_engine_failure_spoils_only_its_intake(app_factory: AppFactory) -> No
 
 def test_an_engine_failure_in_a_spanish_batch_is_said_in_spanish(app_factory: AppFactory) -> None:
     """The failed item's 500 problem is in the batch's language, like its neighbours."""
-    app = app_factory()
-    triage = app.extensions["triage"]
-    real = triage.engine.evaluate
-    calls = {"n": 0}
-
-    def flaky(facts: Any) -> list[str]:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            from service.exceptions import EngineError
-
-            raise EngineError("boom")
-        return real(facts)
-
-    triage.engine.evaluate = flaky
+    app = _second_evaluation_fails(app_factory())
     results = (
         app.test_client().post(BATCH + "?lang=es", json={"intakes": [{}, {}]}).get_json()["results"]
     )

@@ -4,15 +4,14 @@ text in it (the pseudo-locale proves none bypasses the locale files), no code ch
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import EXAMPLE, AppFactory
-from tests.helpers.locales import PSEUDO, is_wrapped, rules_with_pseudo_locale
+from tests.helpers import EXAMPLE
+from tests.helpers.locales import PSEUDO, is_wrapped
 
 # Fields whose strings are codes, ids, digests or wire values: the same in every language.
 CODE_FIELDS = frozenset(
@@ -154,13 +153,6 @@ def test_batch_in_spanish(client: FlaskClient) -> None:
     assert body["language"] == "es"
     assert [result["result"]["language"] for result in body["results"]] == ["es", "es"]
     assert response.headers["Content-Language"] == "es"
-
-
-@pytest.fixture(scope="module")
-def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
-    """The app on a copy of rules/ with the pseudo-locale (every text wrapped in ⟦…⟧)."""
-    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
-    return app_factory({"RULES_DIR": str(folder)})
 
 
 def _pseudo_requests() -> list[tuple[str, str, Any]]:

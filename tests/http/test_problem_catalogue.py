@@ -12,7 +12,7 @@ import ast
 
 from service.config import ROOT
 from service.domain.problem_text import _SENTENCE, _pattern
-from service.domain.ruleset_loader import load_ruleset
+from tests.helpers import shipped_ruleset
 
 # Exceptions and builders whose message becomes a problem's detail (or title) for a client.
 # Internal errors (StateError, InterviewMismatch, RulesetError, ...) are never shown as such.
@@ -76,7 +76,7 @@ def _literal_messages() -> list[tuple[str, str]]:
 
 def test_every_literal_problem_message_is_in_the_catalogue() -> None:
     """A sentence that is not a `problem.*` template would reach a Spanish patient in English."""
-    texts = load_ruleset(ROOT / "rules").texts
+    texts = shipped_ruleset().texts
     templates = [_pattern(text) for key, text in texts.items() if key.startswith("problem.")]
     messages = _literal_messages()
     assert len(messages) > 40, "the scan found too few messages to mean anything"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,8 +15,7 @@ from flask import Flask
 
 from service.http import gevent_worker, gunicorn_hooks, probe_port
 from service.http.server_problems import EVERY, SEPARATOR, Languages, ServerProblem
-from tests.helpers import AppFactory
-from tests.helpers.locales import PSEUDO, is_wrapped, rules_with_pseudo_locale
+from tests.helpers.locales import PSEUDO, is_wrapped
 
 
 def _parsed(answer: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -34,12 +32,6 @@ SERVER_PROBLEMS = [
     (503, gevent_worker.OVERLOADED, (("Retry-After", "1"),)),
     *((status, detail, ()) for status, detail in probe_port.DETAILS.values()),
 ]
-
-
-@pytest.fixture(scope="module")
-def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
-    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
-    return app_factory({"RULES_DIR": str(folder)})
 
 
 @pytest.mark.slow  # builds its own app

@@ -4,14 +4,11 @@ that every other text comes from the locale files; /docs stays English (the cont
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import AppFactory
-from tests.helpers.locales import PSEUDO, english_left_on, rules_with_pseudo_locale
+from tests.helpers.locales import PSEUDO, english_left_on
 
 PAGES = ["/rules", "/rules/EM1", "/rules/SC2", "/rules/DEF", "/safety"]
 
@@ -61,12 +58,6 @@ def test_the_api_docs_stay_english(client: FlaskClient) -> None:
     text = client.get("/docs?lang=es").get_data(as_text=True)
     assert '<html lang="en">' in text
     assert 'class="languages"' not in text
-
-
-@pytest.fixture(scope="module")
-def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
-    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
-    return app_factory({"RULES_DIR": str(folder)})
 
 
 @pytest.mark.slow  # builds its own app

@@ -156,12 +156,6 @@ def test_problems_in_spanish(client: FlaskClient) -> None:
     assert "Revise estas respuestas" in _html(again)
 
 
-@pytest.fixture(scope="module")
-def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
-    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
-    return app_factory({"RULES_DIR": str(folder)})
-
-
 @pytest.mark.slow  # builds its own app
 @pytest.mark.parametrize("answers", [EMERGENCY, SELF_CARE], ids=["emergency", "self-care"])
 def test_no_english_left_on_the_interview(pseudo_app: Flask, answers: dict[str, str]) -> None:

@@ -3,14 +3,11 @@ switch, lang attributes; the pseudo-locale proves no English text is left on the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import AppFactory
-from tests.helpers.locales import PSEUDO, english_left_on, rules_with_pseudo_locale
+from tests.helpers.locales import PSEUDO, english_left_on
 from tests.helpers.web import EMERGENCY, FRACTURE, SELF_CARE
 
 
@@ -68,12 +65,6 @@ def test_field_errors_in_spanish(client: FlaskClient) -> None:
     assert response.status_code == 422
     assert "Revise estas respuestas" in text
     assert "Escriba un número del 0 al 10." in text
-
-
-@pytest.fixture(scope="module")
-def pseudo_app(tmp_path_factory: pytest.TempPathFactory, app_factory: AppFactory) -> Flask:
-    folder = rules_with_pseudo_locale(Path(tmp_path_factory.mktemp("pseudo")))
-    return app_factory({"RULES_DIR": str(folder)})
 
 
 @pytest.mark.slow  # builds its own app
