@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+import orjson
 from flask import Request
 from werkzeug.exceptions import (
     ClientDisconnected,
@@ -89,6 +90,12 @@ def read_json(request: Request) -> Any:
         if isinstance(error.__context__, TimeoutError):
             raise RequestTimeout("The request body did not arrive in time.") from None
         raise
+    fast = _parsed_fast(raw)
+    return _parsed(raw) if fast is _UNSURE else fast
+
+
+def _parsed(raw: bytes) -> Any:
+    """The body parsed by the json module: exact about every way a body can be wrong."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -102,6 +109,53 @@ def read_json(request: Request) -> Any:
     if "\\u" in text and _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         raise UnencodableBody()
     return value
+
+
+_UNSURE = object()
+# What orjson reads exactly as the json module does: it reads an integer beyond 64 bits as a
+# float, so a body with any float is left to the json module.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _parsed_fast(raw: bytes) -> Any:
+    """The body parsed by orjson when that is provably what the json module path would give,
+    else _UNSURE: orjson parses an intake in a third of the instructions, but keeps the last
+    of repeated keys, so its answer is taken only when the body has no more colons than the
+    parsed objects have keys. Every key is followed by a colon, so a repeated key would leave
+    more colons than keys (a colon inside a string only adds to them). Anything orjson refuses
+    (NaN, a lone surrogate, invalid UTF-8, deep nesting) goes the json module's way, for the
+    same answer as before."""
+    try:
+        value = orjson.loads(raw)
+        keys = _keys(value)
+    except (orjson.JSONDecodeError, RecursionError):
+        return _UNSURE
+    if keys is None or raw.count(b":") != keys:
+        return _UNSURE
+    return value
+
+
+def _keys(value: Any) -> int | None:
+    """How many keys the objects in `value` hold, or None if it holds a float."""
+    kind = type(value)
+    if kind is dict:
+        members, keys = value.values(), len(value)
+    elif kind is list:
+        members, keys = value, 0
+    else:
+        return 0 if kind in _PLAIN else None
+    kinds = set(map(type, members))
+    if kinds <= _PLAIN:  # the usual intake section: answers only, no walk in Python
+        return keys
+    if float in kinds:
+        return None
+    for member in members:
+        if type(member) in (dict, list):
+            inner = _keys(member)
+            if inner is None:
+                return None
+            keys += inner
+    return keys
 
 
 # JSON may escape a UTF-16 surrogate ("\ud800") that no pair completes: json.loads gives a str
