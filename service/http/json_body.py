@@ -45,10 +45,9 @@ def _no_constants(_name: str) -> Any:
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 
 
-def _body(request: Request) -> bytes:
+def _body(request: Request, environ: dict[str, Any]) -> bytes:
     """The body, or 413 if it is over the limit, whether or not Content-Length was sent."""
     limit = request.max_content_length
-    environ = request.environ
     declared = environ.get("CONTENT_LENGTH", "")
     if limit is not None and declared.isascii() and declared.isdigit():
         # The common case read straight from the server's stream: werkzeug's wrappers (its
@@ -75,14 +74,16 @@ def _body(request: Request) -> bytes:
 def read_json(request: Request) -> Any:
     """The parsed body; 415 unless the content type is JSON, 400 unless it is valid JSON."""
     # The usual exact type checked first; any other is parsed as werkzeug parses it.
-    if request.environ.get("CONTENT_TYPE") != "application/json" and not request.is_json:
+    # The environ read once: `request` is Flask's proxy, each attribute a lookup of its own.
+    environ = request.environ
+    if environ.get("CONTENT_TYPE") != "application/json" and not request.is_json:
         raise UnsupportedMediaType("Send the intake as application/json.")
-    coding = request.environ.get("HTTP_CONTENT_ENCODING")
+    coding = environ.get("HTTP_CONTENT_ENCODING")
     if coding is not None and coding.strip().lower() not in ("", "identity"):
         # A compressed body read as JSON would be a misleading 400; RFC 9110 8.4: 415.
         raise UnsupportedContentCoding()
     try:
-        raw = _body(request)
+        raw = _body(request, environ)
     except TimeoutError:  # the server's request deadline passed while the body trickled in
         raise RequestTimeout("The request body did not arrive in time.") from None
     except ClientDisconnected as error:
