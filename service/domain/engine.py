@@ -117,6 +117,7 @@ class RuleEngine:
         # those: durable parses and hashes every property of every fact it is given, and
         # quotes the whole fact in each action's message (a third of an evaluation).
         self._names = _short_names(conditions.values())
+        self._fact = _fact_builder(self._names)
         conditions = {
             rule_id: _renamed(condition, self._names) for rule_id, condition in conditions.items()
         }
@@ -150,11 +151,7 @@ class RuleEngine:
         Facts hold validated strings and integers only; None (unknown number) is left out of
         the fact, so that 'is null' is the engine's 'field does not exist'.
         """
-        fact: dict[str, Any] = {
-            short: value
-            for name, short in self._names.items()
-            if (value := facts.get(name)) is not None
-        }
+        fact = self._fact(facts)
         fact["id"], fact["kind"] = next(_FACT_IDS), _KIND
         try:
             with _ONE_SESSION:
@@ -228,6 +225,26 @@ def _short_names(conditions: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             f"a condition reads a reserved property: {sorted(found.keys() & _RESERVED)}"
         )
     return {name: f"f{number}" for number, name in enumerate(found)}
+
+
+def _fact_builder(names: Mapping[str, str]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A function compiled once giving the engine's fact: each finding read, under its short
+    name, left out when None. The comprehension it replaces took a Python step per finding
+    (a tenth of an evaluation); here the findings are read by one C-level map, each then a
+    test and at most a store."""
+    lines = ["def fact(f):", "    out = {}"]
+    if names:
+        values = ", ".join(f"v{number}" for number in range(len(names)))
+        lines.append(f"    {values}, = map(f.get, NAMES)")
+    for number, short in enumerate(names.values()):
+        lines += [f"    if v{number} is not None:", f"        out[{short!r}] = v{number}"]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {}
+    # Built from names this module made (f0, f1, ...) and the findings' own names, as data.
+    code = compile("\n".join(lines), "<engine fact>", "exec")
+    exec(code, {"__builtins__": {"map": map}, "NAMES": tuple(names)}, namespace)  # noqa: S102
+    builder: Callable[[Mapping[str, Any]], dict[str, Any]] = namespace["fact"]
+    return builder
 
 
 def _renamed(node: Any, names: Mapping[str, str]) -> Any:
