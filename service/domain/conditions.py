@@ -155,16 +155,17 @@ def negate(node: Node) -> Node:
     return inverse
 
 
-def _source(node: Node) -> str:
-    """A Python expression over the facts mapping `f` (unknown numbers are None or absent)."""
+def _source(node: Node, local: Mapping[str, str] | None = None) -> str:
+    """A Python expression over the facts mapping `f` (unknown numbers are None or absent), or
+    over local variables holding the findings, named in `local`."""
     if isinstance(node, Not):
-        return f"(not {_source(node.child)})"
+        return f"(not {_source(node.child, local)})"
     if isinstance(node, All | Any_):
         joiner = " and " if isinstance(node, All) else " or "
-        return "(" + joiner.join(_source(child) for child in node.children) + ")"
+        return "(" + joiner.join(_source(child, local) for child in node.children) + ")"
     # Names match [a-z][a-z0-9_]* and values are vocabulary words or whole numbers (parse()
     # checked both), so their repr() is a safe literal.
-    got = f"f.get({node.finding!r})"
+    got = local[node.finding] if local is not None else f"f.get({node.finding!r})"
     if isinstance(node, IsNull):
         return f"({got} is {'not ' if node.negated else ''}None)"
     if isinstance(node.value, int):
@@ -185,16 +186,23 @@ def to_predicate(node: Node) -> Predicate:
 
 def to_firing(conditions: Sequence[tuple[str, Node]]) -> Callable[[Facts], set[str]]:
     """One compiled function giving the ids whose condition holds: each request evaluates
-    every rule once (the engine's cross-check), and one function beats a call per rule."""
+    every rule once (the engine's cross-check), and one function beats a call per rule.
+    Each finding read is bound to a local variable once, by one C-level map: a method call
+    per test read it again for every rule (a third of the function's cost)."""
+    read = sorted({name for _, node in conditions for name in findings_of(node)})
+    local = {name: f"v{number}" for number, name in enumerate(read)}
     lines = ["def fired(f):", "    out = set()"]
+    if read:
+        lines.append(f"    {', '.join(local.values())}, = map(f.get, READ)")
     for rule_id, node in conditions:
         if not re.fullmatch(r"[A-Za-z0-9]+", rule_id):
             raise ConditionError(f"rule id {rule_id!r} cannot name a firing")
-        lines += [f"    if {_source(node)}:", f"        out.add({rule_id!r})"]
+        lines += [f"    if {_source(node, local)}:", f"        out.add({rule_id!r})"]
     lines.append("    return out")
     namespace: dict[str, Any] = {}
     code = compile("\n".join(lines), "<rule firings>", "exec")
-    exec(code, {"__builtins__": {"set": set}}, namespace)  # noqa: S102 (built from parsed trees)
+    builtins = {"set": set, "map": map}
+    exec(code, {"__builtins__": builtins, "READ": tuple(read)}, namespace)  # noqa: S102
     firing: Callable[[Facts], set[str]] = namespace["fired"]
     return firing
 
