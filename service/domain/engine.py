@@ -117,7 +117,7 @@ class RuleEngine:
         # those: durable parses and hashes every property of every fact it is given, and
         # quotes the whole fact in each action's message (a third of an evaluation).
         self._names = _short_names(conditions.values())
-        self._fact = _fact_builder(self._names)
+        self._fact = _fact_builder(self._names, _equality_only(conditions.values()))
         conditions = {
             rule_id: _renamed(condition, self._names) for rule_id, condition in conditions.items()
         }
@@ -227,22 +227,56 @@ def _short_names(conditions: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {name: f"f{number}" for number, name in enumerate(found)}
 
 
-def _fact_builder(names: Mapping[str, str]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+def _equality_only(conditions: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[Any]]:
+    """Finding -> the values it is tested against, for each finding that conditions test
+    only for equality (never absence, inequality or order)."""
+    equal: dict[str, set[Any]] = {}
+    other: set[str] = set()
+
+    def visit(node: Mapping[str, Any]) -> None:
+        for key, child in node.items():
+            if key in ("$and", "$or"):
+                for branch in child:
+                    visit(branch)
+            elif key.startswith("$"):
+                other.update(child)  # {"$neq": {finding: value}}, $lt, $ex, $nex, ...
+            else:
+                equal.setdefault(key, set()).add(child)
+
+    for condition in conditions:
+        visit(condition)
+    return {name: frozenset(values) for name, values in equal.items() if name not in other}
+
+
+def _fact_builder(
+    names: Mapping[str, str], equality_only: Mapping[str, frozenset[Any]]
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """A function compiled once giving the engine's fact: each finding read, under its short
-    name, left out when None. The comprehension it replaces took a Python step per finding
-    (a tenth of an evaluation); here the findings are read by one C-level map, each then a
-    test and at most a store."""
+    name, left out when None, and left out when it is tested only for equality and its value
+    is none of those tested. durable scans every property of the fact at each test it passes
+    (events.c, handleAlpha), parses each and quotes each in every action's message, so the
+    fact carries only what can make a test hold: a property absent fails an equality test
+    exactly as a value unequal to it does. The findings are read by one C-level map (the
+    comprehension this replaces took a Python step per finding)."""
     lines = ["def fact(f):", "    out = {}"]
     if names:
         values = ", ".join(f"v{number}" for number in range(len(names)))
         lines.append(f"    {values}, = map(f.get, NAMES)")
-    for number, short in enumerate(names.values()):
-        lines += [f"    if v{number} is not None:", f"        out[{short!r}] = v{number}"]
+    constants: dict[str, Any] = {}
+    for number, (name, short) in enumerate(names.items()):
+        tested = equality_only.get(name)
+        if tested is None:
+            lines.append(f"    if v{number} is not None:")
+        else:
+            constants[f"T{number}"] = tested
+            lines.append(f"    if v{number} in T{number}:")
+        lines.append(f"        out[{short!r}] = v{number}")
     lines.append("    return out")
     namespace: dict[str, Any] = {}
-    # Built from names this module made (f0, f1, ...) and the findings' own names, as data.
+    # Built from names this module made (v0, f0, T0, ...); findings and values are data.
     code = compile("\n".join(lines), "<engine fact>", "exec")
-    exec(code, {"__builtins__": {"map": map}, "NAMES": tuple(names)}, namespace)  # noqa: S102
+    scope = {"__builtins__": {"map": map}, "NAMES": tuple(names), **constants}
+    exec(code, scope, namespace)  # noqa: S102
     builder: Callable[[Mapping[str, Any]], dict[str, Any]] = namespace["fact"]
     return builder
 

@@ -65,6 +65,36 @@ def test_engine_returns_every_rule_whose_condition_holds(
     assert set(engine.evaluate(facts)) == expected  # type: ignore[arg-type]
 
 
+def test_every_answer_to_every_finding_fires_what_the_conditions_say(
+    engine: RuleEngine, ruleset: Ruleset
+) -> None:
+    """Each finding given each of its answers (unknown numbers as None), from every rule case
+    and vignette's facts: a finding tested only for equality is left out of the engine's fact
+    when its answer is none of the values tested, and that must never change a firing."""
+    base = [build_facts({}), build_facts({"symptoms": {"onset": "injury", "steps_now": 2}})]
+    for facts in base:
+        for name, finding in FINDINGS.items():
+            answers = (
+                (None, finding.minimum, finding.maximum) if finding.is_numeric else finding.values
+            )
+            for answer in answers:
+                probe = {**facts, name: answer}
+                expected = {rule.id for rule in ruleset.rules if rule.predicate(probe)}
+                assert set(engine.evaluate(probe)) == expected, (name, answer)
+
+
+def test_the_fact_carries_only_what_can_make_a_test_hold(engine: RuleEngine) -> None:
+    """A danger sign answered no (tested only as yes or unknown) is not sent to durable, which
+    scans every property at every test passed; one tested for inequality is."""
+    facts = build_facts({"symptoms": {"fever": "no", "hot_swollen_joint": "no", "improving": "no"}})
+    sent = engine._fact(facts)
+    names = engine._names
+    assert names["fever"] not in sent
+    assert names["hot_swollen_joint"] not in sent
+    assert sent[names["improving"]] == "no"  # RT2: improving != yes
+    assert engine._fact({**facts, "fever": "yes"})[names["fever"]] == "yes"
+
+
 def test_each_rule_fires_once(engine: RuleEngine) -> None:
     """A rule is returned once even when several of its any-branches hold (durable fires each)."""
     facts = build_facts({"symptoms": {"onset": "injury", "fever": "yes", "redness": "yes"}})
