@@ -7,9 +7,9 @@ same size, and for nothing the triage does.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import orjson
 from flask import Flask, Response, request
 
 from service.app import create_app
@@ -42,7 +42,9 @@ app.wsgi_app = with_security_headers(app.wsgi_app)  # type: ignore[method-assign
 def stored_answer() -> Response:
     """Parse the JSON body, then answer one of the stored real answers."""
     raw = request.get_data()
-    json.loads(raw)
+    # orjson, the fastest parser here: the service reads an intake with it too (checked to
+    # give what the json module gives): the floor parses as cheaply as the service can.
+    orjson.loads(raw)
     return Response(
         ANSWERS[len(raw) % len(ANSWERS)], mimetype="application/json", headers=_ANSWER_HEADERS
     )
