@@ -6,9 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
+from service.domain.records import fast_init
 from service.domain.ruleset import Rule, Ruleset
 
 
+@fast_init
 @dataclass(frozen=True)
 class Referral:
     """One indicated referral: a fired rule above self-care (clinical.md 1.2 step 9)."""
@@ -19,6 +21,7 @@ class Referral:
     destination: str
 
 
+@fast_init
 @dataclass(frozen=True)
 class Decision:
     """The outcome of one evaluation and the rules behind it, in rank order."""
