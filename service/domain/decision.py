@@ -60,9 +60,12 @@ def outcome_rank(rules: Iterable[Rule]) -> tuple[int, int]:
     """
     urgency, level = 0, 0
     for rule in rules:
-        urgency = max(urgency, rule.rank[0])
-        if not rule.informational:
-            level = max(level, rule.rank[1])
+        # Compared here, not by max(): a call to max() cost more than the whole step.
+        rule_urgency, rule_level = rule.rank
+        if rule_urgency > urgency:
+            urgency = rule_urgency
+        if rule_level > level and not rule.informational:
+            level = rule_level
     return urgency, level
 
 
