@@ -114,12 +114,14 @@ class FollowUpPlanner:
             # A situational question is asked when its situation holds (clinical.md 2.2); tried
             # here before any call, as most open findings are situational ones not asked.
             situation = self._situations.get(name)
-            if (
-                situation is not None
-                and not situation(facts)
-                and not self._may_come_to_be_asked(facts, name, situation)
-            ):
-                continue
+            if situation is not None and not situation(facts):
+                # It could come to hold only through an open answer it reads (seldom: looked
+                # for in C before a generator tries each answer).
+                reads = map(facts.get, self._situation_reads[name])
+                if not any(map(_OPEN.__contains__, reads)):
+                    continue
+                if not self._may_come_to_be_asked(facts, name, situation):
+                    continue
             if fired_set is None:
                 fired_set = frozenset(fired)
             readers = self._readers[name]
