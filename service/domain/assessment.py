@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.domain.decision import Referral
+from service.domain.records import fast_init
 from service.domain.ruleset import Rule
 
 
+@fast_init
 @dataclass(frozen=True)
 class Reason:
     """One fired rule of the rationale, with the findings that made its condition true."""
@@ -62,6 +64,7 @@ class Reason:
         return self.rule.citations
 
 
+@fast_init
 @dataclass(frozen=True)
 class FollowUp:
     """An unanswered question whose answer could raise the result, and how far."""
@@ -73,6 +76,7 @@ class FollowUp:
     rules: tuple[str, ...]
 
 
+@fast_init
 @dataclass(frozen=True)
 class Assessment:
     """Everything one intake's answer says; each surface renders it in its own form."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
+from service.domain.records import fast_init
 from service.domain.ruleset import Rule, Ruleset
 
 
+@fast_init
 @dataclass(frozen=True)
 class Referral:
     """One indicated referral: a fired rule above self-care (clinical.md 1.2 step 9)."""
@@ -19,6 +22,7 @@ class Referral:
     destination: str
 
 
+@fast_init
 @dataclass(frozen=True)
 class Decision:
     """The outcome of one evaluation and the rules behind it, in rank order."""
@@ -40,6 +44,15 @@ def order_rules(rules: Iterable[Rule]) -> list[Rule]:
 
 
 _SORT_KEY = attrgetter("sort_key")
+_SETTING = attrgetter("setting")
+_NEEDS_REVIEW = attrgetter("needs_clinician_review")
+
+
+@functools.lru_cache(maxsize=4096)  # a rule's referral never changes: one per rule object
+def _referral(rule: Rule) -> Referral:
+    """The referral a rule above self-care indicates (made once: building it per request cost
+    more than finding it again)."""
+    return Referral(rule.id, rule.level, rule.urgency, rule.destination)
 
 
 def rank_of(
@@ -57,9 +70,12 @@ def outcome_rank(rules: Iterable[Rule]) -> tuple[int, int]:
     """
     urgency, level = 0, 0
     for rule in rules:
-        urgency = max(urgency, rule.rank[0])
-        if not rule.informational:
-            level = max(level, rule.rank[1])
+        # Compared here, not by max(): a call to max() cost more than the whole step.
+        rule_urgency, rule_level = rule.rank
+        if rule_urgency > urgency:
+            urgency = rule_urgency
+        if rule_level > level and not rule.informational:
+            level = rule_level
     return urgency, level
 
 
@@ -87,16 +103,10 @@ def decide(fired_ids: Iterable[str], ruleset: Ruleset) -> Decision:
         urgency=ruleset.urgencies[rank[0]],
         escalation=first.escalation,
         destination=first.destination,
-        setting=(
-            in_person
-            if any(rule.setting == in_person for rule in above_self_care)
-            else ruleset.settings[0]
-        ),
-        needs_clinician_review=any(rule.needs_clinician_review for rule in rationale),
+        # Attributes read by attrgetter in C: a generator per question cost more.
+        setting=in_person if in_person in map(_SETTING, above_self_care) else ruleset.settings[0],
+        needs_clinician_review=any(map(_NEEDS_REVIEW, rationale)),
         rationale=tuple(rationale),
-        referrals=tuple(
-            Referral(rule.id, rule.level, rule.urgency, rule.destination)
-            for rule in above_self_care
-        ),
+        referrals=tuple(map(_referral, above_self_care)),
         rank=rank,
     )
