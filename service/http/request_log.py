@@ -119,8 +119,25 @@ def _request_line(fields: dict[str, Any]) -> bytes:
     same order, ISO UTC timestamp), built directly: the chain cost a tenth of a triage."""
     fields["event"] = "request"
     fields["log_level"] = "info"
-    fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    fields["timestamp"] = utc_timestamp()
     return orjson.dumps(fields)
+
+
+_second: tuple[int, str] = (-1, "")  # the last second stamped, and its text up to the seconds
+
+
+def utc_timestamp() -> str:
+    """datetime.now(UTC).isoformat() with Z for +00:00, the same text (microseconds floored,
+    left out when zero), with the date and time of day made once per second: isoformat's
+    formatting cost three times the rest of the request's log line."""
+    global _second
+    seconds, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    second = _second  # read once: another thread may replace it meanwhile
+    if second[0] != seconds:
+        stamp = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None).isoformat()
+        second = _second = (seconds, stamp)
+    # %-formatting: an f-string's format spec (micro:06d) cost a tenth more.
+    return "%s.%06dZ" % (second[1], micro) if micro else second[1] + "Z"  # noqa: UP031
 
 
 def install_request_logging(app: Flask) -> None:

@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from flask.testing import FlaskClient
 
 from service.domain.findings import FINDINGS
 from service.exceptions import EngineError
+from service.http import request_log
 from service.http.log_lines import LINE_LIMIT, JsonLineFormatter, write_line
 from tests.helpers import AppFactory, piped_server, vignettes
 from tools.live_server import request
@@ -386,3 +388,24 @@ def test_no_torn_line_under_concurrency_with_the_images_environment() -> None:
     requests = [r for r in records if r["event"] == "request" and r["route"] != "/readyz"]
     assert len(requests) == sum(status in (200, 404, 422) for status in statuses)
     assert sum(r["event"].startswith("Invalid request rejected") for r in records) >= clients * 10
+
+
+@pytest.mark.parametrize(
+    "nanoseconds",
+    [
+        0,
+        999,
+        1_000,
+        1_764_000_000_000_000_000,
+        1_764_000_000_999_999_999,
+        1_764_000_001_000_123_456,
+    ],
+)
+def test_the_timestamp_is_datetimes_isoformat(
+    monkeypatch: pytest.MonkeyPatch, nanoseconds: int
+) -> None:
+    """utc_timestamp writes datetime.now(UTC).isoformat() with Z: microseconds floored, left
+    out when zero, the cached second replaced when the clock moves on."""
+    expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanoseconds // 1000)
+    monkeypatch.setattr(request_log.time, "time_ns", lambda: nanoseconds)
+    assert request_log.utc_timestamp() == expected.isoformat().replace("+00:00", "Z")
