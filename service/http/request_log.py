@@ -107,11 +107,13 @@ def request_id() -> str:
 def new_uuid4() -> str:
     """A random (version 4) UUID in its text form, as str(uuid.uuid4()) gives, written
     without the UUID class, whose checks cost several times the random bytes."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    text = os.urandom(16).hex()
+    # The version digit is 4; the variant digit (RFC 4122) keeps the random digit's low two
+    # bits under 10xx. Set in the text: a bytearray and two byte assignments cost a fifth more.
+    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:]}"
+
+
+_VARIANT = {digit: f"{int(digit, 16) & 0x3 | 0x8:x}" for digit in "0123456789abcdef"}
 
 
 def _request_line(fields: dict[str, Any]) -> bytes:

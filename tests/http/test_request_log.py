@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -409,3 +410,12 @@ def test_the_timestamp_is_datetimes_isoformat(
     expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanoseconds // 1000)
     monkeypatch.setattr(request_log.time, "time_ns", lambda: nanoseconds)
     assert request_log.utc_timestamp() == expected.isoformat().replace("+00:00", "Z")
+
+
+def test_the_request_id_is_a_version_4_uuid() -> None:
+    made = [request_log.new_uuid4() for _ in range(400)]
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+    assert {text[19] for text in made} == set("89ab")  # every variant digit occurs
+    assert len(set(made)) == len(made)
