@@ -19,10 +19,10 @@ import orjson
 import structlog
 from flask import Flask, Response, g, request
 
+from service.http.headers import REQUEST_ID_ENVIRON
 from service.http.log_lines import JsonLineHandler, logged_method, write_line
 from service.http.metrics import observe_request
 
-REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_KEY = "HTTP_X_REQUEST_ID"  # the header as WSGI names it (read without werkzeug's view)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -160,7 +160,9 @@ def install_request_logging(app: Flask) -> None:
         state = g._get_current_object()
         current = request._get_current_object()  # type: ignore[attr-defined]
         decision_id = state.get("decision_id") or request_id()
-        response.headers[REQUEST_ID_HEADER] = decision_id
+        # Echoed by service.http.headers as the answer starts (with the security headers, in
+        # one pass): a header set here went through werkzeug's checks and search of the list.
+        current.environ[REQUEST_ID_ENVIRON] = decision_id
         outcome: dict[str, Any] = state.get("outcome") or {}
         # The route template, not the raw path: a client could put anything in a URL.
         rule = current.url_rule

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from service.domain.findings import FINDINGS
 from service.exceptions import EngineError
 from service.http import request_log
+from service.http.headers import REQUEST_ID_ENVIRON, SECURITY_HEADERS, with_security_headers
 from service.http.log_lines import LINE_LIMIT, JsonLineFormatter, write_line
 from tests.helpers import AppFactory, piped_server, vignettes
 from tools.live_server import request
@@ -419,3 +420,24 @@ def test_the_request_id_is_a_version_4_uuid() -> None:
         assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
     assert {text[19] for text in made} == set("89ab")  # every variant digit occurs
     assert len(set(made)) == len(made)
+
+
+def test_one_request_id_header_however_the_answer_was_made() -> None:
+    """The wrapper echoes the id the app left, replacing any X-Request-ID a view set, and adds
+    none when the app left none."""
+
+    def view(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("leave"):  # the app's hook does this before the answer starts
+            environ[REQUEST_ID_ENVIRON] = "the-id"
+        start_response("200 OK", [("X-Request-ID", "from-view"), ("Content-Type", "text/plain")])
+        return [b""]
+
+    started: list[list[tuple[str, str]]] = []
+    app = with_security_headers(view)
+    for leave in (True, False):
+        app({"leave": leave}, lambda status, headers, exc_info=None: started.append(headers))
+    with_id, without = started
+    assert [v for k, v in with_id if k == "X-Request-ID"] == ["the-id"]
+    assert with_id[:2] == [("Content-Type", "text/plain"), ("X-Request-ID", "the-id")]
+    assert [v for k, v in without if k == "X-Request-ID"] == ["from-view"]
+    assert with_id[2:] == without[2:] == list(SECURITY_HEADERS)
