@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import orjson
+
 from service.domain.assessment import Assessment, FollowUp, Reason
 from service.domain.findings import Question
 from service.domain.ruleset import Rule, Ruleset
@@ -50,6 +52,37 @@ def follow_up_to_wire(item: FollowUp) -> dict[str, Any]:
 def assessment_to_wire(assessment: Assessment, language_fallback: bool = False) -> dict[str, Any]:
     """The /v1/triage answer (openapi.yaml TriageResponse), in the documented field order;
     `language_fallback` says that the language asked for is not supported (English given)."""
+    rationale = [reason_to_wire(reason) for reason in assessment.rationale]
+    return _answer(assessment, language_fallback, rationale)
+
+
+def assessment_json(assessment: Assessment, language_fallback: bool = False) -> bytes:
+    """`assessment_to_wire` as JSON, the same bytes as orjson.dumps of it, written faster: each
+    rationale entry from its rule's JSON, made once per rule (only `matched` is new), as an
+    orjson.Fragment. Building and serialising the entries' rule fields afresh for every answer
+    cost a fifth of the answer's JSON writing."""
+    entries = b",".join([_reason_json(reason) for reason in assessment.rationale])
+    return orjson.dumps(_answer(assessment, language_fallback, orjson.Fragment(b"[%b]" % entries)))
+
+
+def _reason_json(reason: Reason) -> bytes:
+    """`reason_to_wire(reason)` as JSON."""
+    before, after = _rule_json(reason.rule)
+    # `matched` is a dict (the rule's explainer makes one); default=dict writes any other
+    # Mapping as reason_to_wire's copy would, without copying a dict on every answer.
+    return before + orjson.dumps(reason.matched, default=dict) + after
+
+
+@functools.lru_cache(maxsize=4096)  # as _rule_fields: one per rule object
+def _rule_json(rule: Rule) -> tuple[bytes, bytes]:
+    """A rationale entry's JSON around its `matched` value: the rule's fields, then citations."""
+    fields = orjson.dumps(_rule_fields(rule))
+    citations = orjson.dumps(list(rule.citations))
+    return fields[:-1] + b',"matched":', b',"citations":%b}' % citations
+
+
+def _answer(assessment: Assessment, language_fallback: bool, rationale: Any) -> dict[str, Any]:
+    """The answer's fields in the documented order, its rationale as given (entries or JSON)."""
     names = assessment.destination_names
     return {
         "decision_id": assessment.decision_id,
@@ -70,7 +103,7 @@ def assessment_to_wire(assessment: Assessment, language_fallback: bool = False) 
             }
             for referral in assessment.referrals
         ],
-        "rationale": [reason_to_wire(reason) for reason in assessment.rationale],
+        "rationale": rationale,
         "advice": list(assessment.advice),
         "follow_up": [follow_up_to_wire(item) for item in assessment.follow_up],
         "citations": list(assessment.citations),

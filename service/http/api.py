@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, request
 
 from service.config import ROOT
 from service.domain.intake_validator import validate_intake
-from service.http.answer import assessment_to_wire, question_to_wire, rule_to_wire
+from service.http.answer import assessment_json, question_to_wire, rule_to_wire
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
 from service.http.language import answer_language
@@ -24,10 +23,10 @@ def triage() -> Any:
     """Evaluate one intake."""
     intake = validate_intake(read_json(request))  # ValidationError -> 422 problem
     language, _words = answer_language()
-    answer = assessment_to_wire(evaluate(intake, language=language.code), language.fallback)
+    answer = assessment_json(evaluate(intake, language=language.code), language.fallback)
     # The answer built here, headers and all: Flask's path from a (dict, headers) pair (the
     # JSON provider, then a header update) cost more than the serialisation.
-    return Response(orjson.dumps(answer), mimetype=JSON, headers=language.header_list)
+    return Response(answer, mimetype=JSON, headers=language.header_list)
 
 
 @api.get("/v1/rules", provide_automatic_options=False)

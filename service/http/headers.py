@@ -1,4 +1,5 @@
-"""The headers every answer carries: no caching, no sniffing, a strict content policy.
+"""The headers every answer carries: no caching, no sniffing, a strict content policy, and the
+request's id when the app gave it one (service.http.request_log).
 
 Added as the answer starts (a WSGI wrapper around the app), replacing any a view set: one pass
 over the answer's headers, where four header assignments per request in an after-request hook
@@ -25,16 +26,26 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "no-referrer"),
 )
 _REPLACED = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
+REQUEST_ID_HEADER = "X-Request-ID"
+# Where the app leaves the request's id for the answer's header (the WSGI environ).
+REQUEST_ID_ENVIRON = "triage.request_id"
+_REPLACED_WITH_ID = _REPLACED | {REQUEST_ID_HEADER.lower()}
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def with_security_headers(app: WsgiApp) -> WsgiApp:
-    """`app` with SECURITY_HEADERS on every answer, its own headers of those names dropped."""
+    """`app` with SECURITY_HEADERS on every answer, and X-Request-ID on every answer the app left
+    an id for, its own headers of those names dropped."""
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            kept = [header for header in headers if header[0].lower() not in _REPLACED]
+            request_id = environ.get(REQUEST_ID_ENVIRON)
+            if request_id is None:
+                kept = [header for header in headers if header[0].lower() not in _REPLACED]
+            else:
+                kept = [header for header in headers if header[0].lower() not in _REPLACED_WITH_ID]
+                kept.append((REQUEST_ID_HEADER, request_id))
             kept += SECURITY_HEADERS
             return start_response(status, kept, exc_info)
 

@@ -19,10 +19,10 @@ import orjson
 import structlog
 from flask import Flask, Response, g, request
 
+from service.http.headers import REQUEST_ID_ENVIRON
 from service.http.log_lines import JsonLineHandler, logged_method, write_line
 from service.http.metrics import observe_request
 
-REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_KEY = "HTTP_X_REQUEST_ID"  # the header as WSGI names it (read without werkzeug's view)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -107,11 +107,13 @@ def request_id() -> str:
 def new_uuid4() -> str:
     """A random (version 4) UUID in its text form, as str(uuid.uuid4()) gives, written
     without the UUID class, whose checks cost several times the random bytes."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    text = os.urandom(16).hex()
+    # The version digit is 4; the variant digit (RFC 4122) keeps the random digit's low two
+    # bits under 10xx. Set in the text: a bytearray and two byte assignments cost a fifth more.
+    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:]}"
+
+
+_VARIANT = {digit: f"{int(digit, 16) & 0x3 | 0x8:x}" for digit in "0123456789abcdef"}
 
 
 def _request_line(fields: dict[str, Any]) -> bytes:
@@ -119,8 +121,25 @@ def _request_line(fields: dict[str, Any]) -> bytes:
     same order, ISO UTC timestamp), built directly: the chain cost a tenth of a triage."""
     fields["event"] = "request"
     fields["log_level"] = "info"
-    fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    fields["timestamp"] = utc_timestamp()
     return orjson.dumps(fields)
+
+
+_second: tuple[int, str] = (-1, "")  # the last second stamped, and its text up to the seconds
+
+
+def utc_timestamp() -> str:
+    """datetime.now(UTC).isoformat() with Z for +00:00, the same text (microseconds floored,
+    left out when zero), with the date and time of day made once per second: isoformat's
+    formatting cost three times the rest of the request's log line."""
+    global _second
+    seconds, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    second = _second  # read once: another thread may replace it meanwhile
+    if second[0] != seconds:
+        stamp = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None).isoformat()
+        second = _second = (seconds, stamp)
+    # %-formatting: an f-string's format spec (micro:06d) cost a tenth more.
+    return "%s.%06dZ" % (second[1], micro) if micro else second[1] + "Z"  # noqa: UP031
 
 
 def install_request_logging(app: Flask) -> None:
@@ -141,7 +160,9 @@ def install_request_logging(app: Flask) -> None:
         state = g._get_current_object()
         current = request._get_current_object()  # type: ignore[attr-defined]
         decision_id = state.get("decision_id") or request_id()
-        response.headers[REQUEST_ID_HEADER] = decision_id
+        # Echoed by service.http.headers as the answer starts (with the security headers, in
+        # one pass): a header set here went through werkzeug's checks and search of the list.
+        current.environ[REQUEST_ID_ENVIRON] = decision_id
         outcome: dict[str, Any] = state.get("outcome") or {}
         # The route template, not the raw path: a client could put anything in a URL.
         rule = current.url_rule

@@ -9,7 +9,9 @@ import os
 import socket
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +21,8 @@ from flask.testing import FlaskClient
 
 from service.domain.findings import FINDINGS
 from service.exceptions import EngineError
+from service.http import request_log
+from service.http.headers import REQUEST_ID_ENVIRON, SECURITY_HEADERS, with_security_headers
 from service.http.log_lines import LINE_LIMIT, JsonLineFormatter, write_line
 from tests.helpers import AppFactory, piped_server, vignettes
 from tools.live_server import request
@@ -386,3 +390,54 @@ def test_no_torn_line_under_concurrency_with_the_images_environment() -> None:
     requests = [r for r in records if r["event"] == "request" and r["route"] != "/readyz"]
     assert len(requests) == sum(status in (200, 404, 422) for status in statuses)
     assert sum(r["event"].startswith("Invalid request rejected") for r in records) >= clients * 10
+
+
+@pytest.mark.parametrize(
+    "nanoseconds",
+    [
+        0,
+        999,
+        1_000,
+        1_764_000_000_000_000_000,
+        1_764_000_000_999_999_999,
+        1_764_000_001_000_123_456,
+    ],
+)
+def test_the_timestamp_is_datetimes_isoformat(
+    monkeypatch: pytest.MonkeyPatch, nanoseconds: int
+) -> None:
+    """utc_timestamp writes datetime.now(UTC).isoformat() with Z: microseconds floored, left
+    out when zero, the cached second replaced when the clock moves on."""
+    expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanoseconds // 1000)
+    monkeypatch.setattr(request_log.time, "time_ns", lambda: nanoseconds)
+    assert request_log.utc_timestamp() == expected.isoformat().replace("+00:00", "Z")
+
+
+def test_the_request_id_is_a_version_4_uuid() -> None:
+    made = [request_log.new_uuid4() for _ in range(400)]
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+    assert {text[19] for text in made} == set("89ab")  # every variant digit occurs
+    assert len(set(made)) == len(made)
+
+
+def test_one_request_id_header_however_the_answer_was_made() -> None:
+    """The wrapper echoes the id the app left, replacing any X-Request-ID a view set, and adds
+    none when the app left none."""
+
+    def view(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("leave"):  # the app's hook does this before the answer starts
+            environ[REQUEST_ID_ENVIRON] = "the-id"
+        start_response("200 OK", [("X-Request-ID", "from-view"), ("Content-Type", "text/plain")])
+        return [b""]
+
+    started: list[list[tuple[str, str]]] = []
+    app = with_security_headers(view)
+    for leave in (True, False):
+        app({"leave": leave}, lambda status, headers, exc_info=None: started.append(headers))
+    with_id, without = started
+    assert [v for k, v in with_id if k == "X-Request-ID"] == ["the-id"]
+    assert with_id[:2] == [("Content-Type", "text/plain"), ("X-Request-ID", "the-id")]
+    assert [v for k, v in without if k == "X-Request-ID"] == ["from-view"]
+    assert with_id[2:] == without[2:] == list(SECURITY_HEADERS)
