@@ -24,6 +24,7 @@ from service.http.json_provider import OrjsonProvider
 from service.http.metrics import metrics
 from service.http.problems import register_error_handlers
 from service.http.request_log import configure_logging, install_request_logging
+from service.http.response import Response
 from service.interop.cds.cors import install_cors
 from service.interop.cds.jwt_auth import install_cds_auth
 from service.interop.cds.views import cds_hooks
@@ -38,7 +39,10 @@ from service.web.swagger_views import docs_page
 
 class _TriageFlask(Flask):
     """Flask, asking once per view or hook (not on every request) whether it is a coroutine
-    function: the check inspected each of a request's five hooks and its view each time."""
+    function: the check inspected each of a request's five hooks and its view each time; its
+    answers handed to the server without werkzeug's copies when nothing needs adjusting."""
+
+    response_class = Response
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

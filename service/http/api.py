@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
 from service.config import ROOT
 from service.domain.intake_validator import validate_intake
@@ -12,6 +12,7 @@ from service.http.answer import assessment_json, question_to_wire, rule_to_wire
 from service.http.evaluation import evaluate
 from service.http.json_body import read_json
 from service.http.language import answer_language
+from service.http.response import Response
 
 api = Blueprint("api", __name__)
 _CONTRACT = (ROOT / "openapi.yaml").read_bytes()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Response
 from flask.json.provider import DefaultJSONProvider
+
+from service.http.response import Response
 
 
 class OrjsonProvider(DefaultJSONProvider):
