@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-from flask import Flask, Response, request
+from flask import Flask, request
 
 from service.app import create_app
 from service.http.headers import with_security_headers
+from service.http.response import Response
 from service.review.cases import load_vignettes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ _ANSWER_HEADERS = {
     "X-Request-ID": "00000000-0000-4000-8000-000000000000",
 }
 app = Flask(__name__)
+app.response_class = Response  # the service's own, served the same way
 app.wsgi_app = with_security_headers(app.wsgi_app)  # type: ignore[method-assign,assignment]
 
 
