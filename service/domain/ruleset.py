@@ -149,15 +149,19 @@ class Ruleset:
     language: str = SOURCE_LANGUAGE
     texts: Mapping[str, str] = field(default_factory=dict)
     locales: Mapping[str, Locale] = field(default_factory=dict)
+    # Made with the ruleset, not cached on first use: a cached_property fills the instance's
+    # dict afterwards, and CPython 3.11 then reads every attribute of the ruleset the slow way
+    # (decide and each answer read several: 4,600 instructions a request).
+    # Every answer carries `identity` (read, never changed: copied where edited); decide()
+    # reads `by_id` on every request.
+    by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
+    identity: dict[str, Any] = field(init=False, repr=False, compare=False)
 
-    def __repr__(self) -> str:
-        return f"<Ruleset {self.id} {self.version} sha256={self.sha256[:12]}>"
-
-    @cached_property  # every answer carries it (read, never changed: copied where edited)
-    def identity(self) -> dict[str, Any]:
-        """Id, version, the sha256 of the English rules, and each translation's digest and
-        review status: together they fix every word of an answer in every language."""
-        return {
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {rule.id: rule for rule in (*self.rules, self.default)})
+        # Id, version, the sha256 of the English rules, and each translation's digest and
+        # review status: together they fix every word of an answer in every language.
+        identity = {
             "id": self.id,
             "version": self.version,
             "sha256": self.sha256,
@@ -165,6 +169,10 @@ class Ruleset:
                 language: locale.identity for language, locale in sorted(self.locales.items())
             },
         }
+        object.__setattr__(self, "identity", identity)
+
+    def __repr__(self) -> str:
+        return f"<Ruleset {self.id} {self.version} sha256={self.sha256[:12]}>"
 
     def advice_texts(self, rule: Rule) -> list[str]:
         """A rule's advice lines as text, for catalogues: a shared line in both its forms."""
@@ -176,7 +184,3 @@ class Ruleset:
             elif line.text is not None:
                 texts.append(line.text)
         return texts
-
-    @cached_property  # built once: decide() reads it on every request
-    def by_id(self) -> dict[str, Rule]:
-        return {rule.id: rule for rule in (*self.rules, self.default)}
