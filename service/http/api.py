@@ -26,8 +26,11 @@ def triage() -> Any:
     language, _words = answer_language()
     answer = assessment_json(evaluate(intake, language=language.code), language.fallback)
     # The answer built here, headers and all: Flask's path from a (dict, headers) pair (the
-    # JSON provider, then a header update) cost more than the serialisation.
-    return Response(answer, mimetype=JSON, headers=language.header_list)
+    # JSON provider, then a header update) cost more than the serialisation. Content-Type and
+    # Content-Length are given with the others, where `mimetype=` and a bytes body add them
+    # (in this order) one at a time, each with a search of the headers.
+    headers = [*language.header_list, ("Content-Type", JSON), ("Content-Length", str(len(answer)))]
+    return Response([answer], headers=headers)
 
 
 @api.get("/v1/rules", provide_automatic_options=False)
