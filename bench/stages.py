@@ -9,15 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from service.domain.assessor import Triage
 from service.domain.decision import decide
 from service.domain.facts import build_facts
 from service.domain.intake_schema import TriageRequestSchema
 from service.domain.intake_validator import IntakeValidator
 from service.domain.ruleset_loader import load_ruleset
-from service.http.answer import assessment_to_wire
+from service.http.answer import assessment_json
 from service.review.cases import load_vignettes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +49,7 @@ def measure(rounds: int = 50) -> dict[str, tuple[float, float]]:
         "engine evaluation (durable-rules)": (triage.engine.evaluate, facts),
         "decision": (lambda ids: decide(ids, triage.ruleset), fired),
         "answer and serialisation": (
-            lambda pair: orjson.dumps(assessment_to_wire(triage.answer("bench", pair[0], pair[1]))),
+            lambda pair: assessment_json(triage.answer("bench", pair[0], pair[1])),
             list(zip(facts, decisions, strict=True)),
         ),
         "whole assessment": (lambda intake: triage.assess(intake, "bench"), loaded),
