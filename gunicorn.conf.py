@@ -99,6 +99,12 @@ from service.interop.cds import replay  # noqa: E402
 
 _replay_dir = replay.choose_folder()
 
+# Each worker's open connections, in memory shared with the workers it forks: a worker holding
+# more than another leaves new connections to it (service/http/connection_balance.py).
+from service.http.connection_balance import ConnectionTable  # noqa: E402
+
+_connections = ConnectionTable()
+
 
 def on_starting(server):
     """Start with an empty metrics folder (created if missing): no previous run's counts; and
@@ -108,8 +114,11 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
-    """A dead worker's files are added into the archive files: its counts stay in the totals."""
+    """A dead worker's files are added into the archive files: its counts stay in the totals;
+    its row of connections no longer counts."""
     metric_files.compact_dead(_metrics_dir)
+    if getattr(worker, "slot", None) is not None:
+        _connections.release(worker.slot)
 
 
 def on_exit(server):
@@ -131,7 +140,7 @@ def post_worker_init(worker):
 
 
 def pre_fork(server, worker):
-    """Objects built before the fork (the ruleset, the pages' replayed cases) are never
+    """The worker's row in the connection table, one no live worker holds. Objects built before the fork (the ruleset, the pages' replayed cases) are never
     garbage: moved out of the collector's reach, a full collection in a worker no longer walks
     them (it stalled a worker's event loop for hundreds of milliseconds), and pages the workers
     share with the master stay shared. A young-generation collection every 10,000 new objects
@@ -140,5 +149,7 @@ def pre_fork(server, worker):
     URL matcher: 8 objects)."""
     import gc
 
+    worker.connection_table = _connections
+    worker.slot = _connections.claim({getattr(w, "slot", None) for w in server.WORKERS.values()})
     gc.freeze()
     gc.set_threshold(10_000, *gc.get_threshold()[1:])

@@ -13,6 +13,9 @@ service needs on top (docs/serving.md):
   probe queued behind it, stays bounded however many connections are ready;
 - turns: after each answer a connection yields to the others, so a client whose next request
   is already there is not served again before them;
+- balance: a worker holding more connections than another whose loop is turning leaves the
+  next connection in the queue for it (service.http.connection_balance), so a burst of
+  keep-alive clients is spread over the workers instead of landing on one;
 - a drain at shutdown: connections the kernel already accepted are taken from the listen queue
   and answered before the listener closes, instead of being reset.
 The rule engine never yields, so evaluations in one process still run one at a time.
@@ -34,6 +37,7 @@ from gevent.server import StreamServer
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
+from service.http.connection_balance import HAND_OVER_EVERY, ConnectionTable
 from service.http.server_problems import Languages, ServerProblem
 
 PROBES = frozenset({"/healthz", "/readyz"})
@@ -41,6 +45,7 @@ ACCEPT_BATCH = 512  # connections a worker accepts per pass of its event loop
 _TICK = 0.01  # the monitor's interval, seconds
 BUSY_PASS = 0.05  # seconds: a worker whose last pass took longer accepts in batches
 LINGER_SECONDS, LINGER_BYTES = 1.0, 1 << 20  # at most, per closing connection
+DEFER = 0.002  # seconds a worker holding more connections than another stops accepting
 
 
 def _number(name: str, default: float, highest: float) -> float:
@@ -68,20 +73,45 @@ def overloaded_answer(languages: Languages, retry_after: int = 1) -> ServerProbl
 
 
 class _AdaptiveServer(StreamServer):
-    """gevent's StreamServer, accepting one connection per pass when its worker is at ease and
-    up to ACCEPT_BATCH when its passes are long (the listen queue would otherwise back up)."""
+    """gevent's StreamServer, accepting its room beside the other workers in each pass
+    (service.http.connection_balance), and with no other worker turning, one connection per
+    pass when its worker is at ease and up to ACCEPT_BATCH when its passes are long (the listen
+    queue would otherwise back up)."""
 
     def __init__(self, *args: Any, worker: TriageWorker, **kwargs: Any) -> None:
         self.worker = worker  # before gevent's __init__, which reads max_accept
+        self.batch = 1
         super().__init__(*args, **kwargs)
 
     @property
     def max_accept(self) -> int:
-        return ACCEPT_BATCH if self.worker.last_pass > BUSY_PASS else 1
+        return self.batch
 
     @max_accept.setter
     def max_accept(self, _value: int) -> None:
-        """gevent's own setting is ignored: the number follows the worker's load."""
+        """gevent's own setting is ignored: the number follows the worker's load and room."""
+
+    def _do_read(self) -> None:
+        """gevent's accept pass (gevent 26.9), put off for a moment while this worker has no
+        room: the way gevent itself backs off after an accept error."""
+        room = self.worker.accept_room()
+        if room is None:
+            self.batch = ACCEPT_BATCH if self.worker.last_pass > BUSY_PASS else 1
+        elif room == 0:
+            self.stop_accepting()
+            # gevent's own back-off timer: stop_accepting (at shutdown too) cancels it.
+            self._timer = self.loop.timer(DEFER)
+            self._timer.start(self._resume)
+            return
+        else:
+            self.batch = min(room, ACCEPT_BATCH)
+        super()._do_read()  # type: ignore[misc]  # private to gevent, absent from its stubs
+        self.worker.publish_connections()
+
+    def _resume(self) -> None:
+        """Accept again after putting it off, unless the server was stopped meanwhile."""
+        if self.started:
+            self.start_accepting()
 
 
 def _linger(sock: Any) -> None:
@@ -115,6 +145,12 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.last_pass = 0.0
         self.languages = Languages()  # English until the app is loaded (load_wsgi)
         self.overloaded = overloaded_answer(self.languages)
+        # Set by the master before the fork (gunicorn.conf.py's pre_fork); None: no balancing.
+        self.connection_table: ConnectionTable | None = None
+        self.slot: int | None = None
+        self.pools: list[Pool] = []
+        self.handing_over = 0  # connections answered with Connection: close to rebalance
+        self.handed_over_at = 0.0  # time.monotonic() of the last
 
     def load_wsgi(self) -> None:
         """Load the app, then build the shed answer once in each of its languages."""
@@ -143,11 +179,10 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         servers = []
         for listener in self.sockets:
             listener.setblocking(1)
+            pool = Pool(self.worker_connections)
+            self.pools.append(pool)
             server = _AdaptiveServer(
-                listener,
-                handle=partial(self.handle, listener),
-                spawn=Pool(self.worker_connections),
-                worker=self,
+                listener, handle=partial(self.handle, listener), spawn=pool, worker=self
             )
             server.start()
             servers.append(server)
@@ -156,6 +191,8 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             gevent.sleep(1.0)
         # Stop accepting but keep the listeners open (gunicorn closes them here, which fails the
         # connections accepted in the last pass: their handlers read the listener's name).
+        # The other workers no longer leave connections to this one.
+        self.publish_connections(turned=0.0)
         for server in servers:
             server.stop_accepting()
         deadline = time.monotonic() + self.cfg.graceful_timeout
@@ -173,7 +210,39 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             now = time.monotonic()
             self.last_pass = max(0.0, now - self.tick - _TICK)
             self.tick, self.tick_cpu = now, time.thread_time()
+            if self.alive:
+                self.publish_connections()
             gevent.sleep(_TICK)
+
+    def held(self) -> int:
+        """Connections this worker holds, less those it is handing over."""
+        return sum(len(pool) for pool in self.pools) - self.handing_over
+
+    def publish_connections(self, turned: float | None = None) -> None:
+        """This worker's connections and its loop's last turn, for the others to read."""
+        if self.connection_table is not None and self.slot is not None:
+            moment = self.tick if turned is None else turned
+            self.connection_table.publish(self.slot, self.held(), moment)
+
+    def accept_room(self) -> int | None:
+        """How many connections this worker may accept now, beside the others (None: no other
+        worker is turning, or no table)."""
+        if self.connection_table is None or self.slot is None:
+            return None
+        return self.connection_table.room(self.slot, self.held(), time.monotonic())
+
+    def _hands_over(self) -> bool:
+        """This worker holds enough more connections than another to close one, and has not
+        closed one for that within HAND_OVER_EVERY."""
+        if self.connection_table is None or self.slot is None:
+            return False
+        now = time.monotonic()
+        if now - self.handed_over_at < HAND_OVER_EVERY:
+            return False
+        if not self.connection_table.hands_over(self.slot, self.held(), now):
+            return False
+        self.handed_over_at = now
+        return True
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
         # The pass is measured in the worker's own CPU time: work queued in it is what shedding
@@ -182,6 +251,20 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             util.write_nonblock(sock, self.overloaded(self._language(req)))
             self._take_turns()
             return True  # the unread body, if any, is skipped by the parser
+        handing_over = self._hands_over()
+        if handing_over:
+            # Connection: close on this answer; the client's next connection goes to a worker
+            # holding fewer (it is standard HTTP/1.1: every client reconnects on its own).
+            req.must_close = True
+            self.handing_over += 1
+        try:
+            return self._answer(listener_name, req, sock, addr)
+        finally:
+            if handing_over:
+                self.handing_over -= 1
+
+    def _answer(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        """gunicorn's handling of one request, within the request deadline."""
         deadline = gevent.Timeout(self.request_timeout, RequestDeadline())
         deadline.start()
         try:
