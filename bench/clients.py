@@ -35,15 +35,20 @@ def _request(path: str, body: bytes | None, close: bool = False) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + (body or b"")
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> int:
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """An answer's status, and whether the server closes the connection after it (as every
+    HTTP/1.1 client must, the client then opens a new one: RFC 9112, section 9.6)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    length = 0
+    length, closes = 0, False
     for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
+        lowered = line.lower()
+        if lowered.startswith(b"content-length:"):
             length = int(line.split(b":", 1)[1])
+        elif lowered.startswith(b"connection:"):
+            closes = b"close" in lowered
     await reader.readexactly(length)
-    return status
+    return status, closes
 
 
 @dataclass
@@ -70,7 +75,7 @@ async def probe_every_second(
                 asyncio.open_connection("127.0.0.1", port), timeout=limit * 3
             )
             writer.write(_request(path, body, close=True))
-            status = await asyncio.wait_for(_read_answer(reader), timeout=limit * 3)
+            status, _ = await asyncio.wait_for(_read_answer(reader), timeout=limit * 3)
             writer.close()
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             status = 0
@@ -156,8 +161,11 @@ async def distant_clients(
                 assert reader is not None
                 writer.write(_request("/v1/triage", bodies[sent % len(bodies)]))
                 sent += 1
-                status = await _read_answer(reader)
+                status, closes = await _read_answer(reader)
                 counts[status] = counts.get(status, 0) + 1
+                if closes:
+                    writer.close()
+                    writer = None
                 if delay:
                     await asyncio.sleep(delay)
             except (OSError, asyncio.IncompleteReadError, ValueError):
