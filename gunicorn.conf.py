@@ -140,16 +140,20 @@ def post_worker_init(worker):
 
 
 def pre_fork(server, worker):
-    """The worker's row in the connection table, one no live worker holds. Objects built before the fork (the ruleset, the pages' replayed cases) are never
-    garbage: moved out of the collector's reach, a full collection in a worker no longer walks
-    them (it stalled a worker's event loop for hundreds of milliseconds), and pages the workers
-    share with the master stay shared. A young-generation collection every 10,000 new objects
-    instead of 700: a triage holds more than 700 at once, so the default collected once or twice
-    per request (7% of its instructions, callgrind) for the few cycles a request leaves (werkzeug's
-    URL matcher: 8 objects)."""
+    """The worker's row in the connection table, one no live worker holds (none with reuse_port:
+    each worker then has a listen queue of its own, which no other worker can take a deferred
+    connection from). Objects built before the fork (the ruleset, the pages' replayed cases) are
+    never garbage: moved out of the collector's reach, a full collection in a worker no longer
+    walks them (it stalled a worker's event loop for hundreds of milliseconds), and pages the
+    workers share with the master stay shared. A young-generation collection every 10,000 new
+    objects instead of 700: a triage holds more than 700 at once, so the default collected once
+    or twice per request (7% of its instructions, callgrind) for the few cycles a request leaves
+    (werkzeug's URL matcher: 8 objects)."""
     import gc
 
-    worker.connection_table = _connections
-    worker.slot = _connections.claim({getattr(w, "slot", None) for w in server.WORKERS.values()})
+    if not server.cfg.reuse_port:
+        worker.connection_table = _connections
+        taken = {getattr(w, "slot", None) for w in server.WORKERS.values()}
+        worker.slot = _connections.claim(taken)
     gc.freeze()
     gc.set_threshold(10_000, *gc.get_threshold()[1:])

@@ -27,6 +27,7 @@ import errno
 import os
 import signal
 import socket
+import struct
 import time
 from functools import partial
 from typing import Any
@@ -46,6 +47,20 @@ _TICK = 0.01  # the monitor's interval, seconds
 BUSY_PASS = 0.05  # seconds: a worker whose last pass took longer accepts in batches
 LINGER_SECONDS, LINGER_BYTES = 1.0, 1 << 20  # at most, per closing connection
 DEFER = 0.002  # seconds a worker holding more connections than another stops accepting
+# Connections waiting in the kernel's listen queue past which a worker accepts without
+# balancing: a flood is taken out of the queue (and shed) at once, as before balancing, instead
+# of a few connections per pass of each worker while the probes wait behind it.
+FLOOD = 128
+_TCP_INFO = struct.Struct("=8xII")  # tcp_info: on a listener, its accept queue and backlog
+
+
+def _queued(listener: Any) -> int:
+    """Connections waiting in a TCP listener's accept queue (Linux), 0 when not known."""
+    try:
+        info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO.size + 16)
+        return int(_TCP_INFO.unpack_from(info, 8)[0]) if len(info) >= 32 else 0
+    except (OSError, AttributeError):
+        return 0
 
 
 def _number(name: str, default: float, highest: float) -> float:
@@ -95,6 +110,8 @@ class _AdaptiveServer(StreamServer):
         """gevent's accept pass (gevent 26.9), put off for a moment while this worker has no
         room: the way gevent itself backs off after an accept error."""
         room = self.worker.accept_room()
+        if room is not None and room < ACCEPT_BATCH and _queued(self.socket) > FLOOD:
+            room = None  # a flood: empty the queue first (and shed), balance comes second
         if room is None:
             self.batch = ACCEPT_BATCH if self.worker.last_pass > BUSY_PASS else 1
         elif room == 0:
@@ -109,8 +126,9 @@ class _AdaptiveServer(StreamServer):
         self.worker.publish_connections()
 
     def _resume(self) -> None:
-        """Accept again after putting it off, unless the server was stopped meanwhile."""
-        if self.started:
+        """Accept again after putting it off, unless the server or its worker was stopped
+        meanwhile (at shutdown the server is not stopped, only no longer accepting)."""
+        if self.started and self.worker.alive:
             self.start_accepting()
 
 
@@ -210,8 +228,7 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             now = time.monotonic()
             self.last_pass = max(0.0, now - self.tick - _TICK)
             self.tick, self.tick_cpu = now, time.thread_time()
-            if self.alive:
-                self.publish_connections()
+            self.publish_connections()
             gevent.sleep(_TICK)
 
     def held(self) -> int:
@@ -220,6 +237,8 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
 
     def publish_connections(self, turned: float | None = None) -> None:
         """This worker's connections and its loop's last turn, for the others to read."""
+        if turned is None and not self.alive:
+            return  # stopping: the row says so (run), an accept pass must not undo it
         if self.connection_table is not None and self.slot is not None:
             moment = self.tick if turned is None else turned
             self.connection_table.publish(self.slot, self.held(), moment)
@@ -231,10 +250,10 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             return None
         return self.connection_table.room(self.slot, self.held(), time.monotonic())
 
-    def _hands_over(self) -> bool:
+    def _hands_over(self, req: Any) -> bool:
         """This worker holds enough more connections than another to close one, and has not
-        closed one for that within HAND_OVER_EVERY."""
-        if self.connection_table is None or self.slot is None:
+        closed one for that within HAND_OVER_EVERY; never a connection closing anyway."""
+        if self.connection_table is None or self.slot is None or req.should_close():
             return False
         now = time.monotonic()
         if now - self.handed_over_at < HAND_OVER_EVERY:
@@ -251,7 +270,7 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             util.write_nonblock(sock, self.overloaded(self._language(req)))
             self._take_turns()
             return True  # the unread body, if any, is skipped by the parser
-        handing_over = self._hands_over()
+        handing_over = self._hands_over(req)
         if handing_over:
             # Connection: close on this answer; the client's next connection goes to a worker
             # holding fewer (it is standard HTTP/1.1: every client reconnects on its own).
