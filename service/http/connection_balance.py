@@ -6,8 +6,9 @@ the kernel and the scheduler: a burst of 64 keep-alive clients was measured land
 so a skewed burst leaves one worker saturated and the other idle for as long as the clients
 keep their connections (64 clients 50 ms away: 787 answers/s at 64 to 0, against 1,150 to
 1,200 evenly spread). Every worker therefore publishes how many connections it holds and when
-its event loop last turned. A worker holding more than another that is turning (its loop ran
-within FRESH) accepts no more than brings it level, leaving the rest of the queue to the other;
+its event loop last turned. A worker accepts only while it holds at most SLACK more than the
+fewest held by another that is turning (its loop ran within FRESH), leaving the rest of the
+queue to the other;
 one holding clearly more answers its next request with `Connection: close`, so that client
 reconnects and its new connection goes to the other: a skew that happened anyway (a burst while
 the other worker was busy) is undone within a few round trips.

@@ -24,10 +24,12 @@ The rule engine never yields, so evaluations in one process still run one at a t
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import signal
 import socket
 import struct
+import termios
 import time
 from functools import partial
 from typing import Any
@@ -36,6 +38,7 @@ import gevent
 from gevent.pool import Pool
 from gevent.server import StreamServer
 from gunicorn import util
+from gunicorn.http.body import LengthReader
 from gunicorn.workers.ggevent import GeventWorker
 
 from service.http.connection_balance import HAND_OVER_EVERY, ConnectionTable
@@ -51,16 +54,36 @@ DEFER = 0.002  # seconds a worker holding more connections than another stops ac
 # balancing: a flood is taken out of the queue (and shed) at once, as before balancing, instead
 # of a few connections per pass of each worker while the probes wait behind it.
 FLOOD = 128
-_TCP_INFO = struct.Struct("=8xII")  # tcp_info: on a listener, its accept queue and backlog
+# Linux's struct tcp_info: eight one-byte fields, then tcpi_rto, tcpi_ato, tcpi_snd_mss,
+# tcpi_rcv_mss and tcpi_unacked, which on a listener is the length of its accept queue.
+_ACCEPT_QUEUE = struct.Struct("=24xI")
 
 
 def _queued(listener: Any) -> int:
     """Connections waiting in a TCP listener's accept queue (Linux), 0 when not known."""
     try:
-        info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO.size + 16)
-        return int(_TCP_INFO.unpack_from(info, 8)[0]) if len(info) >= 32 else 0
+        info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _ACCEPT_QUEUE.size)
     except (OSError, AttributeError):
         return 0
+    return int(_ACCEPT_QUEUE.unpack_from(info)[0]) if len(info) >= _ACCEPT_QUEUE.size else 0
+
+
+def _nothing_behind(req: Any, sock: Any) -> bool:
+    """Nothing of a further request has arrived behind this one: the connection holds exactly
+    the rest of a body of known length, buffered, and no byte waits in the socket. A client that
+    pipelined its next request would lose it to a Connection: close (it must not retry a POST)."""
+    reader = req.body.reader if req.body is not None else None
+    if not isinstance(reader, LengthReader):  # chunked: where the body ends is not known yet
+        return False
+    with req.unreader.buf.getbuffer() as buffered:
+        if buffered.nbytes != reader.length:
+            return False
+    waiting = bytearray(4)
+    try:
+        fcntl.ioctl(sock.fileno(), termios.FIONREAD, waiting)
+    except OSError:
+        return False
+    return int.from_bytes(waiting, "little") == 0
 
 
 def _number(name: str, default: float, highest: float) -> float:
@@ -187,12 +210,12 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.alive = False
 
     def run(self) -> None:
-        """gunicorn's GeventWorker.run (27.0.1), with two changes: a busy worker accepts up to
-        ACCEPT_BATCH connections per pass of its loop (gunicorn takes one when there are several
-        workers, so a burst of connections, a probe among them, waits in the kernel's queue for
-        seconds; a worker with short passes still takes one, which spreads keep-alive clients
-        over the workers), and at shutdown the listeners stay open until the listen queue is
-        drained and answered."""
+        """gunicorn's GeventWorker.run (27.0.1), with two changes: the server accepts as
+        _AdaptiveServer says (its room beside the other workers; with none turning, or a flood
+        queued, up to ACCEPT_BATCH per pass of a busy loop, where gunicorn takes one when there
+        are several workers and a burst, a probe among it, waited in the kernel's queue for
+        seconds), and at shutdown the listeners stay open until the listen queue is drained
+        and answered."""
         gevent.spawn(self._monitor)
         servers = []
         for listener in self.sockets:
@@ -250,15 +273,18 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             return None
         return self.connection_table.room(self.slot, self.held(), time.monotonic())
 
-    def _hands_over(self, req: Any) -> bool:
+    def _hands_over(self, req: Any, sock: Any) -> bool:
         """This worker holds enough more connections than another to close one, and has not
-        closed one for that within HAND_OVER_EVERY; never a connection closing anyway."""
+        closed one for that within HAND_OVER_EVERY; never a connection closing anyway, nor one
+        with a further request already behind this one."""
         if self.connection_table is None or self.slot is None or req.should_close():
             return False
         now = time.monotonic()
         if now - self.handed_over_at < HAND_OVER_EVERY:
             return False
         if not self.connection_table.hands_over(self.slot, self.held(), now):
+            return False
+        if not _nothing_behind(req, sock):
             return False
         self.handed_over_at = now
         return True
@@ -270,7 +296,7 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             util.write_nonblock(sock, self.overloaded(self._language(req)))
             self._take_turns()
             return True  # the unread body, if any, is skipped by the parser
-        handing_over = self._hands_over(req)
+        handing_over = self._hands_over(req, sock)
         if handing_over:
             # Connection: close on this answer; the client's next connection goes to a worker
             # holding fewer (it is standard HTTP/1.1: every client reconnects on its own).

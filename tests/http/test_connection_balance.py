@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
+import time
 
 import pytest
 
 from service.http.connection_balance import FRESH, HAND_OVER, ConnectionTable
+from service.http.gevent_worker import _queued
 
 NOW = 1000.0
 
@@ -94,3 +97,22 @@ def test_a_forked_worker_and_its_master_share_the_rows() -> None:
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert table.fewest(0, NOW) == 17
+
+
+def test_the_listen_queue_length_is_read_from_the_kernel() -> None:
+    """The worker accepts a flood without balancing; it reads the queue's length from
+    TCP_INFO (the offset of tcpi_unacked in Linux's struct tcp_info)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(7)]
+        try:
+            time.sleep(0.05)
+            assert _queued(listener) == 7
+            accepted, _ = listener.accept()
+            accepted.close()
+            assert _queued(listener) == 6
+        finally:
+            for client in clients:
+                client.close()
+    assert _queued(object()) == 0  # not a socket: not known

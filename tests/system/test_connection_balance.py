@@ -8,7 +8,8 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +20,7 @@ from tools.live_server import LiveServer, start
 INTAKE = json.dumps(
     {"patient": {"age_years": 40}, "symptoms": {"onset": "gradual", "pain_nrs": 3}}
 ).encode()
+T = TypeVar("T")
 HEAD = (
     "POST /v1/triage HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     f"Content-Length: {len(INTAKE)}\r\n\r\n"
@@ -82,14 +84,22 @@ def _client(server: LiveServer) -> http.client.HTTPConnection:
     return client
 
 
-def _on_one_worker(server: LiveServer, count: int) -> list[http.client.HTTPConnection]:
+def _raw(server: LiveServer) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", _port(server)))
+    sock.settimeout(10)
+    return sock
+
+
+def _on_one_worker(
+    server: LiveServer, count: int, connect: Callable[[LiveServer], T] = _client
+) -> list[T]:
     """`count` connections, all taken by the first worker: the second is paused (SIGSTOP)
     while they connect, so its row goes stale and the first does not wait for it."""
     paused = workers_of(server.process.pid)[1]
     os.kill(paused, signal.SIGSTOP)
     try:
         time.sleep(0.2)
-        clients = [_client(server) for _ in range(count)]
+        clients = [connect(server) for _ in range(count)]
         time.sleep(0.2)
         assert _spread(server)[0] == 0  # all on the running worker
     finally:
@@ -158,3 +168,59 @@ def test_a_burst_of_keep_alive_clients_ends_spread_over_the_workers(server: Live
         for client in clients:
             client.close()
     assert most - fewest <= 8, (fewest, most)
+
+
+def test_a_pipelined_request_is_never_lost_to_a_hand_over(server: LiveServer) -> None:
+    """Clients on the busier worker send their intakes two at a time, pipelined: a hand-over
+    never closes a connection with a request already behind the one answered (the client
+    could not safely resend a POST), only after the last of the pair."""
+    socks: list[socket.socket | None] = list(_on_one_worker(server, 40, _raw))
+    answered = closed = 0
+    try:
+        for _ in range(5):
+            for index, sock in enumerate(socks):
+                if sock is None:
+                    sock = socks[index] = _raw(server)
+                sock.sendall((HEAD + INTAKE) * 2)
+                data = b""
+                while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"}"):
+                    chunk = sock.recv(65536)
+                    assert chunk, f"closed after {data.count(b'HTTP/1.1 ')} of 2 answers"
+                    data += chunk
+                answered += data.count(b"HTTP/1.1 200 ")
+                first, second = data.split(b"HTTP/1.1 ")[1:]
+                assert b"Connection: close" not in first
+                if b"Connection: close" in second:  # the client follows it and reconnects
+                    closed += 1
+                    sock.close()
+                    socks[index] = None
+    finally:
+        for sock in socks:
+            if sock is not None:
+                sock.close()
+    assert answered == 400
+    assert closed >= 5
+
+
+def test_no_balancing_with_reuse_port() -> None:
+    """With gunicorn's reuse_port each worker has a listen queue of its own, which the other
+    cannot take a deferred connection from: no slot is claimed, and 64 clients are answered at
+    once (a deferral there waited for the 5 s keep-alive timeout)."""
+    live = start({"GUNICORN_CMD_ARGS": "--reuse-port"}, workers=2)
+    try:
+        live.wait_ready()
+        for _ in range(3):
+            started = time.monotonic()
+            socks = [socket.create_connection(("127.0.0.1", _port(live))) for _ in range(64)]
+            try:
+                for sock in socks:
+                    sock.settimeout(10)
+                    sock.sendall(HEAD + INTAKE)
+                for sock in socks:
+                    assert b" 200 " in _answer(sock).split(b"\r\n", 1)[0]
+            finally:
+                for sock in socks:
+                    sock.close()
+            assert time.monotonic() - started < 3
+    finally:
+        live.stop()

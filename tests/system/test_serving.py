@@ -166,10 +166,12 @@ def test_overload_is_shed_with_503_and_probes_still_answer() -> None:
         live.stop()
 
 
-def test_sigterm_answers_every_request_the_kernel_accepted() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_answers_every_request_the_kernel_accepted(workers: int) -> None:
     """Requests sent on 200 connections, some still in the listen queue behind busy work when
-    SIGTERM arrives: each gets an answer (200, or 503 if shed), none a reset."""
-    live = start(workers=1)
+    SIGTERM arrives: each gets an answer (200, or 503 if shed), none a reset. With two workers
+    they also balance their connections (service.http.connection_balance) while draining."""
+    live = start(workers=workers)
     try:
         live.wait_ready()
         busy = [_connect(live) for _ in range(6)]
