@@ -8,10 +8,9 @@ keep their connections (64 clients 50 ms away: 787 answers/s at 64 to 0, against
 1,200 evenly spread). Every worker therefore publishes how many connections it holds and when
 its event loop last turned. A worker accepts only while it holds at most SLACK more than the
 fewest held by another that is turning (its loop ran within FRESH), leaving the rest of the
-queue to the other;
-one holding clearly more answers its next request with `Connection: close`, so that client
-reconnects and its new connection goes to the other: a skew that happened anyway (a burst while
-the other worker was busy) is undone within a few round trips.
+queue to the other; one holding clearly more answers a request with `Connection: close`, so
+that client reconnects and its new connection goes to the other: a skew that happened anyway
+(a burst while the other worker was busy) is undone within a few round trips.
 """
 
 from __future__ import annotations
