@@ -81,10 +81,11 @@ class ConnectionTable:
         fewest = self.fewest(slot, now)
         return None if fewest is None else max(0, fewest + SLACK + 1 - connections)
 
-    def hands_over(self, slot: int, connections: int, now: float) -> bool:
-        """This worker holds clearly more connections than another turning worker: HAND_OVER
-        more, and a quarter more."""
+    def hand_over_from(self, slot: int, now: float) -> int | None:
+        """The connections from which this worker holds clearly more than another turning
+        worker (HAND_OVER more, and a quarter more) and hands one over; None when no other
+        worker is turning."""
         fewest = self.fewest(slot, now)
         if fewest is None:
-            return False
-        return connections >= fewest + max(HAND_OVER, fewest // HAND_OVER_SHARE)
+            return None
+        return fewest + max(HAND_OVER, fewest // HAND_OVER_SHARE)

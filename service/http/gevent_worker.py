@@ -192,6 +192,9 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         self.pools: list[Pool] = []
         self.handing_over = 0  # connections answered with Connection: close to rebalance
         self.handed_over_at = 0.0  # time.monotonic() of the last
+        # From how many connections this worker hands one over (None: no other turning), as
+        # the monitor last read the table: a request compares two numbers.
+        self.hand_over_from: int | None = None
 
     def load_wsgi(self) -> None:
         """Load the app, then build the shed answer once in each of its languages."""
@@ -252,6 +255,8 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
             self.last_pass = max(0.0, now - self.tick - _TICK)
             self.tick, self.tick_cpu = now, time.thread_time()
             self.publish_connections()
+            if self.connection_table is not None and self.slot is not None:
+                self.hand_over_from = self.connection_table.hand_over_from(self.slot, now)
             gevent.sleep(_TICK)
 
     def held(self) -> int:
@@ -277,14 +282,11 @@ class TriageWorker(GeventWorker):  # type: ignore[misc]
         """This worker holds enough more connections than another to close one, and has not
         closed one for that within HAND_OVER_EVERY; never a connection closing anyway, nor one
         with a further request already behind this one."""
-        if self.connection_table is None or self.slot is None or req.should_close():
+        threshold = self.hand_over_from
+        if threshold is None or self.held() < threshold or req.should_close():
             return False
         now = time.monotonic()
-        if now - self.handed_over_at < HAND_OVER_EVERY:
-            return False
-        if not self.connection_table.hands_over(self.slot, self.held(), now):
-            return False
-        if not _nothing_behind(req, sock):
+        if now - self.handed_over_at < HAND_OVER_EVERY or not _nothing_behind(req, sock):
             return False
         self.handed_over_at = now
         return True

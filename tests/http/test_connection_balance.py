@@ -79,12 +79,14 @@ def test_a_worker_hands_over_only_when_it_holds_clearly_more(
     mine: int, other: int, hands_over: bool
 ) -> None:
     table = _table((mine, 0.0), (other, 0.0))
-    assert table.hands_over(0, mine, NOW) is hands_over
+    threshold = table.hand_over_from(0, NOW)
+    assert threshold is not None
+    assert (mine >= threshold) is hands_over
 
 
 def test_no_hand_over_to_a_worker_that_is_not_turning() -> None:
     table = _table((60, 0.0), (0, FRESH * 2))
-    assert not table.hands_over(0, 60, NOW)
+    assert table.hand_over_from(0, NOW) is None
 
 
 def test_a_forked_worker_and_its_master_share_the_rows() -> None:
