@@ -308,10 +308,6 @@ def main() -> int:
     return 0
 
 
-def _mean(rows: list[dict[str, float]], key: str) -> float:
-    return sum(row[key] for row in rows) / len(rows)
-
-
 def _paired(rows: list[dict[str, float]], against: list[dict[str, float]]) -> list[float]:
     """Each round's throughput over the other app's in the same round (run back to back)."""
     return [row["rps"] / other["rps"] for row, other in zip(rows, against, strict=True)]
@@ -335,7 +331,8 @@ def _checks(results: dict[str, Any], figures: dict[str, Any]) -> list[tuple[str,
     service, bare, sync = results["service"], results["bare"], results["sync"]
     # The median of the rounds' ratios: on these shared cores one round in five can be slowed
     # by half for the one app it falls on (0.54 to 0.83 in one run), which a mean carries.
-    ratio = statistics.median(_paired(service, bare))
+    rounds = _paired(service, bare)
+    ratio = statistics.median(rounds)
     against_sync = statistics.median(_paired(service, sync))
     floor = min(figures["wrk_no_delay"]["rps"], 1280.0)
     distant = statistics.median(row["rps"] for row in figures["wrk_delayed"]) / floor
@@ -348,7 +345,7 @@ def _checks(results: dict[str, Any], figures: dict[str, Any]) -> list[tuple[str,
     checks = [
         (
             "triage / bare endpoint (same answer size), 8 connections, median of the rounds",
-            f"{ratio:.2f}× (rounds {', '.join(f'{r:.2f}' for r in _paired(service, bare))})",
+            f"{ratio:.2f}× (rounds {', '.join(f'{r:.2f}' for r in rounds)})",
             "≥ 0.6×",
             ratio >= 0.6,
         ),
